@@ -1,0 +1,133 @@
+-- The whole leakwatch schema, as a new database gets it.
+--
+-- A new database has this file applied in one transaction and PRAGMA
+-- user_version set to the newest migration. An older database is upgraded
+-- step by step by the migrations in src/store/migrate.rs, which must leave it
+-- equal to what this file creates. Timestamps are RFC 3339 text in UTC.
+
+-- One row per source that has been crawled: the state that outlives a run.
+-- What each run saw is in `fetch`; this changes only when the state does,
+-- so a run over unchanged pages writes nothing here.
+CREATE TABLE source (
+    name             TEXT PRIMARY KEY,
+    first_run_id     INTEGER,               -- the run that first listed it: its postings then are "first look"
+    last_count       INTEGER NOT NULL DEFAULT 0,  -- postings on the last ok fetch
+    failures_in_row  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Validators for conditional GET, one row per page URL of a source.
+CREATE TABLE page (
+    source         TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    PRIMARY KEY (source, url)
+) STRICT;
+
+-- One row per `leakwatch run`. A row left 'running' was killed; the next run
+-- marks it 'interrupted'.
+CREATE TABLE run (
+    id                  INTEGER PRIMARY KEY,
+    started_at          TEXT NOT NULL,
+    finished_at         TEXT,
+    status              TEXT NOT NULL DEFAULT 'running',  -- running | ok | failed | interrupted
+    pid                 INTEGER NOT NULL,
+    sources_ok          INTEGER NOT NULL DEFAULT 0,
+    sources_failed      INTEGER NOT NULL DEFAULT 0,
+    pages_fetched       INTEGER NOT NULL DEFAULT 0,
+    pages_not_modified  INTEGER NOT NULL DEFAULT 0,
+    postings_new        INTEGER NOT NULL DEFAULT 0,
+    postings_changed    INTEGER NOT NULL DEFAULT 0,
+    matches             INTEGER NOT NULL DEFAULT 0,
+    emails_sent         INTEGER NOT NULL DEFAULT 0,
+    emails_pending      INTEGER NOT NULL DEFAULT 0,
+    emails_failed       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- What happened to each source in each run: the `runs` view of failures.
+CREATE TABLE fetch (
+    run_id    INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    source    TEXT NOT NULL,
+    status    TEXT NOT NULL,                -- ok | empty | blocked | http-error | proxy-error
+    pages     INTEGER NOT NULL DEFAULT 0,
+    postings  INTEGER NOT NULL DEFAULT 0,
+    tries     INTEGER NOT NULL DEFAULT 1,
+    error     TEXT,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (run_id, source)
+) STRICT;
+
+-- Every posting ever extracted. `key` is stable across runs: normalized title
+-- and link, so whitespace or case changes on the page do not make it new.
+CREATE TABLE posting (
+    id             INTEGER PRIMARY KEY,
+    source         TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    link           TEXT,
+    posted_at      TEXT,
+    body           TEXT NOT NULL DEFAULT '',
+    first_seen_at  TEXT NOT NULL,
+    changed_at     TEXT,
+    first_run_id   INTEGER NOT NULL,
+    first_look     INTEGER NOT NULL DEFAULT 0,  -- listed already when leakwatch first crawled the source
+    UNIQUE (source, key)
+) STRICT;
+
+-- The watch list. List columns hold JSON arrays of strings.
+CREATE TABLE watch_entry (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    aliases     TEXT NOT NULL DEFAULT '[]',
+    domains     TEXT NOT NULL DEFAULT '[]',
+    kind        TEXT NOT NULL CHECK (kind IN ('self', 'supplier', 'customer', 'other')),
+    recipients  TEXT NOT NULL DEFAULT '[]',
+    exclude     TEXT NOT NULL DEFAULT '[]',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    backfilled  INTEGER NOT NULL DEFAULT 0  -- 0: match against stored postings at the next run
+) STRICT;
+
+-- A watch entry named in a posting. One per (posting, entry), ever.
+CREATE TABLE "match" (
+    id            INTEGER PRIMARY KEY,
+    posting_id    INTEGER NOT NULL REFERENCES posting(id),
+    entry_id      INTEGER NOT NULL REFERENCES watch_entry(id) ON DELETE CASCADE,
+    run_id        INTEGER NOT NULL,
+    term          TEXT NOT NULL,            -- the watch term that matched, as the entry writes it
+    reason        TEXT NOT NULL,            -- name | alias | domain | suffix
+    field         TEXT NOT NULL,            -- title | body | link
+    snippet       TEXT NOT NULL,            -- posting text around the match, term in [[ ]]
+    retroactive   INTEGER NOT NULL DEFAULT 0,  -- found by matching a new entry against old postings
+    changed       INTEGER NOT NULL DEFAULT 0,  -- found on a changed posting
+    created_at    TEXT NOT NULL,
+    UNIQUE (posting_id, entry_id)
+) STRICT;
+
+-- An email to send: one row per (match, recipient), written in the same
+-- transaction as the match. A row joins a digest when sending starts.
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY,
+    match_id    INTEGER NOT NULL REFERENCES "match"(id) ON DELETE CASCADE,
+    recipient   TEXT NOT NULL,
+    digest_id   INTEGER REFERENCES digest(id),
+    created_at  TEXT NOT NULL,
+    UNIQUE (match_id, recipient)
+) STRICT;
+
+-- One email to one recipient, grouping outbox rows. Its Message-ID is fixed
+-- when it is assembled, so a resend after a crash carries the same ID.
+CREATE TABLE digest (
+    id          INTEGER PRIMARY KEY,
+    recipient   TEXT NOT NULL,
+    message_id  TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT
+) STRICT;
+
+CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
+CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
+CREATE INDEX match_posting ON "match" (posting_id);

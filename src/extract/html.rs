@@ -1,0 +1,192 @@
+//! HTML sources: CSS selectors from the source definition, applied with scraper.
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::{Extraction, parse_date, posting, resolve_link};
+use crate::config::{Field, HtmlRules};
+use crate::text;
+
+pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
+    let doc = Html::parse_document(body);
+    let mut out = Extraction::default();
+    for item in doc.select(&rules.item) {
+        let Some(title) = value(item, &rules.title) else {
+            out.untitled += 1;
+            continue;
+        };
+        let link = rules.link.as_ref().and_then(|f| value(item, f)).and_then(|href| {
+            let link = resolve_link(url, &href);
+            if link.is_none() {
+                out.warnings
+                    .push(format!("link `{href}` of \"{title}\" is not a web link"));
+            }
+            link
+        });
+        let posted_at = rules.date.as_ref().and_then(|f| {
+            let raw = value(item, f)?;
+            let date = parse_date(&raw, f.format.as_deref());
+            if date.is_none() {
+                out.warnings.push(format!("date `{raw}` of \"{title}\" did not parse"));
+            }
+            date
+        });
+        let body = rules.body.as_ref().and_then(|f| value(item, f)).unwrap_or_default();
+        match posting(&title, link, posted_at, &body) {
+            Some(p) => out.postings.push(p),
+            None => out.untitled += 1,
+        }
+    }
+    out.next_page = rules
+        .next_page
+        .as_ref()
+        .and_then(|f| value(doc.root_element(), f))
+        .and_then(|href| url.join(href.trim()).ok())
+        .filter(|next| next != url);
+    if out.postings.is_empty() {
+        out.blocked = blocked_reason(&doc);
+    }
+    out
+}
+
+/// The value a field spec reads inside `scope`: the first element its
+/// selector matches, its text or attribute, through its regex. `None` when
+/// nothing is there or it is blank.
+fn value(scope: ElementRef, field: &Field) -> Option<String> {
+    let el = scope.select(&field.selector).next()?;
+    let raw = match &field.attr {
+        Some(attr) => el.value().attr(attr)?.to_owned(),
+        None => element_text(el),
+    };
+    let kept = match &field.regex {
+        Some(re) => re.captures(&raw)?.get(1)?.as_str().to_owned(),
+        None => raw,
+    };
+    let kept = text::clean(&kept);
+    (!kept.is_empty()).then_some(kept)
+}
+
+/// Text content with whitespace collapsed; `<br>` counts as a space so that
+/// "Name<br>Address" does not read as one word.
+fn element_text(el: ElementRef) -> String {
+    let mut s = String::new();
+    for node in el.descendants() {
+        if let Some(t) = node.value().as_text() {
+            s.push_str(t);
+        } else if node.value().as_element().is_some_and(|e| e.name() == "br") {
+            s.push(' ');
+        }
+    }
+    text::clean(&s)
+}
+
+/// Recognises pages that are not listings at all: anti-DDoS and CAPTCHA
+/// interstitials, victim login and ransom portals, and error pages served with
+/// status 200. Only asked when no posting was found.
+fn blocked_reason(doc: &Html) -> Option<String> {
+    let sel = |s: &str| Selector::parse(s).expect("static selector");
+    let title = doc
+        .select(&sel("title"))
+        .next()
+        .map(|t| text::normalize(&t.text().collect::<String>()))
+        .unwrap_or_default();
+    let body_text = text::normalize(&doc.root_element().text().collect::<String>());
+    let has = |needle: &str| body_text.contains(needle) || title.contains(needle);
+    if has("captcha") || has("prove that you are human") || has("ddos protection") || has("are you human") {
+        return Some("a CAPTCHA or anti-DDoS check stands in front of the listing".into());
+    }
+    if doc.select(&sel("input[type=password]")).next().is_some() {
+        return Some("a login form, not a listing".into());
+    }
+    let error_title = [
+        "404",
+        "403",
+        "500",
+        "502",
+        "503",
+        "not found",
+        "forbidden",
+        "bad gateway",
+        "service unavailable",
+    ];
+    if error_title.iter().any(|e| title.contains(e)) {
+        return Some(format!("an error page (title \"{title}\")"));
+    }
+    if doc.select(&sel("form")).next().is_some()
+        && (has("decrypt") || has("ransom") || has("your id") || has("enter id") || has("negotiat"))
+    {
+        return Some("a ransom or negotiation portal, not a listing".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Extractor};
+    use std::path::Path;
+
+    fn rules(html_table: &str) -> HtmlRules {
+        let text = format!(
+            "[database]\npath = \"x.db\"\n[[source]]\nname = \"t\"\nkind = \"html\"\nurl = \"http://leak.example/list/\"\n[source.html]\n{html_table}"
+        );
+        let c = Config::parse(Path::new("t.toml"), &text).unwrap();
+        match c.sources.into_iter().next().unwrap().extractor {
+            Extractor::Html(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    const PAGE: &str = r#"<html><body>
+      <div class="post"><h2> Acme
+         Corp </h2><a href="/post/1">more</a><span class="date">2021-03-01</span>
+         <p class="d">Data of Acme<br>Corp.</p></div>
+      <div class="post"><h2></h2><a href="/post/2">x</a></div>
+      <div class="post"><h2>Qualys &amp; Co</h2><a href="javascript:alert(1)">x</a><span class="date">soon</span></div>
+      <a class="next" href="?page=2">next</a>
+    </body></html>"#;
+
+    #[test]
+    fn extracts_titles_links_dates_bodies() {
+        let r = rules(
+            "item = \"div.post\"\ntitle = \"h2\"\nlink = { selector = \"a\", attr = \"href\" }\ndate = \".date\"\nbody = \"p.d\"\nnext_page = { selector = \"a.next\", attr = \"href\" }",
+        );
+        let url = Url::parse("http://leak.example/list/").unwrap();
+        let out = extract(&r, &url, PAGE);
+        assert_eq!(out.untitled, 1);
+        let titles: Vec<_> = out.postings.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["Acme Corp", "Qualys & Co"]);
+        assert_eq!(out.postings[0].link.as_deref(), Some("http://leak.example/post/1"));
+        assert_eq!(out.postings[0].body, "Data of Acme Corp.");
+        assert_eq!(
+            out.postings[0].posted_at.unwrap().to_rfc3339(),
+            "2021-03-01T00:00:00+00:00"
+        );
+        assert_eq!(out.postings[1].link, None);
+        assert_eq!(out.postings[1].posted_at, None);
+        assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+        assert_eq!(out.next_page.unwrap().as_str(), "http://leak.example/list/?page=2");
+        assert!(out.blocked.is_none());
+    }
+
+    #[test]
+    fn regex_keeps_first_group() {
+        let r = rules("item = \"div.post\"\ntitle = { selector = \"a\", attr = \"href\", regex = \"/post/(\\\\d+)\" }");
+        let url = Url::parse("http://leak.example/").unwrap();
+        let out = extract(&r, &url, PAGE);
+        let titles: Vec<_> = out.postings.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["1", "2"]);
+    }
+
+    #[test]
+    fn captcha_page_is_blocked_not_empty() {
+        let r = rules("item = \"div.post\"\ntitle = \"h2\"");
+        let url = Url::parse("http://leak.example/").unwrap();
+        let page = "<html><head><title>DDOS Protection</title></head><body><form><img src='x'><p>Prove that you are human</p><input name=c></form></body></html>";
+        let out = extract(&r, &url, page);
+        assert!(out.blocked.is_some());
+        assert_eq!(out.class(), super::super::PageClass::Blocked);
+        let listing = "<html><head><title>Blog</title></head><body><div class=posts></div></body></html>";
+        assert_eq!(extract(&r, &url, listing).class(), super::super::PageClass::Empty);
+    }
+}

@@ -1,0 +1,131 @@
+//! Extract: turn a fetched page into [`Posting`]s.
+//!
+//! One submodule per source kind — `html` (CSS selectors), `feed` (RSS/Atom/
+//! JSON Feed) and `json` (JSON pointers) — all producing the same
+//! [`Extraction`]. This stage is pure: no I/O, no clock except for relative
+//! dates, so it is unit-tested on fixture pages and fuzzed.
+
+mod dates;
+mod feed;
+mod html;
+mod json;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::config::{Extractor, Source};
+use crate::text;
+
+pub use dates::parse_date;
+
+/// The most body text kept per posting; descriptions beyond it add nothing
+/// to matching or to an email.
+pub const MAX_BODY_BYTES: usize = 4096;
+
+/// One victim or announcement as a source lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub source: String,
+    /// Stable across runs: see [`posting_key`].
+    pub key: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub body: String,
+}
+
+/// What a page is, judged from what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageClass {
+    /// Postings found.
+    Ok,
+    /// A real listing with nothing on it today.
+    Empty,
+    /// A CAPTCHA, login or ransom portal, or an error page: it says nothing
+    /// about what the source lists, so it must never read as "all removed".
+    Blocked,
+}
+
+/// Everything extracted from one page.
+#[derive(Debug, Default)]
+pub struct Extraction {
+    pub postings: Vec<Posting>,
+    /// Items the `item` selector found that had no title, skipped.
+    pub untitled: usize,
+    /// The next page to fetch, when the source paginates.
+    pub next_page: Option<Url>,
+    /// Things an analyst fixing selectors wants to know.
+    pub warnings: Vec<String>,
+    /// Why the page looks blocked, if it does.
+    pub blocked: Option<String>,
+}
+
+impl Extraction {
+    pub fn class(&self) -> PageClass {
+        if self.blocked.is_some() && self.postings.is_empty() {
+            PageClass::Blocked
+        } else if self.postings.is_empty() {
+            PageClass::Empty
+        } else {
+            PageClass::Ok
+        }
+    }
+}
+
+/// A page body that cannot be read as its source's kind says.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the feed cannot be parsed: {0}")]
+    Feed(String),
+    #[error("the JSON cannot be parsed: {0}")]
+    Json(String),
+    #[error("the JSON pointer items = \"{0}\" does not lead to an array")]
+    NotAnArray(String),
+}
+
+/// Extracts the postings of `source` from one page at `url`.
+pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    let mut out = match &source.extractor {
+        Extractor::Html(rules) => html::extract(rules, url, body),
+        Extractor::Feed => feed::extract(url, body)?,
+        Extractor::Json(rules) => json::extract(rules, url, body)?,
+    };
+    for p in &mut out.postings {
+        p.source.clone_from(&source.name);
+        p.key = posting_key(&p.title, p.link.as_deref());
+    }
+    Ok(out)
+}
+
+/// The key that says "same posting" from run to run: the normalized title and
+/// the link, so a change of case or spacing on the page is not a new posting.
+pub fn posting_key(title: &str, link: Option<&str>) -> String {
+    format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
+}
+
+/// Builds a posting from raw field values, cleaning each.
+fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, body: &str) -> Option<Posting> {
+    let title = text::clean(title);
+    if title.is_empty() {
+        return None;
+    }
+    Some(Posting {
+        source: String::new(),
+        key: String::new(),
+        title: text::truncate(&title, 512),
+        link,
+        posted_at,
+        body: text::truncate(&text::clean(body), MAX_BODY_BYTES),
+    })
+}
+
+/// Resolves a link as written on the page; keeps only web links, since a
+/// `javascript:` or `mailto:` target is nothing a reader should click.
+fn resolve_link(base: &Url, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = base.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}

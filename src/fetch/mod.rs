@@ -1,0 +1,396 @@
+//! Fetch: the polite, rate-limited, hostile-server-proof HTTP client.
+//!
+//! One [`Fetcher`] serves a whole run. It owns two reqwest clients — direct,
+//! and through Tor for `.onion` hosts — a rate limiter per host, and a
+//! semaphore bounding requests in flight across all hosts. Everything a
+//! server says is distrusted: bodies are capped while streaming (after
+//! decompression), content types are checked before reading, and redirects
+//! are limited and kept away from private addresses.
+
+mod addr;
+mod decode;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, redirect};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::config::{Crawl, Rate, Source};
+
+pub use addr::is_private_host;
+
+/// Most redirects followed for one page.
+pub const MAX_REDIRECTS: usize = 5;
+/// Longest wait a server's `Retry-After` can impose on one retry.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// First retry delay; doubled on each further try.
+pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
+/// Longest silence while reading a body: a server trickling bytes is cut off.
+pub const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Tor circuits are slow: onion requests get this many times the timeouts.
+pub const TOR_TIMEOUT_FACTOR: u32 = 3;
+
+/// A fetched page, decoded to text.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Where the body came from, after redirects.
+    pub url: Url,
+    pub body: String,
+    /// The server answered 304: nothing changed since `validators`.
+    pub not_modified: bool,
+    /// What to send next time for a conditional GET.
+    pub validators: Validators,
+    /// Tries it took, 1 when the first succeeded.
+    pub tries: u32,
+}
+
+/// ETag and Last-Modified of a page, as the server sent them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// Why a page could not be fetched. Each names the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: a .onion address needs Tor: set crawl.tor_proxy = \"socks5h://127.0.0.1:9050\" (nothing was sent)")]
+    NoTorProxy { url: Url },
+    #[error("{url}: the Tor proxy failed: {detail}")]
+    Proxy { url: Url, detail: String },
+    #[error("{url}: server answered {status}")]
+    Status { url: Url, status: StatusCode },
+    #[error("{url}: timed out")]
+    Timeout { url: Url },
+    #[error("{url}: cannot connect: {detail}")]
+    Connect { url: Url, detail: String },
+    #[error("{url}: {detail}")]
+    Redirect { url: Url, detail: String },
+    #[error("{url}: body is larger than crawl.max_body_bytes = {limit}; raise it if this page is legitimate")]
+    TooLarge { url: Url, limit: u64 },
+    #[error("{url}: content type `{content_type}` is not a page or feed; refused without reading it")]
+    ContentType { url: Url, content_type: String },
+    #[error("{url}: {detail}")]
+    Other { url: Url, detail: String },
+}
+
+/// A fetch that failed for good, after `tries` tries.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}{}", if *tries > 1 { format!(" (after {tries} tries)") } else { String::new() })]
+pub struct FetchFailure {
+    pub error: FetchError,
+    pub tries: u32,
+}
+
+impl FetchError {
+    /// `proxy-error` or `http-error`, as `source list` shows it.
+    pub fn class(&self) -> &'static str {
+        match self {
+            FetchError::NoTorProxy { .. } | FetchError::Proxy { .. } => "proxy-error",
+            _ => "http-error",
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => {
+                matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+            }
+            FetchError::Timeout { .. } | FetchError::Connect { .. } | FetchError::Proxy { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The run's HTTP client.
+pub struct Fetcher {
+    direct: reqwest::Client,
+    tor: Option<reqwest::Client>,
+    limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    rates: HashMap<String, Rate>,
+    default_rate: Rate,
+    slots: Semaphore,
+    max_body_bytes: u64,
+    retries: u32,
+    /// Delay before the first retry; tests shorten it.
+    retry_base: Duration,
+}
+
+/// The host key that rate limits and "same host" checks use: host and port.
+pub fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+impl Fetcher {
+    /// Builds the clients for `crawl`, with per-host rates from `sources`.
+    pub fn new(crawl: &Crawl, sources: &[Source]) -> Result<Fetcher, String> {
+        let direct = client(crawl, 1)
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let tor = match &crawl.tor_proxy {
+            Some(proxy) => {
+                let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("crawl.tor_proxy: {e}"))?;
+                Some(
+                    client(crawl, TOR_TIMEOUT_FACTOR)
+                        .proxy(proxy)
+                        .build()
+                        .map_err(|e| format!("cannot build the Tor client: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let rates = sources
+            .iter()
+            .filter_map(|s| Some((host_key(&s.url), s.rate?)))
+            .collect();
+        Ok(Fetcher {
+            direct,
+            tor,
+            limiters: Mutex::new(HashMap::new()),
+            rates,
+            default_rate: crawl.per_host_rate,
+            slots: Semaphore::new(crawl.concurrency),
+            max_body_bytes: crawl.max_body_bytes,
+            retries: crawl.retries,
+            retry_base: RETRY_BASE_DELAY,
+        })
+    }
+
+    /// Shortens retry delays, for tests and the demo.
+    pub fn with_retry_base(mut self, base: Duration) -> Fetcher {
+        self.retry_base = base;
+        self
+    }
+
+    fn limiter(&self, url: &Url) -> Arc<DefaultDirectRateLimiter> {
+        let key = host_key(url);
+        let mut map = self.limiters.lock().expect("limiter map poisoned");
+        map.entry(key.clone())
+            .or_insert_with(|| {
+                let rate = self.rates.get(&key).copied().unwrap_or(self.default_rate);
+                let quota = Quota::with_period(rate.interval()).expect("rates are at least 1 per hour");
+                Arc::new(RateLimiter::direct(quota))
+            })
+            .clone()
+    }
+
+    /// Fetches `url`, retrying what is worth retrying, each try waiting for
+    /// its host's rate. `validators` make it a conditional GET.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
+        let is_onion = url
+            .host_str()
+            .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"));
+        let client = match (&self.tor, is_onion) {
+            (Some(tor), true) => tor,
+            (None, true) => {
+                return Err(FetchFailure {
+                    error: FetchError::NoTorProxy { url: url.clone() },
+                    tries: 0,
+                });
+            }
+            (_, false) => &self.direct,
+        };
+        let limiter = self.limiter(url);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            limiter.until_ready().await;
+            let result = {
+                let _slot = self.slots.acquire().await.expect("semaphore never closed");
+                self.try_once(client, url, validators, is_onion).await
+            };
+            match result {
+                Ok(mut page) => {
+                    page.tries = tries;
+                    return Ok(page);
+                }
+                Err((e, retry_after)) if e.retryable() && tries <= self.retries => {
+                    let backoff = self.retry_base * 2u32.saturating_pow(tries - 1);
+                    let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER) + jitter(backoff / 4);
+                    tracing::debug!("{e}; try {tries} failed, next in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err((error, _)) => return Err(FetchFailure { error, tries }),
+            }
+        }
+    }
+
+    async fn try_once(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        validators: &Validators,
+        is_onion: bool,
+    ) -> Result<Page, (FetchError, Option<Duration>)> {
+        let mut req = client.get(url.as_str());
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(|e| (request_error(url, e, is_onion), None))?;
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Page {
+                url: resp.url().clone(),
+                body: String::new(),
+                not_modified: true,
+                validators: validators.clone(),
+                tries: 1,
+            });
+        }
+        if !status.is_success() {
+            let retry_after = retry_after(resp.headers());
+            return Err((
+                FetchError::Status {
+                    url: resp.url().clone(),
+                    status,
+                },
+                retry_after,
+            ));
+        }
+        let final_url = resp.url().clone();
+        let content_type = header_str(resp.headers(), header::CONTENT_TYPE).unwrap_or_default();
+        if !decode::acceptable_content_type(&content_type) {
+            return Err((
+                FetchError::ContentType {
+                    url: final_url,
+                    content_type,
+                },
+                None,
+            ));
+        }
+        let new_validators = Validators {
+            etag: header_str(resp.headers(), header::ETAG),
+            last_modified: header_str(resp.headers(), header::LAST_MODIFIED),
+        };
+        let mut bytes = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() as u64 + chunk.len() as u64 > self.max_body_bytes {
+                        return Err((
+                            FetchError::TooLarge {
+                                url: final_url,
+                                limit: self.max_body_bytes,
+                            },
+                            None,
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err((request_error(&final_url, e, is_onion), None)),
+            }
+        }
+        Ok(Page {
+            body: decode::decode(&bytes, &content_type),
+            url: final_url,
+            not_modified: false,
+            validators: new_validators,
+            tries: 1,
+        })
+    }
+}
+
+fn client(crawl: &Crawl, factor: u32) -> reqwest::ClientBuilder {
+    let allow_private = crawl.allow_private_addresses;
+    reqwest::Client::builder()
+        .user_agent(crawl.user_agent.clone())
+        .timeout(crawl.timeout * factor)
+        .connect_timeout(crawl.connect_timeout * factor)
+        .read_timeout(READ_IDLE_TIMEOUT * factor)
+        .referer(false)
+        .redirect(redirect::Policy::custom(move |attempt| {
+            let previous = attempt.previous();
+            if previous.len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            if previous.contains(attempt.url()) {
+                let msg = format!("redirect loop back to {}", attempt.url());
+                return attempt.error(msg);
+            }
+            let origin = &previous[0];
+            let target = attempt.url();
+            if !allow_private && host_key(origin) != host_key(target) && is_private_host(target) {
+                let msg = format!(
+                    "redirect to {target} refused: it leaves {} for a private address (crawl.allow_private_addresses = false)",
+                    origin.host_str().unwrap_or("")
+                );
+                return attempt.error(msg);
+            }
+            attempt.follow()
+        }))
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = header_str(headers, header::RETRY_AFTER)?;
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+}
+
+/// Up to `max` of random delay, so retries from many runs do not align.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    let nanos = max.as_nanos() as u64;
+    Duration::from_nanos(if nanos == 0 { 0 } else { h.finish() % nanos })
+}
+
+fn request_error(url: &Url, e: reqwest::Error, via_tor: bool) -> FetchError {
+    let url = e.url().cloned().unwrap_or_else(|| url.clone());
+    let detail = error_chain(&e);
+    if e.is_timeout() {
+        FetchError::Timeout { url }
+    } else if e.is_redirect() {
+        FetchError::Redirect { url, detail }
+    } else if via_tor && e.is_connect() {
+        FetchError::Proxy { url, detail }
+    } else if e.is_connect() {
+        FetchError::Connect { url, detail }
+    } else {
+        FetchError::Other { url, detail }
+    }
+}
+
+/// reqwest's top-level message is vague ("error sending request"); the cause
+/// chain says what happened.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}

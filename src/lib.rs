@@ -1,0 +1,24 @@
+//! leakwatch: watch ransomware leak sites and disclosure channels for the
+//! organisations you care about, and email the right people when one is named.
+//!
+//! The pipeline, one module per stage (see `run` for how they are wired):
+//!
+//! ```text
+//! config ─► fetch ─► extract ─► store (diff) ─► watch (match) ─► notify (outbox → email)
+//! ```
+//!
+//! Typed values flow forward: [`config::Source`] → [`fetch::Page`] →
+//! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
+//! → [`run::RunSummary`].
+
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod extract;
+pub mod fetch;
+pub mod lock;
+pub mod notify;
+pub mod run;
+pub mod store;
+pub mod text;
+pub mod watch;

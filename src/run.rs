@@ -1,0 +1,405 @@
+//! One crawl, start to finish — the whole pipeline on one screen:
+//!
+//! 1. take the run lock, open the database, open a run record;
+//! 2. match watch entries added or changed since the last run against the
+//!    postings already stored (backfill);
+//! 3. fetch and extract every source concurrently ([`crawl_source`]);
+//! 4. as each source finishes, in one transaction: store its postings (the
+//!    diff), match the new and changed ones, queue alerts in the outbox;
+//! 5. deliver the outbox;
+//! 6. close the run record with its counters.
+//!
+//! A kill at any point loses nothing: a source's postings, matches and alerts
+//! commit together, and delivery marks an email sent only after the server
+//! took it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::config::{Config, Extractor, Source};
+use crate::extract::{self, PageClass, Posting};
+use crate::fetch::{self, Fetcher, Validators};
+use crate::lock::{LockError, RunLock};
+use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
+use crate::watch::{Matcher, WatchEntry};
+
+/// What the caller asks of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only these sources (all when empty).
+    pub sources: Vec<String>,
+    /// Shorter retry delays (tests and the demo).
+    pub retry_base: Option<Duration>,
+}
+
+/// What a run did, for the summary line and the exit code.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub counts: RunCounts,
+    /// One line per failed source, naming it.
+    pub source_failures: Vec<String>,
+    pub delivery: Delivery,
+    pub duration: Duration,
+}
+
+impl RunSummary {
+    /// Everything fetched and processed, every alert delivered.
+    pub fn all_ok(&self) -> bool {
+        self.source_failures.is_empty() && self.delivery.pending == 0 && self.delivery.failed == 0
+    }
+
+    /// Something worth a line in cron's mail.
+    pub fn eventful(&self) -> bool {
+        let c = &self.counts;
+        !self.all_ok() || c.postings_new + c.postings_changed + c.matches + c.emails_sent > 0
+    }
+
+    pub fn line(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "run {}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
+            self.run_id,
+            c.sources_ok,
+            c.sources_failed,
+            c.pages_fetched,
+            c.pages_not_modified,
+            c.postings_new,
+            c.postings_changed,
+            c.matches,
+            c.emails_sent,
+            c.emails_pending,
+            c.emails_failed,
+            self.duration.as_secs_f64()
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What crawling one source produced, handed from the fetch tasks to the writer.
+struct SourceOutcome {
+    source: Arc<Source>,
+    /// ok | empty | blocked | http-error | proxy-error
+    status: &'static str,
+    error: Option<String>,
+    postings: Vec<Posting>,
+    /// (url, old validators, new validators) of every page fetched.
+    pages: Vec<(String, Validators, Validators)>,
+    not_modified: usize,
+    tries: u32,
+}
+
+/// Runs the pipeline once.
+pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let _lock = RunLock::acquire(&config.database)?;
+    let mut store = Store::open(&config.database)?;
+    let sources = selected_sources(config, &opts.sources)?;
+    let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+    let run_id = store.begin_run(&store::now())?;
+
+    let entries = store.entries()?;
+    let mut counts = RunCounts::default();
+    counts.matches += backfill(&mut store, config, run_id, &entries)?;
+
+    let matcher = Matcher::new(&entries);
+    let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
+    let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
+    if let Some(base) = opts.retry_base {
+        fetcher = fetcher.with_retry_base(base);
+    }
+    let fetcher = Arc::new(fetcher);
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceOutcome>(sources.len().max(1));
+    for source in sources {
+        let validators = store.source_validators(&source.name)?;
+        let (fetcher, tx) = (fetcher.clone(), tx.clone());
+        tokio::spawn(async move {
+            let outcome = crawl_source(&fetcher, Arc::new(source), validators).await;
+            let _ = tx.send(outcome).await;
+        });
+    }
+    drop(tx);
+
+    let mut source_failures = Vec::new();
+    while let Some(outcome) = rx.recv().await {
+        let name = outcome.source.name.clone();
+        if let Some(e) = &outcome.error {
+            tracing::warn!("source {name}: {e}");
+            source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
+        }
+        process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+    }
+
+    let delivery = match (&mailer, &config.smtp) {
+        (Some(mailer), Some(smtp)) => {
+            let labels = config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.label.clone()))
+                .collect();
+            notify::deliver(&mut store, mailer, smtp, &labels).await?
+        }
+        _ => Delivery::default(),
+    };
+    for e in &delivery.errors {
+        tracing::warn!("{e}");
+    }
+    counts.emails_sent = delivery.sent;
+    counts.emails_pending = delivery.pending;
+    counts.emails_failed = delivery.failed;
+    let summary = RunSummary {
+        run_id,
+        counts,
+        source_failures,
+        delivery,
+        duration: started.elapsed(),
+    };
+    let status = if summary.all_ok() { "ok" } else { "failed" };
+    store.finish_run(run_id, &summary.counts, status, &store::now())?;
+    Ok(summary)
+}
+
+fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, RunError> {
+    if let Some(unknown) = names.iter().find(|n| !config.sources.iter().any(|s| &s.name == *n)) {
+        let known: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        return Err(RunError::Setup(format!(
+            "no source named `{unknown}` in {} (sources: {})",
+            config.path.display(),
+            known.join(", ")
+        )));
+    }
+    Ok(config
+        .sources
+        .iter()
+        .filter(|s| names.is_empty() || names.contains(&s.name))
+        .cloned()
+        .collect())
+}
+
+/// Fetches a source's pages — the first, then `next_page` links on the same
+/// host, up to `max_pages`, never one twice — and extracts their postings.
+async fn crawl_source(
+    fetcher: &Fetcher,
+    source: Arc<Source>,
+    mut validators: HashMap<String, Validators>,
+) -> SourceOutcome {
+    let mut out = SourceOutcome {
+        source: source.clone(),
+        status: "ok",
+        error: None,
+        postings: Vec::new(),
+        pages: Vec::new(),
+        not_modified: 0,
+        tries: 0,
+    };
+    let max_pages = match &source.extractor {
+        Extractor::Html(rules) => rules.max_pages,
+        _ => 1,
+    };
+    let mut seen: HashSet<Url> = HashSet::new();
+    let mut next = Some(source.url.clone());
+    let mut first_class = None;
+    while let Some(url) = next.take() {
+        if seen.len() as u32 >= max_pages || !seen.insert(url.clone()) {
+            break;
+        }
+        let old = validators.remove(url.as_str()).unwrap_or_default();
+        let page = match fetcher.fetch(&url, &old).await {
+            Ok(page) => page,
+            Err(failure) => {
+                out.tries += failure.tries;
+                out.status = failure.error.class();
+                out.error = Some(failure.to_string());
+                break;
+            }
+        };
+        out.tries += page.tries;
+        out.pages.push((url.to_string(), old, page.validators.clone()));
+        if page.not_modified {
+            out.not_modified += 1;
+            // An unchanged page tells nothing new, nor where its next page is.
+            break;
+        }
+        let extraction = match extract::extract(&source, &page.url, &page.body) {
+            Ok(x) => x,
+            Err(e) => {
+                out.status = "http-error";
+                out.error = Some(format!("{}: {e}", page.url));
+                break;
+            }
+        };
+        let class = extraction.class();
+        first_class.get_or_insert(class);
+        if class == PageClass::Blocked {
+            out.status = "blocked";
+            out.error = Some(format!(
+                "{}: page is blocked: {}",
+                page.url,
+                extraction.blocked.as_deref().unwrap_or("not a listing")
+            ));
+            break;
+        }
+        out.postings.extend(extraction.postings);
+        next = extraction
+            .next_page
+            .filter(|n| fetch::host_key(n) == fetch::host_key(&source.url));
+    }
+    if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
+        out.status = "empty";
+    }
+    out
+}
+
+/// The writer: one transaction per source.
+fn process(
+    store: &mut Store,
+    config: &Config,
+    run_id: i64,
+    matcher: &Matcher,
+    entries: &HashMap<i64, WatchEntry>,
+    outcome: SourceOutcome,
+    counts: &mut RunCounts,
+) -> Result<(), StoreError> {
+    let name = &outcome.source.name;
+    let now = store::now();
+    let old_state = store.source_state(name)?;
+    let listed = matches!(outcome.status, "ok" | "empty") && outcome.not_modified == 0;
+    let failed = outcome.error.is_some();
+    // Postings of the first successful crawl were there before leakwatch looked.
+    let first_run = old_state.first_run_id.unwrap_or(run_id);
+    let first_look = first_run == run_id;
+    let w = store.write()?;
+    for posting in &outcome.postings {
+        let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
+            continue;
+        };
+        match change.kind {
+            ChangeKind::New => counts.postings_new += 1,
+            ChangeKind::Changed => counts.postings_changed += 1,
+        }
+        for hit in matcher.find(&change.posting) {
+            counts.matches += queue_hit(
+                &w,
+                config,
+                entries,
+                change.posting_id,
+                &hit,
+                run_id,
+                false,
+                change.kind == ChangeKind::Changed,
+                &now,
+            )?;
+        }
+    }
+    for (url, old, new) in &outcome.pages {
+        w.save_validators(name, url, old, new)?;
+    }
+    counts.pages_fetched += (outcome.pages.len() - outcome.not_modified) as i64;
+    counts.pages_not_modified += outcome.not_modified as i64;
+    if failed {
+        counts.sources_failed += 1;
+    } else {
+        counts.sources_ok += 1;
+    }
+    w.record_fetch(
+        run_id,
+        &FetchRecord {
+            source: name.clone(),
+            status: outcome.status.to_owned(),
+            pages: outcome.pages.len() as i64,
+            postings: outcome.postings.len() as i64,
+            tries: outcome.tries as i64,
+            error: outcome.error.clone(),
+        },
+        &now,
+    )?;
+    let new_state = SourceState {
+        first_run_id: if failed && outcome.postings.is_empty() {
+            old_state.first_run_id
+        } else {
+            Some(first_run)
+        },
+        last_count: if listed {
+            outcome.postings.len() as i64
+        } else {
+            old_state.last_count
+        },
+        failures_in_row: if failed { old_state.failures_in_row + 1 } else { 0 },
+    };
+    w.save_source_state(name, &old_state, &new_state)?;
+    w.commit()
+}
+
+/// Records a hit and queues its alerts; 1 if it was a new match.
+#[allow(clippy::too_many_arguments)]
+fn queue_hit(
+    w: &Writer,
+    config: &Config,
+    entries: &HashMap<i64, WatchEntry>,
+    posting_id: i64,
+    hit: &crate::watch::Hit,
+    run_id: i64,
+    retroactive: bool,
+    changed: bool,
+    now: &str,
+) -> Result<i64, StoreError> {
+    let Some(match_id) = w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? else {
+        return Ok(0);
+    };
+    let entry = entries.get(&hit.entry_id);
+    let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
+    let recipients: Vec<String> = if own.is_empty() {
+        config.notify.recipients.iter().map(|a| a.to_string()).collect()
+    } else {
+        own
+    };
+    if recipients.is_empty() {
+        tracing::warn!(
+            "{} matched, but it has no recipients and notify.recipients is empty: the match is recorded, no email queued",
+            entry.map_or("a watch entry", |e| e.name.as_str())
+        );
+    }
+    for r in &recipients {
+        w.queue_alert(match_id, r, now)?;
+    }
+    Ok(1)
+}
+
+/// Matches entries added or changed since their last backfill against every
+/// stored posting, so a supplier added today alerts on last week's posting.
+fn backfill(store: &mut Store, config: &Config, run_id: i64, all: &[WatchEntry]) -> Result<i64, StoreError> {
+    let fresh = store.entries_to_backfill()?;
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let postings = store.all_postings()?;
+    let matcher = Matcher::new(&fresh);
+    let entries: HashMap<i64, WatchEntry> = all.iter().map(|e| (e.id, e.clone())).collect();
+    let now = store::now();
+    let w = store.write()?;
+    let mut matches = 0;
+    for stored in &postings {
+        for hit in matcher.find(&stored.posting) {
+            matches += queue_hit(&w, config, &entries, stored.id, &hit, run_id, true, false, &now)?;
+        }
+    }
+    w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;
+    w.commit()?;
+    Ok(matches)
+}

@@ -1,0 +1,109 @@
+//! Store: the SQLite database — postings and their diff, the watch list,
+//! matches, the outbox, and the record of runs.
+//!
+//! One [`Store`] owns the connection. Callers never see SQL: every query is a
+//! named method here or in a submodule, with named parameters. Writes happen
+//! in `BEGIN IMMEDIATE` transactions ([`Store::write`]): a deferred
+//! transaction that reads then writes fails with SQLITE_BUSY when another
+//! process writes meanwhile, whatever the busy timeout.
+
+mod entries;
+mod migrate;
+mod outbox;
+mod postings;
+mod runs;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use entries::ImportReport;
+pub use outbox::PendingDigest;
+pub use postings::{Change, ChangeKind, MatchRow, PostingRow, StoredPosting};
+pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};
+
+/// How long a writer waits for another process's transaction.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "database {path} has schema version {found}, newer than this leakwatch understands ({supported}): upgrade leakwatch, or point database.path at another file"
+    )]
+    TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Data(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database, open and at the current schema.
+pub struct Store {
+    conn: Connection,
+}
+
+/// One write transaction (`BEGIN IMMEDIATE`). Dropped without
+/// [`Writer::commit`], it rolls back.
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, in WAL mode, and
+    /// brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Data(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        migrate::migrate(&mut conn, path)?;
+        Ok(Store { conn })
+    }
+
+    /// Starts a write transaction.
+    pub fn write(&mut self) -> Result<Writer<'_>> {
+        Ok(Writer {
+            tx: self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+        })
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+impl Writer<'_> {
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+/// The current time as stored: RFC 3339, UTC, seconds.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A list column: JSON array text.
+fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).expect("strings serialize")
+}
+
+fn from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}

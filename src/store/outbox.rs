@@ -1,0 +1,117 @@
+//! The outbox: alerts waiting for delivery, grouped into digests.
+//!
+//! Outbox rows are written with their match. Sending first *assembles*: each
+//! recipient's unassigned rows join a new digest with a fixed Message-ID, in
+//! one transaction. Then each pending digest is sent and marked sent only
+//! after the server accepted it. A crash between the two resends the same
+//! digest with the same Message-ID, which mail systems drop as a duplicate.
+
+use rusqlite::named_params;
+
+use super::{Result, Store};
+use crate::notify::Alert;
+
+/// A digest waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDigest {
+    pub id: i64,
+    pub recipient: String,
+    pub message_id: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Groups every recipient's unassigned alerts into a new digest each.
+    /// `message_domain` is the right-hand side of the Message-IDs.
+    pub fn assemble_digests(&mut self, now: &str, message_domain: &str) -> Result<usize> {
+        let w = self.write()?;
+        let recipients: Vec<String> =
+            w.tx.prepare_cached("SELECT DISTINCT recipient FROM outbox WHERE digest_id IS NULL ORDER BY recipient")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+        let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        for (i, recipient) in recipients.iter().enumerate() {
+            // Unique per database and moment; fixed from here on.
+            let message_id = format!("<leakwatch.{stamp:x}.{i}@{message_domain}>");
+            w.tx.prepare_cached(
+                "INSERT INTO digest (recipient, message_id, created_at) VALUES (:recipient, :mid, :now)",
+            )?
+            .execute(named_params! {":recipient": recipient, ":mid": message_id, ":now": now})?;
+            let digest = w.tx.last_insert_rowid();
+            w.tx.prepare_cached(
+                "UPDATE outbox SET digest_id = :digest WHERE recipient = :recipient AND digest_id IS NULL",
+            )?
+            .execute(named_params! {":digest": digest, ":recipient": recipient})?;
+        }
+        w.commit()?;
+        Ok(recipients.len())
+    }
+
+    /// Digests not yet delivered, oldest first.
+    pub fn pending_digests(&self) -> Result<Vec<PendingDigest>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, recipient, message_id, attempts FROM digest WHERE state = 'pending' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingDigest {
+                id: r.get(0)?,
+                recipient: r.get(1)?,
+                message_id: r.get(2)?,
+                attempts: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The alerts a digest carries, in the order they were found.
+    pub fn digest_alerts(&self, digest_id: i64) -> Result<Vec<Alert>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.id, e.name, e.kind, m.term, m.reason, m.field, m.snippet, p.source, p.title, p.link, p.posted_at,
+                    p.first_seen_at, m.retroactive, m.changed, p.first_look
+             FROM outbox o JOIN \"match\" m ON m.id = o.match_id JOIN posting p ON p.id = m.posting_id
+                  JOIN watch_entry e ON e.id = m.entry_id
+             WHERE o.digest_id = :digest ORDER BY o.id",
+        )?;
+        let rows = stmt.query_map(named_params! {":digest": digest_id}, |r| {
+            Ok(Alert {
+                entry: r.get(1)?,
+                entry_kind: r.get(2)?,
+                term: r.get(3)?,
+                reason: r.get(4)?,
+                field: r.get(5)?,
+                snippet: r.get(6)?,
+                source: r.get(7)?,
+                source_label: r.get(7)?,
+                title: r.get(8)?,
+                link: r.get(9)?,
+                posted_at: r.get(10)?,
+                first_seen_at: r.get(11)?,
+                retroactive: r.get(12)?,
+                changed: r.get(13)?,
+                first_look: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The server accepted the digest.
+    pub fn mark_digest_sent(&mut self, id: i64, now: &str) -> Result<()> {
+        let w = self.write()?;
+        w.tx.prepare_cached(
+            "UPDATE digest SET state = 'sent', sent_at = :now, attempts = attempts + 1 WHERE id = :id",
+        )?
+        .execute(named_params! {":now": now, ":id": id})?;
+        w.commit()
+    }
+
+    /// A try failed. `permanent` (the server refused with 5xx): never retried.
+    pub fn mark_digest_failed(&mut self, id: i64, error: &str, permanent: bool) -> Result<()> {
+        let w = self.write()?;
+        w.tx.prepare_cached(
+            "UPDATE digest SET attempts = attempts + 1, last_error = :error,
+             state = CASE WHEN :permanent THEN 'failed' ELSE state END WHERE id = :id",
+        )?
+        .execute(named_params! {":error": error, ":permanent": permanent, ":id": id})?;
+        w.commit()
+    }
+}

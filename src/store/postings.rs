@@ -1,0 +1,242 @@
+//! Postings and their diff run to run; matches found in them.
+
+use rusqlite::{OptionalExtension, named_params};
+use serde::Serialize;
+
+use super::{Result, Store, Writer};
+use crate::extract::Posting;
+use crate::watch::Hit;
+
+/// What storing a posting changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    New,
+    Changed,
+}
+
+/// A posting that is new or changed in this run: what the matcher looks at.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub posting_id: i64,
+    pub posting: Posting,
+    pub kind: ChangeKind,
+}
+
+/// A stored posting, as backfill reads it.
+#[derive(Debug, Clone)]
+pub struct StoredPosting {
+    pub id: i64,
+    pub posting: Posting,
+}
+
+/// A posting as `leakwatch postings` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostingRow {
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub posted_at: Option<String>,
+    pub first_seen_at: String,
+    pub body: String,
+}
+
+/// A match as `leakwatch matches` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchRow {
+    pub matched_at: String,
+    pub entry: String,
+    pub kind: String,
+    pub term: String,
+    pub reason: String,
+    pub field: String,
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub posted_at: Option<String>,
+    pub emails_sent: i64,
+    pub emails_pending: i64,
+    pub emails_failed: i64,
+}
+
+fn date_text(p: &Posting) -> Option<String> {
+    p.posted_at
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+impl Writer<'_> {
+    /// Stores `posting`; says whether it is new, changed (title, link, date
+    /// or body differ from what was stored), or neither (`None`: nothing written).
+    pub fn store_posting(&self, posting: &Posting, run_id: i64, now: &str, first_look: bool) -> Result<Option<Change>> {
+        let posted_at = date_text(posting);
+        let existing = self
+            .tx
+            .prepare_cached(
+                "SELECT id, title, link, posted_at, body FROM posting WHERE source = :source AND key = :key",
+            )?
+            .query_row(named_params! {":source": posting.source, ":key": posting.key}, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .optional()?;
+        let change = |posting_id, kind| Change {
+            posting_id,
+            posting: posting.clone(),
+            kind,
+        };
+        match existing {
+            None => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO posting (source, key, title, link, posted_at, body, first_seen_at, first_run_id, first_look)
+                         VALUES (:source, :key, :title, :link, :posted_at, :body, :now, :run, :first_look)",
+                    )?
+                    .execute(named_params! {
+                        ":source": posting.source, ":key": posting.key, ":title": posting.title,
+                        ":link": posting.link, ":posted_at": posted_at, ":body": posting.body,
+                        ":now": now, ":run": run_id, ":first_look": first_look,
+                    })?;
+                Ok(Some(change(self.tx.last_insert_rowid(), ChangeKind::New)))
+            }
+            Some((id, title, link, old_date, body))
+                if title != posting.title || link != posting.link || old_date != posted_at || body != posting.body =>
+            {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now
+                         WHERE id = :id",
+                    )?
+                    .execute(named_params! {
+                        ":title": posting.title, ":link": posting.link, ":posted_at": posted_at,
+                        ":body": posting.body, ":now": now, ":id": id,
+                    })?;
+                Ok(Some(change(id, ChangeKind::Changed)))
+            }
+            Some(_) => Ok(None),
+        }
+    }
+
+    /// Records that `hit` was found in posting `posting_id`. `None` when this
+    /// entry was already matched to this posting: a match is made once, ever.
+    pub fn insert_match(
+        &self,
+        posting_id: i64,
+        hit: &Hit,
+        run_id: i64,
+        retroactive: bool,
+        changed: bool,
+        now: &str,
+    ) -> Result<Option<i64>> {
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, retroactive, changed, created_at)
+                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now)
+                 ON CONFLICT (posting_id, entry_id) DO NOTHING",
+            )?
+            .execute(named_params! {
+                ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,
+                ":reason": hit.reason.as_str(), ":field": hit.field.as_str(), ":snippet": hit.snippet,
+                ":retroactive": retroactive, ":changed": changed, ":now": now,
+            })?;
+        Ok((inserted == 1).then(|| self.tx.last_insert_rowid()))
+    }
+
+    /// Queues an alert for one recipient, in the caller's transaction.
+    pub fn queue_alert(&self, match_id: i64, recipient: &str, now: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO outbox (match_id, recipient, created_at) VALUES (:match, :recipient, :now)
+                 ON CONFLICT (match_id, recipient) DO NOTHING",
+            )?
+            .execute(named_params! {":match": match_id, ":recipient": recipient, ":now": now})?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Every stored posting, for matching new watch entries against the past.
+    pub fn all_postings(&self) -> Result<Vec<StoredPosting>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, source, key, title, link, posted_at, body FROM posting ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredPosting {
+                id: r.get(0)?,
+                posting: Posting {
+                    source: r.get(1)?,
+                    key: r.get(2)?,
+                    title: r.get(3)?,
+                    link: r.get(4)?,
+                    posted_at: r
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                        .map(|d| d.with_timezone(&chrono::Utc)),
+                    body: r.get(6)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Postings first seen at or after `since`, newest first.
+    pub fn postings(&self, source: Option<&str>, since: Option<&str>) -> Result<Vec<PostingRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source, title, link, posted_at, first_seen_at, body FROM posting
+             WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
+             ORDER BY first_seen_at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map(named_params! {":source": source, ":since": since}, |r| {
+            Ok(PostingRow {
+                source: r.get(0)?,
+                title: r.get(1)?,
+                link: r.get(2)?,
+                posted_at: r.get(3)?,
+                first_seen_at: r.get(4)?,
+                body: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Matches made at or after `since`, newest first, with their delivery state.
+    pub fn matches(&self, since: Option<&str>) -> Result<Vec<MatchRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
+                    (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
+                       WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
+             FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
+             WHERE (:since IS NULL OR m.created_at >= :since)
+             ORDER BY m.created_at DESC, m.id DESC",
+        )?;
+        let rows = stmt.query_map(named_params! {":since": since}, |r| {
+            Ok(MatchRow {
+                matched_at: r.get(0)?,
+                entry: r.get(1)?,
+                kind: r.get(2)?,
+                term: r.get(3)?,
+                reason: r.get(4)?,
+                field: r.get(5)?,
+                source: r.get(6)?,
+                title: r.get(7)?,
+                link: r.get(8)?,
+                posted_at: r.get(9)?,
+                emails_sent: r.get(10)?,
+                emails_pending: r.get(11)?,
+                emails_failed: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many postings are stored, per source and in all.
+    pub fn posting_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM posting", [], |r| r.get(0))?)
+    }
+}

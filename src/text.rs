@@ -1,0 +1,182 @@
+//! Text cleanup shared by extraction, matching and rendering.
+//!
+//! Posting text comes from criminals' web pages: it carries control characters,
+//! zero-width characters, odd Unicode forms and escape sequences. Two forms
+//! are kept apart on purpose: [`clean`] is what people read (the original
+//! characters, made safe to display), and [`normalize`] is what the matcher
+//! and the posting key compare (folded so that spelling variants meet).
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Characters that render as nothing and can hide inside a name
+/// (`Acc\u{200B}ellion`) to dodge matching.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}'
+    )
+}
+
+/// Display form: control and invisible characters removed, runs of whitespace
+/// collapsed to one space, trimmed. Safe in a terminal and in a header.
+pub fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else if c.is_control() || is_invisible(c) {
+            continue;
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Keeps at most `max` bytes of `s`, cut at a character boundary, with `…`
+/// added when something was cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Matching form: Unicode compatibility forms folded (NFKD), case-folded,
+/// diacritics and invisible characters removed, `&` read as "and", every
+/// other non-alphanumeric character a word break, words separated by single
+/// spaces. Watch terms and posting text both go through it, so they meet.
+///
+/// "Zürich  Versicherungs-AG" → "zurich versicherungs ag".
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    normalize_into(s, &mut out, None);
+    out
+}
+
+/// [`normalize`], also recording for every byte of the output the byte
+/// offset in `s` it came from, so a match can be shown in the original text.
+pub fn normalize_with_offsets(s: &str) -> (String, Vec<u32>) {
+    let mut out = String::with_capacity(s.len());
+    let mut offsets = Vec::with_capacity(s.len());
+    normalize_into(s, &mut out, Some(&mut offsets));
+    (out, offsets)
+}
+
+fn normalize_into(s: &str, out: &mut String, offsets: Option<&mut Vec<u32>>) {
+    let mut f = Folder {
+        out,
+        offsets,
+        pending_space: false,
+        prev_end: 0,
+    };
+    for (at, orig) in s.char_indices() {
+        let end = at + orig.len_utf8();
+        if orig.is_ascii() {
+            // The common case, without the decomposition machinery.
+            f.fold(orig, at, end);
+        } else {
+            for c in std::iter::once(orig).nfkd() {
+                if !(is_combining_mark(c) || is_invisible(c)) {
+                    f.fold(c, at, end);
+                }
+            }
+        }
+    }
+}
+
+/// The output of [`normalize_into`] being built.
+struct Folder<'a> {
+    out: &'a mut String,
+    offsets: Option<&'a mut Vec<u32>>,
+    pending_space: bool,
+    /// Where in the input the last word character ended: a word break maps there.
+    prev_end: usize,
+}
+
+impl Folder<'_> {
+    /// One (decomposed) character of the input at `at..end`.
+    fn fold(&mut self, c: char, at: usize, end: usize) {
+        if c == '&' {
+            self.pending_space = true;
+            for w in "and".chars() {
+                self.push(w, at, end);
+            }
+            self.pending_space = true;
+        } else if c.is_alphanumeric() {
+            if c.is_ascii() {
+                self.push(c.to_ascii_lowercase(), at, end);
+            } else {
+                for lower in c.to_lowercase() {
+                    self.push(lower, at, end);
+                }
+            }
+        } else {
+            self.pending_space = true;
+        }
+    }
+
+    fn push(&mut self, c: char, at: usize, end: usize) {
+        if self.pending_space && !self.out.is_empty() {
+            self.out.push(' ');
+            if let Some(o) = self.offsets.as_deref_mut() {
+                o.push(self.prev_end as u32);
+            }
+        }
+        self.pending_space = false;
+        self.out.push(c);
+        if let Some(o) = self.offsets.as_deref_mut() {
+            o.extend(std::iter::repeat_n(at as u32, c.len_utf8()));
+        }
+        self.prev_end = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_collapses_whitespace_and_drops_controls() {
+        assert_eq!(clean("  Acme\u{1b}[31m \n\t Corp\u{200B} "), "Acme[31m Corp");
+        assert_eq!(clean("a\r\nBcc: x"), "a Bcc: x");
+    }
+
+    #[test]
+    fn normalize_folds_case_diacritics_punctuation() {
+        assert_eq!(normalize("Zürich  Versicherungs-AG"), "zurich versicherungs ag");
+        assert_eq!(normalize("QUALYS.COM FILES  PART1"), "qualys com files part1");
+        assert_eq!(normalize("Acc\u{200B}ellion, Inc."), "accellion inc");
+        assert_eq!(normalize("Marks & Spencer"), "marks and spencer");
+        assert_eq!(normalize("Ｆｕｌｌ ｗｉｄｔｈ"), "full width");
+        assert_eq!(normalize("𝐁𝐥𝐚𝐜𝐤𝐒𝐮𝐢𝐭"), "blacksuit");
+        assert_eq!(normalize("ÉCOLE"), "ecole");
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("AT&T"), "at and t");
+    }
+
+    #[test]
+    fn offsets_point_back_into_the_original() {
+        let (n, o) = normalize_with_offsets("Zü-AG");
+        assert_eq!(n, "zu ag");
+        assert_eq!(o.len(), n.len());
+        assert_eq!(o, [0, 1, 3, 4, 5]);
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h…");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,204 @@
+//! The watch-list CSV: `name,aliases,domains,kind,recipients,exclude`, lists
+//! `;`-separated. Spreadsheets export it; analysts re-import it.
+
+use std::io::{Read, Write};
+
+use super::{EntryKind, WatchEntry};
+
+pub const HEADER: [&str; 6] = ["name", "aliases", "domains", "kind", "recipients", "exclude"];
+
+/// A CSV problem, naming the line and column.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{}line {line}{}: {message}", file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(), column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default())]
+pub struct CsvError {
+    pub file: Option<String>,
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// Reads every row; the first bad row stops it, and nothing is returned, so
+/// an import is all or nothing.
+pub fn read(input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>, CsvError> {
+    let err = |line: u64, column: Option<&str>, message: String| CsvError {
+        file: file.map(str::to_owned),
+        line,
+        column: column.map(str::to_owned),
+        message,
+    };
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let header = rdr
+        .headers()
+        .map_err(|e| err(1, None, format!("cannot read the header: {e}")))?
+        .clone();
+    let names: Vec<&str> = header.iter().map(str::trim).collect();
+    // A spreadsheet export may start with a byte-order mark.
+    let first = names.first().map(|n| n.trim_start_matches('\u{feff}'));
+    if first != Some("name") {
+        return Err(err(
+            1,
+            None,
+            format!(
+                "the header must be `{}` (found `{}`)",
+                HEADER.join(","),
+                names.join(",")
+            ),
+        ));
+    }
+    for (i, n) in names.iter().enumerate().skip(1) {
+        if !HEADER.contains(n) {
+            return Err(err(
+                1,
+                Some(n),
+                format!("unknown column `{n}`: the columns are {}", HEADER.join(",")),
+            ));
+        }
+        if names[..i].contains(n) {
+            return Err(err(1, Some(n), format!("column `{n}` appears twice")));
+        }
+    }
+    let col = |name: &str| names.iter().position(|n| n.trim_start_matches('\u{feff}') == name);
+    let idx: Vec<Option<usize>> = HEADER.iter().map(|h| col(h)).collect();
+    let mut entries: Vec<WatchEntry> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for record in rdr.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            err(line, None, e.to_string())
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() > names.len() {
+            return Err(err(
+                line,
+                None,
+                format!("{} fields, but the header has {}", record.len(), names.len()),
+            ));
+        }
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let get = |i: usize| idx[i].and_then(|c| record.get(c)).unwrap_or("").trim();
+        let name = crate::text::clean(get(0));
+        if name.is_empty() {
+            return Err(err(line, Some("name"), "the name is empty".into()));
+        }
+        let kind = match get(3) {
+            "" => EntryKind::Supplier,
+            k => k.parse().map_err(|m| err(line, Some("kind"), m))?,
+        };
+        let recipients = list(get(4));
+        for r in &recipients {
+            r.parse::<lettre::Address>()
+                .map_err(|e| err(line, Some("recipients"), format!("`{r}` is not a mail address: {e}")))?;
+        }
+        let domains: Vec<String> = list(get(2)).into_iter().map(|d| d.to_ascii_lowercase()).collect();
+        if let Some(d) = domains
+            .iter()
+            .find(|d| !d.contains('.') || d.contains(char::is_whitespace) || d.contains('/'))
+        {
+            return Err(err(
+                line,
+                Some("domains"),
+                format!("`{d}` is not a domain like example.com"),
+            ));
+        }
+        let key = crate::text::normalize(&name);
+        if let Some(prev) = seen.insert(key, line) {
+            return Err(err(
+                line,
+                Some("name"),
+                format!("`{name}` is already on line {prev}: each name once"),
+            ));
+        }
+        entries.push(WatchEntry {
+            id: 0,
+            name,
+            aliases: list(get(1)),
+            domains,
+            kind,
+            recipients,
+            exclude: list(get(5)),
+        });
+    }
+    Ok(entries)
+}
+
+fn list(field: &str) -> Vec<String> {
+    field
+        .split(';')
+        .map(crate::text::clean)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Writes entries in the import format, so export → edit → import round-trips.
+pub fn write(out: impl Write, entries: &[WatchEntry]) -> Result<(), ::csv::Error> {
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(HEADER)?;
+    for e in entries {
+        w.write_record([
+            e.name.as_str(),
+            &e.aliases.join(";"),
+            &e.domains.join(";"),
+            e.kind.as_str(),
+            &e.recipients.join(";"),
+            &e.exclude.join(";"),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "name,aliases,domains,kind,recipients,exclude\n\
+        Accellion,Accellion FTA;Accellion Inc,accellion.com,supplier,vendor-risk@example.org,\n\
+        Qualys,Qualys Inc,qualys.com,supplier,,\n\
+        Example Corp,,example.com,self,,Example Corpus\n";
+
+    #[test]
+    fn reads_the_design_example_and_round_trips() {
+        let entries = read(GOOD.as_bytes(), None).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].aliases, ["Accellion FTA", "Accellion Inc"]);
+        assert_eq!(entries[0].recipients, ["vendor-risk@example.org"]);
+        assert_eq!(entries[2].kind, EntryKind::Own);
+        assert_eq!(entries[2].exclude, ["Example Corpus"]);
+        let mut out = Vec::new();
+        write(&mut out, &entries).unwrap();
+        assert_eq!(read(out.as_slice(), None).unwrap(), entries);
+    }
+
+    #[test]
+    fn bad_kind_names_line_and_column() {
+        let text = GOOD.replace("Qualys Inc,qualys.com,supplier", "Qualys Inc,qualys.com,vendor");
+        let e = read(text.as_bytes(), Some("list.csv")).unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (3, Some("kind")));
+        assert_eq!(
+            e.to_string(),
+            "list.csv: line 3, column kind: `vendor` is not a kind: use self, supplier, customer or other"
+        );
+    }
+
+    #[test]
+    fn missing_header_is_refused() {
+        let e = read("Accellion,,accellion.com,supplier,,\n".as_bytes(), None).unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("the header must be"), "{e}");
+    }
+
+    #[test]
+    fn extra_column_and_duplicates_are_refused() {
+        let e = read("name,kind,notes\nA,supplier,x\n".as_bytes(), None).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("notes"));
+        let e = read("name,kind\nAcme,supplier\nACME ,other\n".as_bytes(), None).unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (3, Some("name")));
+        let e = read("name,recipients\nAcme,not-an-address\n".as_bytes(), None).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("recipients"));
+    }
+}
