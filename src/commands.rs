@@ -144,9 +144,10 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
         },
         ..
     }) = &config.smtp
-        && std::env::var_os(var).is_none() {
-            problems.push(format!("smtp.password_env: {var} is not set in this environment"));
-        }
+        && std::env::var_os(var).is_none()
+    {
+        problems.push(format!("smtp.password_env: {var} is not set in this environment"));
+    }
     if config.crawl.tor_proxy.is_none() {
         for s in config.sources.iter().filter(|s| s.is_onion()) {
             problems.push(format!(
@@ -155,8 +156,17 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
             ));
         }
     }
-    if let Err(e) = Store::open(&config.database) {
-        problems.push(e.to_string());
+    // Opening creates the file: only open one that exists.
+    if config.database.exists() {
+        if let Err(e) = Store::open(&config.database) {
+            problems.push(e.to_string());
+        }
+    } else if let Some(dir) = config
+        .database
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        problems.push(format!("database.path: the folder {} does not exist", dir.display()));
     }
     if problems.is_empty() {
         println!("{}: ok, {} sources", path.display(), config.sources.len());

@@ -16,6 +16,7 @@ use lettre::message::Mailbox;
 use scraper::Selector;
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 use url::Url;
 
 pub const DEFAULT_USER_AGENT: &str = concat!("leakwatch/", env!("CARGO_PKG_VERSION"));
@@ -244,18 +245,18 @@ impl std::error::Error for ConfigError {}
 
 // ---- the file as serde reads it -------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The file, section by section. Each section (and each `[[source]]`) is
+/// deserialized on its own, so a problem in one does not hide the others.
+#[derive(Default)]
 struct RawConfig {
-    database: RawDatabase,
-    #[serde(default)]
+    database: Option<RawDatabase>,
     crawl: RawCrawl,
     smtp: Option<RawSmtp>,
-    #[serde(default)]
     notify: RawNotify,
-    #[serde(default)]
     source: Vec<Spanned<RawSource>>,
 }
+
+const SECTIONS: &str = "database, crawl, smtp, notify, source";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -418,20 +419,11 @@ impl Config {
             text,
             problems: Vec::new(),
         };
-        let raw: RawConfig = match toml::from_str(text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                ck.add(e.span(), "", e.message().trim());
-                return Err(ConfigError {
-                    file: path.to_owned(),
-                    problems: ck.problems,
-                });
-            }
-        };
+        let raw = read_sections(&mut ck);
         let base = path.parent().unwrap_or(Path::new("."));
         let config = build(&mut ck, path, base, raw);
         if ck.problems.is_empty() {
-            Ok(config)
+            Ok(config.expect("a config without problems is complete"))
         } else {
             Err(ConfigError {
                 file: path.to_owned(),
@@ -441,12 +433,63 @@ impl Config {
     }
 }
 
+/// Parses the TOML and deserializes each section on its own, keeping spans.
+fn read_sections(ck: &mut Checker) -> RawConfig {
+    let mut raw = RawConfig::default();
+    let root = match DeTable::parse(ck.text) {
+        Ok(root) => root,
+        Err(e) => {
+            ck.add(e.span(), "", e.message().trim());
+            return raw;
+        }
+    };
+    for (key, value) in root.into_inner() {
+        match key.get_ref().as_ref() {
+            "database" => raw.database = section(ck, value),
+            "crawl" => raw.crawl = section(ck, value).unwrap_or_default(),
+            "smtp" => raw.smtp = section(ck, value),
+            "notify" => raw.notify = section(ck, value).unwrap_or_default(),
+            "source" => {
+                let span = value.span();
+                match value.into_inner() {
+                    DeValue::Array(items) => {
+                        for item in items {
+                            let span = item.span();
+                            if let Some(s) = section::<RawSource>(ck, item) {
+                                raw.source.push(Spanned::new(span, s));
+                            }
+                        }
+                    }
+                    _ => ck.add(Some(span), "source", "write each source as a [[source]] table"),
+                }
+            }
+            other => ck.add(
+                Some(key.span()),
+                other,
+                format!("unknown section: the sections are {SECTIONS}"),
+            ),
+        }
+    }
+    raw
+}
+
+fn section<T: serde::de::DeserializeOwned>(ck: &mut Checker, value: Spanned<DeValue>) -> Option<T> {
+    let span = value.span();
+    match T::deserialize(ValueDeserializer::from(value)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            ck.add(e.span().or(Some(span)), "", e.message().trim());
+            None
+        }
+    }
+}
+
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() { p.to_owned() } else { base.join(p) }
 }
 
-fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Config {
+fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<Config> {
     let crawl = build_crawl(ck, raw.crawl);
     let smtp = raw.smtp.and_then(|s| build_smtp(ck, base, s));
     let notify = Notify {
@@ -469,14 +512,22 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Config {
             sources.push(source);
         }
     }
-    Config {
+    let Some(database) = raw.database else {
+        ck.add(
+            None,
+            "database",
+            "missing [database] section: add one with path = \"leakwatch.db\"",
+        );
+        return None;
+    };
+    Some(Config {
         path: path.to_owned(),
-        database: resolve(base, raw.database.path.get_ref()),
+        database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,
         notify,
         sources,
-    }
+    })
 }
 
 fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
@@ -908,6 +959,13 @@ link = { selector = "a", attr = "href" }
         let text = GOOD.replace("[crawl]", "[crawl]\ntor_proxy = \"socks5://127.0.0.1:9050\"");
         let p = problems(&text);
         assert!(p[0].message.contains("socks5h://127.0.0.1:9050"), "{p:?}");
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/leakwatch.example.toml"));
+        let c = Config::load(path).unwrap();
+        assert_eq!(c.sources.len(), 3);
     }
 
     #[test]

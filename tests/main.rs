@@ -1,1 +1,8 @@
+//! Integration tests: the real binary against real servers on 127.0.0.1 —
+//! an HTTP server serving `fixtures/` (and misbehaving on purpose), an SMTP
+//! server that records what it receives — with a real SQLite file in a
+//! temporary folder. One test binary, as in ripgrep.
 
+mod support;
+
+mod pipeline;

@@ -34,9 +34,10 @@ pub fn parse_date(raw: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
         return None;
     }
     if let Some(fmt) = format
-        && let Some(d) = with_format(s, fmt) {
-            return Some(d);
-        }
+        && let Some(d) = with_format(s, fmt)
+    {
+        return Some(d);
+    }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }

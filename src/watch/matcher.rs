@@ -146,9 +146,10 @@ fn strip_legal_suffix(normalized: &str) -> Option<&str> {
         let before = s;
         for suffix in LEGAL_SUFFIXES {
             if let Some(rest) = s.strip_suffix(suffix).and_then(|r| r.strip_suffix(' '))
-                && !rest.is_empty() {
-                    s = rest;
-                }
+                && !rest.is_empty()
+            {
+                s = rest;
+            }
         }
         if s == before {
             break;

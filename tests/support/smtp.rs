@@ -1,0 +1,184 @@
+//! A real SMTP server on 127.0.0.1 (mailin-embedded, in-process) that
+//! records every message it accepts, and can refuse on purpose.
+
+use std::net::{IpAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+
+use mailin_embedded::{Handler, Response, Server, response};
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The message as the server stored it (dot-unstuffed).
+    pub data: String,
+}
+
+impl Received {
+    /// The value of a top-level header, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next()?;
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.split("\r\n").find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+
+    /// Every header name of the top-level header block.
+    pub fn header_names(&self) -> Vec<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
+        head.split("\r\n")
+            .filter(|l| !l.starts_with([' ', '\t']))
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_owned()))
+            .collect()
+    }
+
+    /// The decoded body of the part with this content type.
+    pub fn part(&self, content_type: &str) -> Option<String> {
+        let start = self.data.find(&format!("Content-Type: {content_type}"))?;
+        let rest = &self.data[start..];
+        let body_start = rest.find("\r\n\r\n")? + 4;
+        let body = &rest[body_start..];
+        let end = body.find("\r\n--").unwrap_or(body.len());
+        Some(decode_quoted_printable(&body[..end]))
+    }
+}
+
+/// Quoted-printable decoding (RFC 2045), enough for the tests to read parts.
+pub fn decode_quoted_printable(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' {
+            if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') {
+                i += 3;
+                continue;
+            }
+            if let Some(hex) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(hex);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How the server answers.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// RCPT for these addresses gets 550.
+    pub refuse_rcpt: Vec<String>,
+    /// The first N messages get 451 at the end of DATA.
+    pub temp_fail_first: usize,
+}
+
+#[derive(Clone)]
+struct Recorder {
+    behaviour: Behaviour,
+    received: Arc<Mutex<Vec<Received>>>,
+    temp_failed: Arc<Mutex<usize>>,
+    from: String,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for Recorder {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
+        self.from = from.to_owned();
+        self.to.clear();
+        self.data.clear();
+        response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        if self.behaviour.refuse_rcpt.iter().any(|r| r == to) {
+            return response::NO_MAILBOX;
+        }
+        self.to.push(to.to_owned());
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mut failed = self.temp_failed.lock().unwrap();
+        if *failed < self.behaviour.temp_fail_first {
+            *failed += 1;
+            return response::INTERNAL_ERROR;
+        }
+        self.received.lock().unwrap().push(Received {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            data: String::from_utf8_lossy(&self.data).into_owned(),
+        });
+        response::OK
+    }
+}
+
+/// The running server. It lives until the test process ends.
+pub struct SmtpSink {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpSink {
+    pub fn start(behaviour: Behaviour) -> SmtpSink {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind smtp"), behaviour)
+    }
+
+    /// Starts on a given port (to bring a "down" server up again).
+    pub fn start_on_port(port: u16, behaviour: Behaviour) -> SmtpSink {
+        Self::start_on(
+            TcpListener::bind(("127.0.0.1", port)).expect("rebind smtp port"),
+            behaviour,
+        )
+    }
+
+    fn start_on(listener: TcpListener, behaviour: Behaviour) -> SmtpSink {
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let handler = Recorder {
+            behaviour,
+            received: received.clone(),
+            temp_failed: Arc::new(Mutex::new(0)),
+            from: String::new(),
+            to: Vec::new(),
+            data: Vec::new(),
+        };
+        let mut server = Server::new(handler);
+        server
+            .with_name("smtp.test")
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        SmtpSink { port, received }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// A loopback port with nothing listening: connections are refused.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The `[smtp]` and `[notify]` config for a sink on `port`.
+pub fn smtp_config(port: u16) -> String {
+    format!(
+        "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"leakwatch <alerts@example.org>\"\n\n[notify]\nrecipients = [\"secops@example.org\"]\n"
+    )
+}
