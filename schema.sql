@@ -63,10 +63,13 @@ CREATE TABLE posting (
     id             INTEGER PRIMARY KEY,
     source         TEXT NOT NULL,
     key            TEXT NOT NULL,
+    victim         TEXT NOT NULL,           -- groups the parts of one leak (PART1..4) under one victim
     title          TEXT NOT NULL,
     link           TEXT,
     posted_at      TEXT,
     body           TEXT NOT NULL DEFAULT '',
+    masked         INTEGER NOT NULL DEFAULT 0,  -- the site hides part of the name (Ac*****on)
+    truncated      INTEGER NOT NULL DEFAULT 0,  -- the site cut the name short (Bombardier Recreational Pro...)
     first_seen_at  TEXT NOT NULL,
     changed_at     TEXT,
     first_run_id   INTEGER NOT NULL,

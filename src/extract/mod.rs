@@ -32,6 +32,13 @@ pub struct Posting {
     pub link: Option<String>,
     pub posted_at: Option<DateTime<Utc>>,
     pub body: String,
+    /// Groups postings that are parts of one leak (`QUALYS.COM FILES PART1`,
+    /// `… PART2`): the same victim on the same source. See [`victim_key`].
+    pub victim: String,
+    /// The site hides part of the name (`Ac*****on`, `M*** ****`).
+    pub masked: bool,
+    /// The site cut the name short (`Bombardier Recreational Pro...`).
+    pub truncated: bool,
 }
 
 /// What a page is, judged from what it holds.
@@ -93,6 +100,7 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
         p.key = posting_key(&p.title, p.link.as_deref());
+        p.victim = victim_key(&p.title);
     }
     Ok(out)
 }
@@ -101,6 +109,12 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
 /// the link, so a change of case or spacing on the page is not a new posting.
 pub fn posting_key(title: &str, link: Option<&str>) -> String {
     format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
+}
+
+/// The victim a posting is about, for grouping the parts of one leak.
+/// For now the normalized title; the extract stage refines it.
+pub fn victim_key(title: &str) -> String {
+    text::normalize(title)
 }
 
 /// Builds a posting from raw field values, cleaning each.
@@ -116,6 +130,9 @@ fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, 
         link,
         posted_at,
         body: text::truncate(&text::clean(body), MAX_BODY_BYTES),
+        victim: String::new(),
+        masked: false,
+        truncated: false,
     })
 }
 

@@ -92,11 +92,14 @@ impl Writer<'_> {
             None => {
                 self.tx
                     .prepare_cached(
-                        "INSERT INTO posting (source, key, title, link, posted_at, body, first_seen_at, first_run_id, first_look)
-                         VALUES (:source, :key, :title, :link, :posted_at, :body, :now, :run, :first_look)",
+                        "INSERT INTO posting (source, key, victim, title, link, posted_at, body, masked, truncated,
+                                              first_seen_at, first_run_id, first_look)
+                         VALUES (:source, :key, :victim, :title, :link, :posted_at, :body, :masked, :truncated,
+                                 :now, :run, :first_look)",
                     )?
                     .execute(named_params! {
-                        ":source": posting.source, ":key": posting.key, ":title": posting.title,
+                        ":source": posting.source, ":key": posting.key, ":victim": posting.victim,
+                        ":masked": posting.masked, ":truncated": posting.truncated, ":title": posting.title,
                         ":link": posting.link, ":posted_at": posted_at, ":body": posting.body,
                         ":now": now, ":run": run_id, ":first_look": first_look,
                     })?;
@@ -161,9 +164,9 @@ impl Writer<'_> {
 impl Store {
     /// Every stored posting, for matching new watch entries against the past.
     pub fn all_postings(&self) -> Result<Vec<StoredPosting>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, source, key, title, link, posted_at, body FROM posting ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated FROM posting ORDER BY id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
                 id: r.get(0)?,
@@ -177,6 +180,9 @@ impl Store {
                         .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
                         .map(|d| d.with_timezone(&chrono::Utc)),
                     body: r.get(6)?,
+                    victim: r.get(7)?,
+                    masked: r.get(8)?,
+                    truncated: r.get(9)?,
                 },
             })
         })?;

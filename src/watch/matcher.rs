@@ -401,6 +401,9 @@ mod tests {
             link: None,
             posted_at: None,
             body: body.into(),
+            victim: String::new(),
+            masked: false,
+            truncated: false,
         }
     }
 
