@@ -137,18 +137,28 @@ pub struct HtmlRules {
     pub body: Option<Field>,
     pub next_page: Option<Field>,
     pub max_pages: u32,
+    /// The page is not a listing when this matches (a site's own CAPTCHA or
+    /// maintenance page that the built-in heuristics miss).
+    pub blocked_if: Option<Selector>,
 }
 
 /// Where one value of a posting comes from, inside its item element.
 #[derive(Debug, Clone)]
 pub struct Field {
-    pub selector: Selector,
+    /// `None` reads the item element itself (e.g. an item that is an `<a>`).
+    pub selector: Option<Selector>,
+    /// Only the element's own text, not its children's (a name written
+    /// before nested `<div>`s of details).
+    pub own_text: bool,
     /// Read this attribute instead of the text content.
     pub attr: Option<String>,
     /// Keep only the first capture group of this regex.
     pub regex: Option<regex::Regex>,
     /// chrono format string for dates.
     pub format: Option<String>,
+    /// Puts the value into a string at `{}`, e.g. `"topic.php?id={}"` when
+    /// the site builds its links in JavaScript.
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +169,13 @@ pub struct JsonRules {
     pub link: Option<String>,
     pub date: Option<String>,
     pub body: Option<String>,
+    /// The JSON sits inside this element of an HTML page (`pre`, `script`).
+    pub embedded: Option<Selector>,
+    /// With `embedded`: the page is not a listing when this matches.
+    pub blocked_if: Option<Selector>,
+    /// The site hard-wraps titles at this many characters (akira): a line
+    /// this long followed by a lowercase letter was cut mid-word.
+    pub title_wrap: Option<usize>,
 }
 
 /// A request rate: `count` requests per `per`.
@@ -254,9 +271,10 @@ struct RawConfig {
     smtp: Option<RawSmtp>,
     notify: RawNotify,
     source: Vec<Spanned<RawSource>>,
+    include: Vec<Spanned<String>>,
 }
 
-const SECTIONS: &str = "database, crawl, smtp, notify, source";
+const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -325,6 +343,7 @@ struct RawHtml {
     body: Option<Spanned<RawField>>,
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
+    blocked_if: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -335,6 +354,9 @@ struct RawJson {
     link: Option<Spanned<String>>,
     date: Option<Spanned<String>>,
     body: Option<Spanned<String>>,
+    embedded: Option<Spanned<String>>,
+    blocked_if: Option<Spanned<String>>,
+    title_wrap: Option<usize>,
 }
 
 /// A field spec: a bare selector string, or a table.
@@ -346,10 +368,13 @@ enum RawField {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFieldSpec {
-    selector: String,
+    selector: Option<String>,
     attr: Option<String>,
     regex: Option<String>,
     format: Option<String>,
+    #[serde(default)]
+    own_text: bool,
+    template: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -360,7 +385,7 @@ impl<'de> Deserialize<'de> for RawField {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = RawField;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a CSS selector string or a table { selector, attr, regex, format }")
+                f.write_str("a CSS selector string or a table { selector, attr, regex, format, own_text, template }")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawField, E> {
                 Ok(RawField::Selector(v.to_owned()))
@@ -419,17 +444,102 @@ impl Config {
             text,
             problems: Vec::new(),
         };
-        let raw = read_sections(&mut ck);
+        let mut raw = read_sections(&mut ck);
         let base = path.parent().unwrap_or(Path::new("."));
+        let includes = std::mem::take(&mut raw.include);
         let config = build(&mut ck, path, base, raw);
+        if !ck.problems.is_empty() {
+            return Err(ConfigError {
+                file: path.to_owned(),
+                problems: ck.problems,
+            });
+        }
+        let mut config = config.expect("a config without problems is complete");
+        for file in include_files(&mut ck, base, &includes) {
+            include_sources(&file, &mut config.sources)?;
+        }
         if ck.problems.is_empty() {
-            Ok(config.expect("a config without problems is complete"))
+            Ok(config)
         } else {
             Err(ConfigError {
                 file: path.to_owned(),
                 problems: ck.problems,
             })
         }
+    }
+}
+
+/// The files an `include` list names, in order: a file as is, a folder (or
+/// `folder/*.toml`) as every `.toml` file in it, sorted by name.
+fn include_files(ck: &mut Checker, base: &Path, includes: &[Spanned<String>]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for inc in includes {
+        let text = inc.get_ref();
+        let dir_part = text.strip_suffix("*.toml").unwrap_or(text);
+        let path = resolve(base, dir_part);
+        if path.is_dir() {
+            match std::fs::read_dir(&path) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => ck.add(
+                    Some(inc.span()),
+                    "include",
+                    format!("cannot read the folder {}: {e}", path.display()),
+                ),
+            }
+        } else if path.is_file() && !text.ends_with("*.toml") {
+            files.push(path);
+        } else {
+            ck.add(
+                Some(inc.span()),
+                "include",
+                format!(
+                    "{} is neither a file nor a folder (paths are relative to this config's folder)",
+                    path.display()
+                ),
+            );
+        }
+    }
+    files
+}
+
+/// Adds the `[[source]]` tables of an included file to `sources`; its
+/// problems are reported against that file, with its own line numbers.
+fn include_sources(file: &Path, sources: &mut Vec<Source>) -> Result<(), ConfigError> {
+    let fail = |problems| ConfigError {
+        file: file.to_owned(),
+        problems,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        fail(vec![Problem {
+            line: None,
+            key: String::new(),
+            message: format!("cannot read this included file: {e}"),
+        }])
+    })?;
+    let mut ck = Checker {
+        text: &text,
+        problems: Vec::new(),
+    };
+    let raw = read_sections(&mut ck);
+    if raw.database.is_some() || raw.smtp.is_some() || !raw.include.is_empty() {
+        ck.add(
+            None,
+            "",
+            "an included file holds only [[source]] tables: move other sections to the main config",
+        );
+    }
+    build_sources(&mut ck, raw.source, sources);
+    if ck.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(ck.problems))
     }
 }
 
@@ -449,6 +559,7 @@ fn read_sections(ck: &mut Checker) -> RawConfig {
             "crawl" => raw.crawl = section(ck, value).unwrap_or_default(),
             "smtp" => raw.smtp = section(ck, value),
             "notify" => raw.notify = section(ck, value).unwrap_or_default(),
+            "include" => raw.include = section(ck, value).unwrap_or_default(),
             "source" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -497,21 +608,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         admin_recipients: addresses(ck, "notify.admin_recipients", raw.notify.admin_recipients),
     };
     let mut sources: Vec<Source> = Vec::new();
-    for (i, s) in raw.source.into_iter().enumerate() {
-        let span = s.span();
-        let s = s.into_inner();
-        let name = s.name.get_ref().clone();
-        if sources.iter().any(|o| o.name == name) {
-            ck.add(
-                Some(s.name.span()),
-                format!("source[{i}].name"),
-                format!("`{name}` is used by an earlier source: names must be unique"),
-            );
-        }
-        if let Some(source) = build_source(ck, i, span, s) {
-            sources.push(source);
-        }
-    }
+    build_sources(ck, raw.source, &mut sources);
     let Some(database) = raw.database else {
         ck.add(
             None,
@@ -528,6 +625,26 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         notify,
         sources,
     })
+}
+
+/// Checks each `[[source]]` and appends it; names are unique across the
+/// main config and every included file.
+fn build_sources(ck: &mut Checker, raw: Vec<Spanned<RawSource>>, sources: &mut Vec<Source>) {
+    for (i, s) in raw.into_iter().enumerate() {
+        let span = s.span();
+        let s = s.into_inner();
+        let name = s.name.get_ref().clone();
+        if sources.iter().any(|o| o.name == name) {
+            ck.add(
+                Some(s.name.span()),
+                format!("source[{i}].name"),
+                format!("`{name}` is used by an earlier source: names must be unique"),
+            );
+        }
+        if let Some(source) = build_source(ck, i, span, s) {
+            sources.push(source);
+        }
+    }
 }
 
 fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
@@ -775,6 +892,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let date = raw.date.and_then(|f| field(ck, source, "html.date", f));
     let body = raw.body.and_then(|f| field(ck, source, "html.body", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
+    let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
     if ck.problems.len() > before {
         return None;
     }
@@ -786,6 +904,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         body,
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
+        blocked_if,
     })
 }
 
@@ -807,14 +926,29 @@ fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> O
     let span = raw.span();
     let spec = match raw.into_inner() {
         RawField::Selector(s) => RawFieldSpec {
-            selector: s,
+            selector: Some(s),
             attr: None,
             regex: None,
             format: None,
+            own_text: false,
+            template: None,
         },
         RawField::Spec(spec) => spec,
     };
-    let sel = selector(ck, source, key, &Spanned::new(span.clone(), spec.selector));
+    let sel = match spec.selector {
+        Some(s) => Some(selector(ck, source, key, &Spanned::new(span.clone(), s))?),
+        None => None,
+    };
+    if let Some(t) = &spec.template
+        && !t.contains("{}")
+    {
+        ck.add(
+            Some(span),
+            format!("source \"{source}\": {key}.template"),
+            format!("`{t}` has no `{{}}` to put the value in"),
+        );
+        return None;
+    }
     let regex = match spec.regex {
         Some(r) => match regex::Regex::new(&r) {
             Ok(re) if re.captures_len() >= 2 => Some(re),
@@ -838,10 +972,12 @@ fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> O
         None => None,
     };
     Some(Field {
-        selector: sel?,
+        selector: sel,
+        own_text: spec.own_text,
         attr: spec.attr,
         regex,
         format: spec.format,
+        template: spec.template,
     })
 }
 
@@ -858,12 +994,22 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         }
         p.into_inner()
     };
+    let items = raw.items.map(|p| pointer("items", p)).unwrap_or_default();
+    let title = pointer("title", raw.title);
+    let link = raw.link.map(|p| pointer("link", p));
+    let date = raw.date.map(|p| pointer("date", p));
+    let body = raw.body.map(|p| pointer("body", p));
+    let embedded = raw.embedded.and_then(|s| selector(ck, source, "json.embedded", &s));
+    let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "json.blocked_if", &s));
     let rules = JsonRules {
-        items: raw.items.map(|p| pointer("items", p)).unwrap_or_default(),
-        title: pointer("title", raw.title),
-        link: raw.link.map(|p| pointer("link", p)),
-        date: raw.date.map(|p| pointer("date", p)),
-        body: raw.body.map(|p| pointer("body", p)),
+        items,
+        title,
+        link,
+        date,
+        body,
+        embedded,
+        blocked_if,
+        title_wrap: raw.title_wrap.filter(|&w| w > 0),
     };
     (ck.problems.len() == before).then_some(rules)
 }
@@ -966,6 +1112,45 @@ link = { selector = "a", attr = "href" }
         let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/leakwatch.example.toml"));
         let c = Config::load(path).unwrap();
         assert_eq!(c.sources.len(), 3);
+    }
+
+    #[test]
+    fn included_source_files_add_sources_and_report_their_own_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sources")).unwrap();
+        let one = "[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"http://a.example/\"\n";
+        std::fs::write(dir.path().join("sources/a.toml"), one).unwrap();
+        std::fs::write(dir.path().join("sources/b.toml"), one.replace("\"a\"", "\"b\"")).unwrap();
+        std::fs::write(dir.path().join("sources/notes.txt"), "not toml").unwrap();
+        let main = dir.path().join("leakwatch.toml");
+        let text = "include = [\"sources/*.toml\"]\n[database]\npath = \"x.db\"\n";
+        let c = Config::parse(&main, text).unwrap();
+        let names: Vec<_> = c.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+
+        std::fs::write(
+            dir.path().join("sources/b.toml"),
+            "[[source]]\nname = \"b\"\nkind = \"html\"\nurl = \"http://b.example/\"\n[source.html]\nitem = \"div..x\"\ntitle = \"h2\"\n",
+        )
+        .unwrap();
+        let e = Config::parse(&main, text).unwrap_err();
+        assert_eq!(e.file, dir.path().join("sources/b.toml"));
+        assert_eq!(e.problems[0].key, "source \"b\": html.item");
+        assert_eq!(e.problems[0].line, Some(6));
+
+        let e = Config::parse(&main, &text.replace("sources/*.toml", "nowhere/")).unwrap_err();
+        assert_eq!(e.problems[0].key, "include");
+    }
+
+    #[test]
+    fn shipped_source_definitions_load() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/sources"));
+        let text = format!(
+            "include = [{:?}]\n[database]\npath = \"x.db\"\n",
+            dir.display().to_string()
+        );
+        let c = Config::parse(Path::new("/tmp/leakwatch.toml"), &text).unwrap();
+        assert!(c.sources.len() >= 10, "{}", c.sources.len());
     }
 
     #[test]

@@ -43,27 +43,56 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
         .and_then(|f| value(doc.root_element(), f))
         .and_then(|href| url.join(href.trim()).ok())
         .filter(|next| next != url);
-    if out.postings.is_empty() {
-        out.blocked = blocked_reason(&doc);
-    }
+    out.blocked = classify(&doc, rules.blocked_if.as_ref(), out.postings.is_empty());
     out
+}
+
+/// Why this page is not a listing, if it is not: the source's own
+/// `blocked_if` selector always counts; the heuristics are only asked when
+/// no posting was found, since a listing may mention "captcha" in a post.
+pub(super) fn classify(doc: &Html, blocked_if: Option<&Selector>, nothing_found: bool) -> Option<String> {
+    if let Some(sel) = blocked_if
+        && doc.select(sel).next().is_some()
+    {
+        return Some("the page matches this source's blocked_if selector".into());
+    }
+    if nothing_found { blocked_reason(doc) } else { None }
 }
 
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.
 fn value(scope: ElementRef, field: &Field) -> Option<String> {
-    let el = scope.select(&field.selector).next()?;
-    let raw = match &field.attr {
-        Some(attr) => el.value().attr(attr)?.to_owned(),
-        None => element_text(el),
+    let el = match &field.selector {
+        Some(sel) => scope.select(sel).next()?,
+        None => scope,
+    };
+    let raw = match (&field.attr, field.own_text) {
+        (Some(attr), _) => el.value().attr(attr)?.to_owned(),
+        (None, true) => own_text(el),
+        (None, false) => element_text(el),
     };
     let kept = match &field.regex {
         Some(re) => re.captures(&raw)?.get(1)?.as_str().to_owned(),
         None => raw,
     };
     let kept = text::clean(&kept);
-    (!kept.is_empty()).then_some(kept)
+    if kept.is_empty() {
+        return None;
+    }
+    Some(match &field.template {
+        Some(t) => t.replacen("{}", &kept, 1),
+        None => kept,
+    })
+}
+
+/// The text directly inside `el`, without its child elements' text.
+fn own_text(el: ElementRef) -> String {
+    let s: String = el
+        .children()
+        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .collect();
+    text::clean(&s)
 }
 
 /// Text content with whitespace collapsed; `<br>` counts as a space so that

@@ -63,13 +63,14 @@ pub struct Extraction {
     pub next_page: Option<Url>,
     /// Things an analyst fixing selectors wants to know.
     pub warnings: Vec<String>,
-    /// Why the page looks blocked, if it does.
+    /// Why the page looks blocked, if it does: set by the heuristics only
+    /// when nothing was found, by a source's `blocked_if` whenever it matches.
     pub blocked: Option<String>,
 }
 
 impl Extraction {
     pub fn class(&self) -> PageClass {
-        if self.blocked.is_some() && self.postings.is_empty() {
+        if self.blocked.is_some() {
             PageClass::Blocked
         } else if self.postings.is_empty() {
             PageClass::Empty
