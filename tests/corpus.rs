@@ -160,7 +160,12 @@ const PAGES: &[Expected] = &[
         group: "8base",
         file: "8base-",
         postings: 98,
-        titles: &["PORTBLUE", "LOONGSON", "P1 Technical Services"],
+        titles: &[
+            "PORTBLUE",
+            "LOONGSON",
+            "P1 Technical Services",
+            "M Metzler & Associates",
+        ],
         not_titles: &[],
         untitled: 0,
     },

@@ -6,9 +6,11 @@
 //! dates, so it is unit-tested on fixture pages and fuzzed.
 
 mod dates;
+mod entities;
 mod feed;
 mod html;
 mod json;
+mod victim;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -17,6 +19,8 @@ use crate::config::{Extractor, Source};
 use crate::text;
 
 pub use dates::parse_date;
+pub use entities::decode as decode_entities;
+pub use victim::{is_masked, is_truncated};
 
 /// The most body text kept per posting; descriptions beyond it add nothing
 /// to matching or to an email.
@@ -101,7 +105,9 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
         p.key = posting_key(&p.title, p.link.as_deref());
-        p.victim = victim_key(&p.title);
+        p.masked = victim::is_masked(&p.title);
+        p.truncated = victim::is_truncated(&p.title);
+        p.victim = victim::victim_key(&p.title, p.masked);
     }
     Ok(out)
 }
@@ -112,15 +118,15 @@ pub fn posting_key(title: &str, link: Option<&str>) -> String {
     format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
 }
 
-/// The victim a posting is about, for grouping the parts of one leak.
-/// For now the normalized title; the extract stage refines it.
+/// The victim a posting is about, for grouping the parts of one leak
+/// (`QUALYS.COM FILES PART1 PUBLISHED` and `PART2` share `qualys com`).
 pub fn victim_key(title: &str) -> String {
-    text::normalize(title)
+    victim::victim_key(title, victim::is_masked(title))
 }
 
 /// Builds a posting from raw field values, cleaning each.
 fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, body: &str) -> Option<Posting> {
-    let title = text::clean(title);
+    let title = text::clean(&entities::decode(title));
     if title.is_empty() {
         return None;
     }
@@ -130,7 +136,7 @@ fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, 
         title: text::truncate(&title, 512),
         link,
         posted_at,
-        body: text::truncate(&text::clean(body), MAX_BODY_BYTES),
+        body: text::truncate(&text::clean(&entities::decode(body)), MAX_BODY_BYTES),
         victim: String::new(),
         masked: false,
         truncated: false,
