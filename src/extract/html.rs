@@ -199,6 +199,49 @@ mod tests {
     }
 
     #[test]
+    fn text_is_cleaned_and_missing_optional_fields_are_empty() {
+        let r = rules(
+            "item = \"li\"\ntitle = \"b\"\nlink = { selector = \"a\", attr = \"href\" }\ndate = \"time\"\nbody = \"p\"",
+        );
+        let url = Url::parse("http://leak.example/").unwrap();
+        let page = "<ul><li><b>Acc\u{200B}el\u{7}lion\u{FEFF}  &amp;amp;\n Co</b></li><li><b>   </b><p>x</p></li></ul>";
+        let out = extract(&r, &url, page);
+        assert_eq!(out.postings.len(), 1);
+        assert_eq!(out.untitled, 1);
+        let p = &out.postings[0];
+        assert_eq!(p.title, "Accellion & Co");
+        assert_eq!((p.link.as_deref(), p.posted_at, p.body.as_str()), (None, None, ""));
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn item_itself_own_text_and_template() {
+        let r = rules(
+            "item = \"th.News\"\ntitle = { own_text = true }\nlink = { attr = \"onclick\", regex = \"view\\\\('(\\\\w+)'\\\\)\", template = \"topic.php?id={}\" }",
+        );
+        let url = Url::parse("http://leak.example/index.php").unwrap();
+        let page = "<table><tr><th class=News onclick=\"view('AB12')\">Garvey<div>United States<div>added: 2024-09-29</th></tr></table>";
+        let out = extract(&r, &url, page);
+        assert_eq!(out.postings[0].title, "Garvey");
+        assert_eq!(
+            out.postings[0].link.as_deref(),
+            Some("http://leak.example/topic.php?id=AB12")
+        );
+    }
+
+    #[test]
+    fn blocked_if_wins_even_when_items_match() {
+        let r = rules("item = \"div.post\"\ntitle = \"h2\"\nblocked_if = \"#maintenance\"");
+        let url = Url::parse("http://leak.example/").unwrap();
+        let page = "<div id=maintenance></div><div class=post><h2>Back soon</h2></div>";
+        assert_eq!(extract(&r, &url, page).class(), super::super::PageClass::Blocked);
+        assert_eq!(
+            extract(&r, &url, &page.replace("maintenance", "m")).class(),
+            super::super::PageClass::Ok
+        );
+    }
+
+    #[test]
     fn regex_keeps_first_group() {
         let r = rules("item = \"div.post\"\ntitle = { selector = \"a\", attr = \"href\", regex = \"/post/(\\\\d+)\" }");
         let url = Url::parse("http://leak.example/").unwrap();

@@ -97,10 +97,22 @@ pub enum ExtractError {
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
-    let mut out = match &source.extractor {
-        Extractor::Html(rules) => html::extract(rules, url, body),
-        Extractor::Feed => feed::extract(url, body)?,
-        Extractor::Json(rules) => json::extract(rules, url, body)?,
+    let parsed = match &source.extractor {
+        Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
+        Extractor::Feed => feed::extract(url, body),
+        Extractor::Json(rules) => json::extract(rules, url, body),
+    };
+    let mut out = match parsed {
+        Ok(out) => out,
+        // A feed or API behind a CAPTCHA or login answers with an HTML page:
+        // that is "blocked", not a broken source.
+        Err(e) => match html::classify(&scraper::Html::parse_document(body), None, true) {
+            Some(reason) => Extraction {
+                blocked: Some(reason),
+                ..Extraction::default()
+            },
+            None => return Err(e),
+        },
     };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
@@ -152,4 +164,32 @@ fn resolve_link(base: &Url, href: &str) -> Option<String> {
     }
     let url = base.join(href).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    #[test]
+    fn a_feed_or_api_answering_with_a_captcha_page_is_blocked() {
+        let text = "[database]\npath = \"x.db\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://f.example/\"\n[[source]]\nname = \"j\"\nkind = \"json\"\nurl = \"http://j.example/\"\n[source.json]\ntitle = \"/t\"\n";
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let url = Url::parse("http://f.example/").unwrap();
+        let captcha = "<html><title>DDOS Protection</title><body><form>Prove that you are human</form></body></html>";
+        for s in &c.sources {
+            assert_eq!(
+                extract(s, &url, captcha).unwrap().class(),
+                PageClass::Blocked,
+                "{}",
+                s.name
+            );
+            assert!(
+                extract(s, &url, "<html><body>garbage</body></html>").is_err(),
+                "{}",
+                s.name
+            );
+        }
+    }
 }
