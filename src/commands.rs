@@ -129,59 +129,16 @@ pub fn demo() -> Result<Exit> {
 
 pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let path = config_path(config);
-    let config = match Config::load(&path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(Exit::Problems);
+    let report = crate::check::check(&path);
+    match report.config {
+        Some(config) if report.problems.problems.is_empty() => {
+            println!("{}: ok, {} sources", path.display(), config.sources.len());
+            Ok(Exit::Success)
         }
-    };
-    let mut problems = Vec::new();
-    if let Some(crate::config::Smtp {
-        transport: crate::config::Transport::Smtp {
-            password_env: Some(var),
-            ..
-        },
-        ..
-    }) = &config.smtp
-        && std::env::var_os(var).is_none()
-    {
-        problems.push(format!("smtp.password_env: {var} is not set in this environment"));
-    }
-    if config.crawl.tor_proxy.is_none() {
-        for s in config.sources.iter().filter(|s| s.is_onion()) {
-            problems.push(format!(
-                "source \"{}\": {} is a .onion address, but crawl.tor_proxy is not set",
-                s.name, s.url
-            ));
+        _ => {
+            eprintln!("{}", report.problems);
+            Ok(Exit::Problems)
         }
-    }
-    // Opening creates the file: only open one that exists.
-    if config.database.exists() {
-        if let Err(e) = Store::open(&config.database) {
-            problems.push(e.to_string());
-        }
-    } else if let Some(dir) = config
-        .database
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
-    {
-        problems.push(format!("database.path: the folder {} does not exist", dir.display()));
-    }
-    if problems.is_empty() {
-        println!("{}: ok, {} sources", path.display(), config.sources.len());
-        Ok(Exit::Success)
-    } else {
-        eprintln!(
-            "{} has {} problem{}:",
-            path.display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        );
-        for p in problems {
-            eprintln!("  {}: {p}", path.display());
-        }
-        Ok(Exit::Problems)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Config {
     /// The file this was loaded from; relative paths in it are relative to its folder.
     pub path: PathBuf,
     pub database: PathBuf,
+    /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
+    pub keep_days: Option<u32>,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
@@ -262,6 +264,7 @@ const SECTIONS: &str = "database, crawl, smtp, notify, source";
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     path: Spanned<String>,
+    keep_days: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -415,6 +418,21 @@ impl Config {
 
     /// Validates `text` as if it were the file at `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::parse_partial(path, text);
+        if problems.is_empty() {
+            Ok(config.expect("a config without problems is complete"))
+        } else {
+            Err(ConfigError {
+                file: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// What could be built despite problems (sources and sections with
+    /// problems left out), and every problem: `leakwatch check` goes on from
+    /// it to the checks that need the machine (database, secrets, proxy).
+    pub fn parse_partial(path: &Path, text: &str) -> (Option<Config>, Vec<Problem>) {
         let mut ck = Checker {
             text,
             problems: Vec::new(),
@@ -422,14 +440,7 @@ impl Config {
         let raw = read_sections(&mut ck);
         let base = path.parent().unwrap_or(Path::new("."));
         let config = build(&mut ck, path, base, raw);
-        if ck.problems.is_empty() {
-            Ok(config.expect("a config without problems is complete"))
-        } else {
-            Err(ConfigError {
-                file: path.to_owned(),
-                problems: ck.problems,
-            })
-        }
+        (config, ck.problems)
     }
 }
 
@@ -520,8 +531,21 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         );
         return None;
     };
+    let keep_days = database.keep_days.and_then(|k| {
+        if *k.get_ref() == 0 {
+            ck.add(
+                Some(k.span()),
+                "database.keep_days",
+                "must be at least 1 (leave it out to keep everything)",
+            );
+            None
+        } else {
+            Some(k.into_inner())
+        }
+    });
     Some(Config {
         path: path.to_owned(),
+        keep_days,
         database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,

@@ -1,0 +1,232 @@
+//! Operations: the binary as cron and systemd run it — no terminal, no HOME,
+//! a bare environment — and as analysts drive it: exit codes, the run lock,
+//! killed and interrupted runs, `check`, `init`, the scheduler, logs and the
+//! listing commands.
+
+use std::process::{Child, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::support::http::{HttpServer, Reply};
+use crate::support::{Workspace, assert_exit, assert_ok, signal, stderr, stdout, wait_until};
+
+const LISTING: &str = r#"<html><body>
+<div class="post"><h2 class="victim">Qualys, Inc.</h2><a class="more" href="/post/1">more</a></div>
+<div class="post"><h2 class="victim">Acme Widgets</h2><a class="more" href="/post/2">more</a></div>
+</body></html>"#;
+
+/// A config with one html source per `(name, path)` on `http`.
+fn sources(http: &HttpServer, list: &[(&str, &str)]) -> String {
+    let mut out = String::from("[crawl]\nper_host_rate = \"50/s\"\ntimeout_secs = 60\nretries = 0\n");
+    for (name, path) in list {
+        out.push_str(&format!(
+            r#"
+[[source]]
+name = "{name}"
+kind = "html"
+url = "{}"
+[source.html]
+item = "div.post"
+title = "h2.victim"
+link = {{ selector = "a.more", attr = "href" }}
+"#,
+            http.url(path)
+        ));
+    }
+    out
+}
+
+/// A page that takes about `secs` seconds to arrive, a chunk at a time.
+fn slow_page(secs: u64) -> Reply {
+    Reply::Trickle {
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        chunk: b"<!-- still coming -->\n".to_vec(),
+        pause: Duration::from_millis(100),
+        count: (secs * 10) as usize,
+    }
+}
+
+/// A route that is slow while `slow` is set, and a quick listing after.
+fn switchable(http: &HttpServer, path: &str) -> Arc<AtomicBool> {
+    let slow = Arc::new(AtomicBool::new(true));
+    let flag = slow.clone();
+    http.route(path, move |_| {
+        if flag.load(Ordering::SeqCst) {
+            slow_page(30)
+        } else {
+            Reply::html(LISTING)
+        }
+    });
+    slow
+}
+
+fn finish(child: Child) -> Output {
+    child.wait_with_output().expect("wait for leakwatch")
+}
+
+#[test]
+fn exit_codes_under_cron_0_3_1_2() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    http.route("/broken", |_| Reply::status(500));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).is_empty(),
+        "cron mails whatever a run prints: {}",
+        stdout(&out)
+    );
+
+    ws.write_config(&sources(&http, &[("good", "/ok"), ("bad", "/broken")]));
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("source bad"), "the failed source is named: {err}");
+    assert!(!err.contains("source good:"), "{err}");
+    assert!(err.contains("1 ok, 1 failed"), "summary line: {err}");
+
+    ws.write_config("[crawl]\nspeed = 3\n");
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("leakwatch.toml:5"), "{}", stderr(&out));
+
+    let out = ws.cron(&["run", "--no-such-flag"]).output().unwrap();
+    assert_exit(&out, 2);
+
+    std::fs::remove_file(ws.config()).unwrap();
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("leakwatch init"),
+        "says what to do: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_second_run_exits_75_at_once_naming_the_holder() {
+    let http = HttpServer::start();
+    let slow = switchable(&http, "/slow");
+    let ws = Workspace::new(&sources(&http, &[("slow", "/slow")]));
+
+    let first = ws.spawn_cron(&["run"]);
+    wait_until(20, "the first run to fetch", || !http.hits("/slow").is_empty());
+
+    let started = std::time::Instant::now();
+    let second = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&second, 75);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "75 is immediate, not a wait for the lock"
+    );
+    let err = stderr(&second);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains(&format!("pid {}", first.id())),
+        "names the holder's pid: {err}"
+    );
+    assert!(err.contains("started 20"), "names its start time: {err}");
+    assert_eq!(ws.count("SELECT count(*) FROM run"), 1, "the refused run wrote nothing");
+
+    slow.store(false, Ordering::SeqCst);
+    signal(first.id(), "KILL");
+    finish(first);
+}
+
+#[test]
+fn a_run_killed_with_sigkill_does_not_block_the_next_and_is_marked_interrupted() {
+    let http = HttpServer::start();
+    let slow = switchable(&http, "/slow");
+    let ws = Workspace::new(&sources(&http, &[("slow", "/slow")]));
+
+    let first = ws.spawn_cron(&["run"]);
+    wait_until(20, "the first run to fetch", || !http.hits("/slow").is_empty());
+    let pid = first.id();
+    signal(pid, "KILL");
+    finish(first);
+
+    let lock = std::fs::read_to_string(ws.path("lw.db.lock")).expect("the lock file stays behind");
+    assert!(lock.contains(&format!("pid {pid}")), "{lock}");
+    let status: String = ws.sql().query_row("SELECT status FROM run", [], |r| r.get(0)).unwrap();
+    assert_eq!(status, "running", "a killed run cannot close its record");
+
+    slow.store(false, Ordering::SeqCst);
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_exit(&out, 0);
+    let statuses: Vec<String> = ws
+        .sql()
+        .prepare("SELECT status FROM run ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(statuses, ["interrupted", "ok"]);
+    assert_eq!(ws.count("SELECT count(*) FROM posting"), 2);
+}
+
+#[test]
+fn check_lists_every_problem_with_file_and_line() {
+    let ws = Workspace::new("");
+    let text = r#"[database]
+path = "no/such/folder/lw.db"
+
+[smtp]
+transport = "smtp"
+host = "127.0.0.1"
+password_env = "LEAKWATCH_TEST_UNSET_PASSWORD"
+from = "leakwatch <alerts@example.org>"
+
+[notify]
+recipients = ["secops at example.org"]
+
+[[source]]
+name = "clop"
+kind = "html"
+url = "http://127.0.0.1:9/"
+[source.html]
+item = "div..post"
+title = "h2"
+"#;
+    std::fs::write(ws.config(), text).unwrap();
+    let out = ws.cron(&["check"]).output().unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    let config = ws.config().display().to_string();
+    for (line, what) in [
+        (2, "does not exist"),
+        (7, "LEAKWATCH_TEST_UNSET_PASSWORD is not set"),
+        (11, "not a mail address"),
+        (18, "not a valid CSS selector"),
+    ] {
+        let wanted = format!("{config}:{line}:");
+        assert!(
+            err.lines().any(|l| l.contains(&wanted) && l.contains(what)),
+            "expected `{wanted} … {what}` in:\n{err}"
+        );
+    }
+    assert!(err.contains("has 4 problems"), "{err}");
+    assert!(!ws.path("no").exists(), "check creates nothing");
+}
+
+#[test]
+fn check_passes_on_a_good_config_and_refuses_an_onion_source_without_tor() {
+    let http = HttpServer::start();
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+    let out = ws.cron(&["check"]).output().unwrap();
+    assert_ok(&out);
+    assert!(stdout(&out).contains("ok, 1 sources"), "{}", stdout(&out));
+    assert!(!ws.db().exists(), "check does not create the database");
+
+    ws.write_config("[[source]]\nname = \"clop\"\nkind = \"feed\"\nurl = \"http://abcdefghijklmnop.onion/\"\n");
+    let out = ws.cron(&["check"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("leakwatch.toml:7: source \"clop\": url"),
+        "{}",
+        stderr(&out)
+    );
+}
