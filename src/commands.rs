@@ -127,6 +127,26 @@ pub fn demo() -> Result<Exit> {
     Ok(if ok { Exit::Success } else { Exit::Partial })
 }
 
+pub fn init(dir: &Path) -> Result<Exit> {
+    let written = crate::init::init(dir).map_err(CommandError::Other)?;
+    for p in &written {
+        println!("wrote {}", p.display());
+    }
+    let config = dir.join("leakwatch.toml");
+    let c = config.display();
+    println!(
+        "next:
+  1. edit {c}: [smtp], [notify] and the sources (the comments say how)
+  2. leakwatch --config {c} source test example-leaks --file {}
+  3. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
+  4. leakwatch --config {c} watch import {}
+  5. leakwatch --config {c} run, then a cron entry (see the README)",
+        dir.join("samples/leaksite.html").display(),
+        dir.join("watchlist.csv").display()
+    );
+    Ok(Exit::Success)
+}
+
 pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let path = config_path(config);
     let report = crate::check::check(&path);

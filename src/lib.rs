@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod extract;
 pub mod fetch;
+pub mod init;
 pub mod lock;
 pub mod notify;
 pub mod run;

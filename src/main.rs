@@ -26,6 +26,11 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on bundled pages served on loopback; emails go to ./demo-outbox
     Demo,
+    /// Write a starter config, watch list and sample source pages into DIR (never overwrites)
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Validate the config and sources; lists every problem, exit 1 if any
     Check,
     /// Crawl, diff, match and send alerts once
@@ -155,6 +160,7 @@ fn main() -> ExitCode {
     let config = cli.config;
     let result = match cli.command {
         Command::Demo => commands::demo(),
+        Command::Init { dir } => commands::init(&dir),
         Command::Check => commands::check(config),
         Command::Run { sources } => commands::run(config, sources),
         Command::Source(SourceCommand::List) => commands::source_list(config),

@@ -230,3 +230,79 @@ fn check_passes_on_a_good_config_and_refuses_an_onion_source_without_tor() {
         stderr(&out)
     );
 }
+
+#[test]
+fn init_then_check_passes_and_the_samples_fit_the_example_sources() {
+    let ws = Workspace::new("");
+    std::fs::remove_file(ws.config()).unwrap();
+    let out = ws.cron(&["init", "site"]).output().unwrap();
+    assert_ok(&out);
+    let config = ws.path("site/leakwatch.toml");
+    let config = config.to_str().unwrap();
+    for f in [
+        "leakwatch.toml",
+        "watchlist.csv",
+        "samples/leaksite.html",
+        "samples/advisories.xml",
+        "samples/victims.json",
+    ] {
+        assert!(ws.path("site").join(f).is_file(), "{f} written");
+    }
+
+    let out = ws.cron(&["--config", config, "check"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("LEAKWATCH_SMTP_PASSWORD is not set"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws
+        .cron(&["--config", config, "check"])
+        .env("LEAKWATCH_SMTP_PASSWORD", "secret")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(stdout(&out).contains("ok, 3 sources"), "{}", stdout(&out));
+
+    for (source, sample, expect) in [
+        ("example-leaks", "leaksite.html", "Example Customer"),
+        ("example-advisories", "advisories.xml", "EVSA-2026-001"),
+        ("example-api", "victims.json", "Example Corp"),
+    ] {
+        let page = ws.path("site/samples").join(sample);
+        let out = ws
+            .cron(&[
+                "--config",
+                config,
+                "source",
+                "test",
+                source,
+                "--file",
+                page.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        assert!(stdout(&out).contains(expect), "{source}: {}", stdout(&out));
+    }
+    let out = ws
+        .cron(&[
+            "--config",
+            config,
+            "watch",
+            "import",
+            ws.path("site/watchlist.csv").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+
+    std::fs::write(ws.path("site/leakwatch.toml"), "# mine").unwrap();
+    let out = ws.cron(&["init", "site"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("already exist"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(ws.path("site/leakwatch.toml")).unwrap(),
+        "# mine"
+    );
+}
