@@ -162,23 +162,60 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     }
 }
 
-pub fn run(config: Option<PathBuf>, sources: Vec<String>) -> Result<Exit> {
+/// One run, or with `every` one run per period until SIGTERM or Ctrl-C.
+/// SIGTERM during a run closes it as 'interrupted' (exit 3 for a single
+/// run); `--every` stopped by a signal exits 0.
+pub fn run(config: Option<PathBuf>, sources: Vec<String>, every: Option<std::time::Duration>) -> Result<Exit> {
     let config = load(config)?;
-    let opts = RunOptions {
-        sources,
-        ..RunOptions::default()
-    };
-    let summary = runtime()?.block_on(run::run(&config, &opts))?;
+    runtime()?.block_on(async {
+        let stop = crate::schedule::stop_on_signals()
+            .map_err(|e| CommandError::Other(format!("cannot install signal handlers: {e}")))?;
+        let opts = RunOptions {
+            sources,
+            stop: Some(stop.clone()),
+            ..RunOptions::default()
+        };
+        let Some(period) = every else {
+            let summary = run::run(&config, &opts).await?;
+            report_run(&summary);
+            return Ok(if summary.all_ok() { Exit::Success } else { Exit::Partial });
+        };
+        crate::schedule::every(period, stop, || async {
+            match run::run(&config, &opts).await {
+                Ok(summary) => {
+                    report_run(&summary);
+                    Ok(())
+                }
+                // A cron run or a manual one is at work: this tick is skipped, not fatal.
+                Err(RunError::Lock(e @ crate::lock::LockError::Held { .. })) => {
+                    tracing::warn!("{e}");
+                    Ok(())
+                }
+                Err(e) => Err(CommandError::from(e)),
+            }
+        })
+        .await?;
+        Ok(Exit::Success)
+    })
+}
+
+/// Failures, then the summary line when something happened (or when asked).
+fn report_run(summary: &run::RunSummary) {
     for f in &summary.source_failures {
         eprintln!("leakwatch: {f}");
     }
     for e in &summary.delivery.errors {
         eprintln!("leakwatch: {e}");
     }
+    if summary.interrupted {
+        eprintln!(
+            "leakwatch: run {} was interrupted; the sources not done and the alerts not sent are for the next run",
+            summary.run_id
+        );
+    }
     if summary.eventful() || tracing::enabled!(tracing::Level::INFO) {
         eprintln!("leakwatch: {}", summary.line());
     }
-    Ok(if summary.all_ok() { Exit::Success } else { Exit::Partial })
 }
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {

@@ -21,6 +21,7 @@ pub mod init;
 pub mod lock;
 pub mod notify;
 pub mod run;
+pub mod schedule;
 pub mod store;
 pub mod text;
 pub mod watch;

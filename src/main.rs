@@ -38,6 +38,9 @@ enum Command {
         /// Only this source (repeatable)
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
+        /// Keep running: a run now, then one every DURATION (30m, 1h, 1h30m) until SIGTERM or Ctrl-C
+        #[arg(long, value_name = "DURATION", value_parser = leakwatch::schedule::parse_every)]
+        every: Option<std::time::Duration>,
     },
     /// The configured sources, and the analyst's selector workbench
     #[command(subcommand)]
@@ -162,7 +165,7 @@ fn main() -> ExitCode {
         Command::Demo => commands::demo(),
         Command::Init { dir } => commands::init(&dir),
         Command::Check => commands::check(config),
-        Command::Run { sources } => commands::run(config, sources),
+        Command::Run { sources, every } => commands::run(config, sources, every),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
         Command::Watch(w) => match w {

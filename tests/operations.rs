@@ -306,3 +306,92 @@ fn init_then_check_passes_and_the_samples_fit_the_example_sources() {
         "# mine"
     );
 }
+
+/// Waits for a child to exit, for at most `secs` seconds.
+#[track_caller]
+fn exits_within(mut child: Child, secs: u64) -> Output {
+    wait_until(secs, "leakwatch to exit", || child.try_wait().unwrap().is_some());
+    finish(child)
+}
+
+fn statuses(ws: &Workspace) -> Vec<(String, bool)> {
+    ws.sql()
+        .prepare("SELECT status, finished_at IS NOT NULL FROM run ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn every_stops_cleanly_on_sigterm_between_runs() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+
+    let child = ws.spawn_cron(&["run", "--every", "1h"]);
+    wait_until(20, "the first run to finish", || {
+        ws.try_count("SELECT count(*) FROM run WHERE status = 'ok'") == Some(1)
+    });
+    signal(child.id(), "TERM");
+    let out = exits_within(child, 10);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("SIGTERM"), "{}", stderr(&out));
+    assert_eq!(statuses(&ws), [("ok".to_owned(), true)]);
+    assert_eq!(http.hits("/ok").len(), 1, "no second run started");
+}
+
+#[test]
+fn every_runs_again_after_its_period() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+
+    let child = ws.spawn_cron(&["run", "--every", "1s"]);
+    wait_until(20, "a second run", || {
+        ws.try_count("SELECT count(*) FROM run WHERE status = 'ok'") >= Some(2)
+    });
+    signal(child.id(), "INT");
+    assert_exit(&exits_within(child, 10), 0);
+    assert!(statuses(&ws).iter().all(|(s, done)| s == "ok" && *done));
+}
+
+#[test]
+fn sigterm_during_a_run_finishes_the_source_in_hand_and_closes_the_run_as_interrupted() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    let slow = switchable(&http, "/slow");
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok"), ("slow", "/slow")]));
+
+    for (i, args) in [&["run", "--every", "1h"][..], &["run"][..]].into_iter().enumerate() {
+        let child = ws.spawn_cron(args);
+        let n = i as i64 + 1;
+        wait_until(20, "the slow source to be fetched and the quick one stored", || {
+            http.hits("/slow").len() as i64 >= n
+                && ws.try_count("SELECT count(*) FROM fetch WHERE source = 'good'") == Some(n)
+        });
+        signal(child.id(), "TERM");
+        let out = exits_within(child, 10);
+        // The scheduler was asked to stop: 0. A single run that could not finish: 3.
+        assert_exit(&out, if args.len() == 1 { 3 } else { 0 });
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        let (status, closed) = statuses(&ws).pop().unwrap();
+        assert_eq!(
+            (status.as_str(), closed),
+            ("interrupted", true),
+            "closed by the run itself"
+        );
+    }
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting"),
+        2,
+        "the quick source's postings were kept"
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM fetch WHERE source = 'slow'"), 0);
+
+    slow.store(false, Ordering::SeqCst);
+    assert_exit(&ws.cron(&["run"]).output().unwrap(), 0);
+    let last = statuses(&ws).pop().unwrap();
+    assert_eq!(last, ("ok".to_owned(), true));
+}

@@ -160,3 +160,15 @@ pub fn signal(pid: u32, signal: &str) {
         .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid}");
 }
+
+impl Workspace {
+    /// Like [`Workspace::count`], but `None` while the database or its
+    /// tables do not exist yet (a process under test is creating them).
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.db().exists() {
+            return None;
+        }
+        let conn = rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        conn.query_row(sql, [], |r| r.get(0)).ok()
+    }
+}
