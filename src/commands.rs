@@ -3,12 +3,13 @@
 //! [`text::clean`] so a hostile page cannot send escape sequences to the
 //! analyst's terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::config::{Config, ConfigError, Extractor};
+use crate::logging;
 use crate::run::{self, RunError, RunOptions};
 use crate::store::{Store, StoreError};
 use crate::text;
@@ -59,23 +60,6 @@ impl CommandError {
 }
 
 type Result<T> = std::result::Result<T, CommandError>;
-
-/// Logs go to stderr; quiet (warnings only) unless asked, `RUST_LOG` wins.
-pub fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("leakwatch={default}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
-}
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -165,7 +149,12 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
 /// One run, or with `every` one run per period until SIGTERM or Ctrl-C.
 /// SIGTERM during a run closes it as 'interrupted' (exit 3 for a single
 /// run); `--every` stopped by a signal exits 0.
-pub fn run(config: Option<PathBuf>, sources: Vec<String>, every: Option<std::time::Duration>) -> Result<Exit> {
+pub fn run(
+    config: Option<PathBuf>,
+    sources: Vec<String>,
+    every: Option<std::time::Duration>,
+    progress: bool,
+) -> Result<Exit> {
     let config = load(config)?;
     runtime()?.block_on(async {
         let stop = crate::schedule::stop_on_signals()
@@ -173,6 +162,7 @@ pub fn run(config: Option<PathBuf>, sources: Vec<String>, every: Option<std::tim
         let opts = RunOptions {
             sources,
             stop: Some(stop.clone()),
+            progress,
             ..RunOptions::default()
         };
         let Some(period) = every else {
@@ -202,20 +192,18 @@ pub fn run(config: Option<PathBuf>, sources: Vec<String>, every: Option<std::tim
 /// Failures, then the summary line when something happened (or when asked).
 fn report_run(summary: &run::RunSummary) {
     for f in &summary.source_failures {
-        eprintln!("leakwatch: {f}");
+        logging::failure(f);
     }
     for e in &summary.delivery.errors {
-        eprintln!("leakwatch: {e}");
+        logging::failure(e);
     }
     if summary.interrupted {
-        eprintln!(
-            "leakwatch: run {} was interrupted; the sources not done and the alerts not sent are for the next run",
+        logging::failure(&format!(
+            "run {} was interrupted; the sources not done and the alerts not sent are for the next run",
             summary.run_id
-        );
+        ));
     }
-    if summary.eventful() || tracing::enabled!(tracing::Level::INFO) {
-        eprintln!("leakwatch: {}", summary.line());
-    }
+    logging::summary(summary);
 }
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {

@@ -18,6 +18,9 @@ struct Cli {
     /// More log output (-v: each stage, -vv: each request)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// How log lines are written: text, or one JSON object per line for log collectors
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormatArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -123,6 +126,12 @@ enum WatchCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Kind {
     #[value(name = "self")]
     Own,
@@ -159,13 +168,20 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    commands::init_logging(cli.verbose);
+    leakwatch::logging::init(
+        cli.verbose,
+        match cli.log_format {
+            LogFormatArg::Text => leakwatch::logging::LogFormat::Text,
+            LogFormatArg::Json => leakwatch::logging::LogFormat::Json,
+        },
+    );
+    let progress = leakwatch::progress::wanted(cli.verbose);
     let config = cli.config;
     let result = match cli.command {
         Command::Demo => commands::demo(),
         Command::Init { dir } => commands::init(&dir),
         Command::Check => commands::check(config),
-        Command::Run { sources, every } => commands::run(config, sources, every),
+        Command::Run { sources, every } => commands::run(config, sources, every, progress),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
         Command::Watch(w) => match w {
@@ -206,7 +222,7 @@ fn main() -> ExitCode {
         Ok(Exit::Problems) => ExitCode::from(1),
         Ok(Exit::Partial) => ExitCode::from(3),
         Err(e) => {
-            eprintln!("leakwatch: {e}");
+            leakwatch::logging::fatal(&e.to_string());
             ExitCode::from(e.exit_code())
         }
     }

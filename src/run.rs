@@ -24,6 +24,7 @@ use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
 use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::progress::Stage;
 use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
 
@@ -38,6 +39,8 @@ pub struct RunOptions {
     /// being written finishes, the rest are dropped, the run is closed as
     /// 'interrupted' and its alerts wait in the outbox for the next run.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Draw a progress bar per stage (see [`crate::progress`]).
+    pub progress: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -134,6 +137,8 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceOutcome>(sources.len().max(1));
     let mut tasks = Vec::with_capacity(sources.len());
+    let bar = Stage::start(opts.progress, "sources", Some(sources.len() as u64));
+    tracing::info!("run {run_id}: crawling {} sources", sources.len());
     for source in sources {
         let validators = store.source_validators(&source.name)?;
         let (fetcher, tx) = (fetcher.clone(), tx.clone());
@@ -164,8 +169,12 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        let (status, found) = (outcome.status, outcome.postings.len());
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        tracing::info!("source {name}: {status}, {found} postings");
+        bar.done(&name);
     }
+    drop(bar);
     for task in &tasks {
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
@@ -173,6 +182,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
 
     let delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
+            let _bar = Stage::start(opts.progress, "alerts", None);
             let labels = config
                 .sources
                 .iter()
@@ -260,6 +270,7 @@ async fn crawl_source(
             break;
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
+        tracing::debug!("source {}: GET {url}", source.name);
         let page = match fetcher.fetch(&url, &old).await {
             Ok(page) => page,
             Err(failure) => {

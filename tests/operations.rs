@@ -376,6 +376,11 @@ fn sigterm_during_a_run_finishes_the_source_in_hand_and_closes_the_run_as_interr
         // The scheduler was asked to stop: 0. A single run that could not finish: 3.
         assert_exit(&out, if args.len() == 1 { 3 } else { 0 });
         assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).contains('\r') && !stderr(&out).contains("sources ["),
+            "no progress bar without a terminal, however long the run: {}",
+            stderr(&out)
+        );
         let (status, closed) = statuses(&ws).pop().unwrap();
         assert_eq!(
             (status.as_str(), closed),
@@ -394,4 +399,84 @@ fn sigterm_during_a_run_finishes_the_source_in_hand_and_closes_the_run_as_interr
     assert_exit(&ws.cron(&["run"]).output().unwrap(), 0);
     let last = statuses(&ws).pop().unwrap();
     assert_eq!(last, ("ok".to_owned(), true));
+}
+
+/// Every line of `text` as a JSON object.
+#[track_caller]
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn json_log_lines_all_parse_and_the_summary_carries_its_counters() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    http.route("/broken", |_| Reply::status(500));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok"), ("bad", "/broken")]));
+
+    for args in [
+        &["--log-format", "json", "run"][..],
+        &["-vv", "--log-format", "json", "run"][..],
+    ] {
+        let out = ws.cron(args).output().unwrap();
+        assert_exit(&out, 3);
+        let lines = json_lines(&stderr(&out));
+        assert!(lines.len() >= 2, "{lines:?}");
+        for l in &lines {
+            assert!(
+                l["timestamp"].is_string() && l["level"].is_string() && l["message"].is_string(),
+                "{l}"
+            );
+        }
+        let summary = lines
+            .iter()
+            .find(|l| l["run_id"].is_number())
+            .expect("a summary object");
+        assert_eq!(summary["sources_ok"], 1);
+        assert_eq!(summary["sources_failed"], 1);
+        assert_eq!(summary["ok"], false);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["level"] == "WARN" && l["message"].as_str().unwrap().contains("source bad")),
+            "{lines:?}"
+        );
+    }
+    let verbose = json_lines(&stderr(
+        &ws.cron(&["-vv", "--log-format", "json", "run"]).output().unwrap(),
+    ));
+    let quiet = json_lines(&stderr(&ws.cron(&["--log-format", "json", "run"]).output().unwrap()));
+    assert!(verbose.len() > quiet.len(), "-vv says more");
+
+    let held = std::fs::File::create(ws.path("lw.db.lock")).unwrap();
+    held.try_lock().unwrap();
+    let out = ws.cron(&["--log-format", "json", "run"]).output().unwrap();
+    assert_exit(&out, 75);
+    let lines = json_lines(&stderr(&out));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another leakwatch run holds")
+    );
+}
+
+#[test]
+fn quiet_run_prints_nothing_and_rust_log_is_honoured() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+    assert_ok(&ws.cron(&["run"]).output().unwrap());
+    let out = ws.cron(&["run"]).output().unwrap();
+    assert_ok(&out);
+    assert_eq!(stderr(&out), "", "nothing happened: nothing to say under cron");
+    assert_eq!(stdout(&out), "");
+    let out = ws.cron(&["run"]).env("RUST_LOG", "leakwatch=debug").output().unwrap();
+    assert_ok(&out);
+    assert!(stderr(&out).contains("DEBUG"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains('\u{1b}'), "no colours without a terminal");
 }
