@@ -372,15 +372,36 @@ pub fn watch_export(config: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn postings(
-    config: Option<PathBuf>,
-    source: Option<String>,
-    since: Option<String>,
-    format: Format,
-) -> Result<Exit> {
+/// `--source`, `--since`, `--entry` as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub source: Option<String>,
+    pub since: Option<String>,
+    pub entry: Option<String>,
+}
+
+impl Filters {
+    /// Checks the date and that the entry exists (a typo would list nothing, silently).
+    fn resolve(self, store: &Store) -> Result<crate::store::Filter> {
+        if let Some(name) = &self.entry
+            && !store.entries()?.iter().any(|e| e.name.eq_ignore_ascii_case(name))
+        {
+            return Err(CommandError::Usage(format!(
+                "--entry {name}: no watch entry of that name (see `leakwatch watch list`)"
+            )));
+        }
+        Ok(crate::store::Filter {
+            source: self.source,
+            since: self.since.map(|s| parse_since(&s)).transpose()?,
+            entry: self.entry,
+        })
+    }
+}
+
+pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Result<Exit> {
     let config = load(config)?;
-    let since = since.map(|s| parse_since(&s)).transpose()?;
-    let rows = open_store(&config)?.postings(source.as_deref(), since.as_deref())?;
+    let store = open_store(&config)?;
+    let rows = store.postings(&filters.resolve(&store)?)?;
     output(
         &rows,
         format,
@@ -397,10 +418,10 @@ pub fn postings(
     )
 }
 
-pub fn matches(config: Option<PathBuf>, since: Option<String>, format: Format) -> Result<Exit> {
+pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Result<Exit> {
     let config = load(config)?;
-    let since = since.map(|s| parse_since(&s)).transpose()?;
-    let rows = open_store(&config)?.matches(since.as_deref())?;
+    let store = open_store(&config)?;
+    let rows = store.matches(&filters.resolve(&store)?)?;
     output(
         &rows,
         format,
@@ -476,7 +497,8 @@ fn output<T: Serialize>(
             let err = |e: csv::Error| CommandError::Other(e.to_string());
             w.write_record(header).map_err(err)?;
             for r in rows {
-                w.write_record(cells(r)).map_err(err)?;
+                w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))
+                    .map_err(err)?;
             }
             w.flush().map_err(|e| CommandError::Other(e.to_string()))?;
         }
@@ -487,6 +509,17 @@ fn output<T: Serialize>(
         }
     }
     Ok(Exit::Success)
+}
+
+/// A cell a spreadsheet will not run as a formula: posting text is written
+/// by criminals, and `=HYPERLINK(…)` in a title would be live in Excel.
+/// Such cells get a leading `'`, the usual guard.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {

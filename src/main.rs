@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use leakwatch::commands::{self, Exit, Format};
+use leakwatch::commands::{self, Exit, Filters, Format};
 
 /// Watch ransomware leak sites and disclosure feeds for the organisations you
 /// care about, and email the right people when one is named.
@@ -53,19 +53,29 @@ enum Command {
     Watch(WatchCommand),
     /// Stored postings
     Postings {
-        #[arg(long)]
+        /// Only from this source
+        #[arg(long, value_name = "NAME")]
         source: Option<String>,
         /// Only those first seen on or after this date (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only those this watch entry matched
+        #[arg(long, value_name = "NAME")]
+        entry: Option<String>,
         #[command(flatten)]
         format: FormatArgs,
     },
     /// Matches found, with their delivery state
     Matches {
+        /// Only in postings from this source
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
         /// Only those made on or after this date (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only this watch entry's
+        #[arg(long, value_name = "NAME")]
+        entry: Option<String>,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -213,8 +223,18 @@ fn main() -> ExitCode {
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
             WatchCommand::Export => commands::watch_export(config),
         },
-        Command::Postings { source, since, format } => commands::postings(config, source, since, format.format()),
-        Command::Matches { since, format } => commands::matches(config, since, format.format()),
+        Command::Postings {
+            source,
+            since,
+            entry,
+            format,
+        } => commands::postings(config, Filters { source, since, entry }, format.format()),
+        Command::Matches {
+            source,
+            since,
+            entry,
+            format,
+        } => commands::matches(config, Filters { source, since, entry }, format.format()),
         Command::Runs { json } => commands::runs(config, json),
     };
     match result {

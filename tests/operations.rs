@@ -480,3 +480,162 @@ fn quiet_run_prints_nothing_and_rust_log_is_honoured() {
     assert!(stderr(&out).contains("DEBUG"), "{}", stderr(&out));
     assert!(!stderr(&out).contains('\u{1b}'), "no colours without a terminal");
 }
+
+const VICTIMS: &str = r#"{"data": [
+  {"victim": "Acme, \"Widgets\" Ltd", "url": "https://agg.example/acme"},
+  {"victim": "Qualys, Inc.", "url": "https://agg.example/qualys"},
+  {"victim": "=HYPERLINK(\"http://evil.example\")", "url": "https://agg.example/formula"}
+]}"#;
+
+/// A workspace with a leak site and an aggregator, crawled once, Qualys watched,
+/// and one posting whose title has a newline in it (stored as an older
+/// extractor might have stored it).
+fn crawled() -> (HttpServer, Workspace) {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    http.route("/api", |_| Reply::Full {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: VICTIMS.as_bytes().to_vec(),
+    });
+    let config = format!(
+        "{}\n[[source]]\nname = \"agg\"\nkind = \"json\"\nurl = \"{}\"\n[source.json]\nitems = \"/data\"\ntitle = \"/victim\"\nlink = \"/url\"\n",
+        sources(&http, &[("leaks", "/ok")]),
+        http.url("/api")
+    );
+    let ws = Workspace::new(&config);
+    ws.import("name,aliases,domains,kind,recipients,exclude\nQualys,,qualys.com,supplier,,\n");
+    assert_ok(&ws.cron(&["run"]).output().unwrap());
+    ws.sql()
+        .execute(
+            "INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id)
+             VALUES ('agg', 'multi', 'multi', 'Line one, \"two\"' || char(10) || 'line three', '2021-03-01T00:00:00Z', 1)",
+            [],
+        )
+        .unwrap();
+    (http, ws)
+}
+
+#[test]
+fn postings_csv_round_trips_through_a_csv_parser() {
+    let (_http, ws) = crawled();
+    let out = ws.cron(&["postings", "--csv"]).output().unwrap();
+    assert_ok(&out);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, ["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK"]);
+    let mut titles: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    titles.sort();
+    let mut stored: Vec<String> = ws
+        .sql()
+        .prepare("SELECT title FROM posting")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // A formula in a hostile title is written so a spreadsheet shows it as text.
+    for t in stored.iter_mut().filter(|t| t.starts_with('=')) {
+        t.insert(0, '\'');
+    }
+    stored.sort();
+    assert_eq!(titles, stored);
+    assert!(titles.contains(&"Acme, \"Widgets\" Ltd".to_owned()));
+    assert!(titles.contains(&"Line one, \"two\"\nline three".to_owned()));
+    assert_eq!(titles.len(), 6);
+
+    let out = ws
+        .cron(&["postings", "--csv", "--since", "2999-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "SOURCE,TITLE,POSTED,FIRST SEEN,LINK\n",
+        "a header even with no rows"
+    );
+}
+
+#[test]
+fn postings_and_matches_filter_by_source_since_and_entry() {
+    let (_http, ws) = crawled();
+    let json = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = ws.cron(args).output().unwrap();
+        assert_ok(&out);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .expect("one JSON array")
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(json(&["postings", "--json"]).len(), 6);
+    let agg = json(&["postings", "--json", "--source", "agg"]);
+    assert_eq!(agg.len(), 4);
+    assert!(agg.iter().all(|p| p["source"] == "agg"));
+    let qualys = json(&["postings", "--json", "--entry", "qualys"]);
+    let titles: Vec<&str> = qualys.iter().map(|p| p["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles.iter().all(|t| t.starts_with("Qualys")));
+    assert_eq!(json(&["postings", "--json", "--since", "2021-03-02"]).len(), 5);
+    assert_eq!(json(&["postings", "--json", "--since", "2999-01-01"]).len(), 0);
+
+    assert_eq!(json(&["matches", "--json"]).len(), 2);
+    let m = json(&["matches", "--json", "--source", "leaks"]);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["entry"], "Qualys");
+    assert_eq!(
+        json(&["matches", "--json", "--entry", "QUALYS", "--source", "agg"]).len(),
+        1
+    );
+    assert_eq!(json(&["matches", "--json", "--since", "2999-01-01"]).len(), 0);
+
+    let out = ws.cron(&["postings", "--entry", "Nobody"]).output().unwrap();
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("watch list"), "{}", stderr(&out));
+    assert_exit(&ws.cron(&["postings", "--since", "last tuesday"]).output().unwrap(), 2);
+}
+
+#[test]
+fn tables_are_aligned_and_cleaned() {
+    let (_http, ws) = crawled();
+    let out = ws.cron(&["postings"]).output().unwrap();
+    assert_ok(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        7,
+        "a header and one line per posting, newlines folded: {text}"
+    );
+    let col = |line: &str, name: &str| line.find(name).unwrap();
+    let posted = col(lines[0], "POSTED");
+    let seen = col(lines[0], "FIRST SEEN");
+    for l in &lines[1..] {
+        let chars: Vec<char> = l.chars().collect();
+        assert!(chars.len() > seen, "{l}");
+        assert!(
+            chars[seen - 1] == ' ' && chars[seen] != ' ',
+            "FIRST SEEN column aligned: {l}"
+        );
+        assert!(chars[posted - 1] == ' ', "{l}");
+    }
+}
+
+#[test]
+fn runs_lists_recent_runs_with_their_counters() {
+    let (_http, ws) = crawled();
+    assert_ok(&ws.cron(&["run"]).output().unwrap());
+    let out = ws.cron(&["runs", "--json"]).output().unwrap();
+    assert_ok(&out);
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["id"], 2, "newest first");
+    assert_eq!(runs[0]["status"], "ok");
+    assert_eq!(runs[0]["postings_new"], 0);
+    assert_eq!(runs[1]["postings_new"], 5);
+    assert_eq!(runs[1]["sources_ok"], 2);
+    assert_eq!(runs[1]["matches"], 2);
+    assert!(runs[1]["finished_at"].is_string());
+    let table = stdout(&ws.cron(&["runs"]).output().unwrap());
+    assert!(table.lines().next().unwrap().starts_with("RUN"), "{table}");
+    assert_eq!(table.lines().count(), 3);
+}

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use entries::ImportReport;
 pub use outbox::PendingDigest;
-pub use postings::{Change, ChangeKind, MatchRow, PostingRow, StoredPosting};
+pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};
 
 /// How long a writer waits for another process's transaction.
