@@ -212,7 +212,27 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         (false, false) => "failed",
     };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
+    if let Some(days) = config.keep_days {
+        prune(&mut store, days);
+    }
     Ok(summary)
+}
+
+/// Applies `[database] keep_days`. A failure here costs only disk space, so
+/// it is logged, not made the run's failure.
+fn prune(store: &mut Store, days: u32) {
+    let before =
+        (chrono::Utc::now() - chrono::Duration::days(days.into())).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match store.prune(&before) {
+        Ok(p) if p.runs + p.fetches > 0 || p.vacuumed => tracing::info!(
+            "retention: {} runs and {} fetch records older than {days} days pruned{}",
+            p.runs,
+            p.fetches,
+            if p.vacuumed { "; database vacuumed" } else { "" }
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("retention (keep_days = {days}): {e}"),
+    }
 }
 
 /// Resolves when a stop was asked for; never when none can be.

@@ -639,3 +639,81 @@ fn runs_lists_recent_runs_with_their_counters() {
     assert!(table.lines().next().unwrap().starts_with("RUN"), "{table}");
     assert_eq!(table.lines().count(), 3);
 }
+
+#[test]
+fn keep_days_prunes_old_runs_and_fetches_but_never_matched_postings_or_unsent_alerts() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    http.route("/broken", |_| Reply::status(500));
+    let config = |keep: &str| {
+        format!(
+            "{keep}\n[notify]\nrecipients = [\"secops@example.org\"]\n\n{}",
+            sources(&http, &[("good", "/ok"), ("gone", "/broken")])
+        )
+    };
+    let ws = Workspace::new(&config(""));
+    ws.import("name,aliases,domains,kind,recipients,exclude\nQualys,,qualys.com,supplier,,\n");
+    assert_exit(&ws.cron(&["run"]).output().unwrap(), 3);
+    // A long history: 3000 old runs, each with a fetch record per source.
+    {
+        let mut conn = ws.sql();
+        let tx = conn.transaction().unwrap();
+        for i in 0..3000 {
+            tx.execute(
+                "INSERT INTO run (started_at, finished_at, status, pid) VALUES ('2020-01-01T00:00:00Z', '2020-01-01T00:01:00Z', 'ok', 1)",
+                [],
+            )
+            .unwrap();
+            let run = tx.last_insert_rowid();
+            for source in ["good", "gone"] {
+                tx.execute(
+                    "INSERT INTO fetch (run_id, source, status, error, at) VALUES (?1, ?2, ?3, ?4, '2020-01-01T00:00:30Z')",
+                    rusqlite::params![run, source, if i == 2999 && source == "gone" { "ok" } else { "http-error" }, "x".repeat(200)],
+                )
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let (postings, outbox) = (
+        ws.count("SELECT count(*) FROM posting"),
+        ws.count("SELECT count(*) FROM outbox"),
+    );
+    assert_eq!(outbox, 1, "the Qualys alert waits unsent (no [smtp])");
+    let pages_before = ws.count("PRAGMA page_count");
+
+    ws.write_config(&config("keep_days = 30"));
+    let out = ws.cron(&["-v", "run", "--source", "good"]).output().unwrap();
+    assert_ok(&out);
+    assert!(stderr(&out).contains("database vacuumed"), "{}", stderr(&out));
+
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting"),
+        postings,
+        "postings are never pruned"
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM outbox"), outbox, "nor unsent alerts");
+    assert_eq!(ws.count("SELECT count(*) FROM \"match\""), 1);
+    assert_eq!(
+        ws.count("SELECT count(*) FROM run WHERE started_at < '2021-01-01'"),
+        1,
+        "one old run kept: it holds gone's last success"
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM fetch WHERE at < '2021-01-01'"), 1);
+    assert_eq!(
+        ws.count("SELECT count(*) FROM run WHERE started_at > '2021-01-01'"),
+        2,
+        "recent runs stay"
+    );
+    assert_eq!(ws.count("PRAGMA freelist_count"), 0);
+    assert!(ws.count("PRAGMA page_count") < pages_before / 2);
+    let list = stdout(&ws.cron(&["source", "list"]).output().unwrap());
+    assert!(
+        list.contains("2020-01-01T00:00:30Z"),
+        "gone's last success survives: {list}"
+    );
+
+    // Nothing more to prune: no vacuum the next time.
+    let out = ws.cron(&["-v", "run", "--source", "good"]).output().unwrap();
+    assert!(!stderr(&out).contains("vacuumed"), "{}", stderr(&out));
+}
