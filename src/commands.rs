@@ -445,6 +445,25 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
     )
 }
 
+pub fn report(config: Option<PathBuf>, out: &Path, since: Option<String>) -> Result<Exit> {
+    let since = match since {
+        Some(s) => parse_since(&s)?,
+        None => (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let config = load(config)?;
+    let store = open_store(&config)?;
+    let report = crate::report::Report::load(&config, &store, &since)?;
+    let path = crate::report::write(out, &report).map_err(CommandError::Other)?;
+    println!(
+        "wrote {}: {} matches since {}, {} sources",
+        path.display(),
+        report.matches.len(),
+        since,
+        report.sources.len()
+    );
+    Ok(Exit::Success)
+}
+
 pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
     let config = load(config)?;
     let rows = open_store(&config)?.runs(50)?;

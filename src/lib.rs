@@ -22,6 +22,7 @@ pub mod lock;
 pub mod logging;
 pub mod notify;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod store;

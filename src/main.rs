@@ -4,13 +4,22 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use leakwatch::commands::{self, Exit, Filters, Format};
+
+/// Exit codes and environment, for `--help` and the man page.
+const AFTER_HELP: &str = "\
+Exit codes of `run`: 0 every source fetched and every alert delivered; 3 the run finished but a source \
+or a delivery failed (each named on stderr), or it was interrupted; 75 another run holds the lock, \
+nothing done; 1 fatal (bad config, database unusable); 2 usage error.
+
+Environment: LEAKWATCH_CONFIG (the config file), the variable named by smtp.password_env \
+(the SMTP password), RUST_LOG (log filter, e.g. leakwatch=debug).";
 
 /// Watch ransomware leak sites and disclosure feeds for the organisations you
 /// care about, and email the right people when one is named.
 #[derive(Parser)]
-#[command(name = "leakwatch", version, about, max_term_width = 100)]
+#[command(name = "leakwatch", version, about, max_term_width = 100, after_long_help = AFTER_HELP)]
 struct Cli {
     /// Config file [default: $LEAKWATCH_CONFIG, then ./leakwatch.toml]
     #[arg(long, global = true, value_name = "FILE")]
@@ -84,6 +93,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a static HTML page (DIR/index.html): recent matches and the health of every source
+    Report {
+        /// The folder to write index.html into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Matches made on or after this date (YYYY-MM-DD) [default: 30 days ago]
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `leakwatch completions bash > /etc/bash_completion.d/leakwatch`)
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (`leakwatch man > leakwatch.1`)
+    Man,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// The completion script or man page, generated from the CLI definition
+/// above so they can never fall behind it.
+fn generated(command: &Command) -> std::io::Result<()> {
+    let mut cli = Cli::command();
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut cli, "leakwatch", &mut out);
+            Ok(())
+        }
+        _ => clap_mangen::Man::new(cli).render(&mut out),
+    }
 }
 
 #[derive(Subcommand)]
@@ -187,6 +238,17 @@ fn main() -> ExitCode {
     );
     let progress = leakwatch::progress::wanted(cli.verbose);
     let config = cli.config;
+    if let Command::Completions { .. } | Command::Man = cli.command {
+        return match generated(&cli.command) {
+            Ok(()) => ExitCode::SUCCESS,
+            // `leakwatch man | head` is fine.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                leakwatch::logging::fatal(&format!("cannot write to stdout: {e}"));
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = match cli.command {
         Command::Demo => commands::demo(),
         Command::Init { dir } => commands::init(&dir),
@@ -236,6 +298,8 @@ fn main() -> ExitCode {
             format,
         } => commands::matches(config, Filters { source, since, entry }, format.format()),
         Command::Runs { json } => commands::runs(config, json),
+        Command::Report { out, since } => commands::report(config, &out, since),
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     };
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,

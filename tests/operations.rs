@@ -717,3 +717,96 @@ fn keep_days_prunes_old_runs_and_fetches_but_never_matched_postings_or_unsent_al
     let out = ws.cron(&["-v", "run", "--source", "good"]).output().unwrap();
     assert!(!stderr(&out).contains("vacuumed"), "{}", stderr(&out));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let ws = Workspace::new("");
+    for (shell, marker) in [
+        ("bash", "_leakwatch()"),
+        ("zsh", "#compdef leakwatch"),
+        ("fish", "complete -c leakwatch"),
+    ] {
+        let out = ws.cron(&["completions", shell]).output().unwrap();
+        assert_ok(&out);
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["every", "log-format", "postings", "entry", "report"] {
+            assert!(script.contains(word), "{shell} completes {word}");
+        }
+    }
+    assert_exit(&ws.cron(&["completions", "tcsh"]).output().unwrap(), 2);
+
+    let out = ws.cron(&["man"]).output().unwrap();
+    assert_ok(&out);
+    let page = stdout(&out);
+    assert!(page.contains(".TH leakwatch 1"), "{page}");
+    for word in [
+        "init",
+        "check",
+        "run",
+        "postings",
+        "matches",
+        "report",
+        "Exit codes",
+        "LEAKWATCH_CONFIG",
+    ] {
+        assert!(page.contains(word), "the man page mentions {word}");
+    }
+    // It renders: man(1) accepts it without a warning, where man is installed.
+    let file = ws.path("leakwatch.1");
+    std::fs::write(&file, &out.stdout).unwrap();
+    if let Ok(rendered) = std::process::Command::new("man")
+        .args(["--warnings", "-l", file.to_str().unwrap()])
+        .env("MANPAGER", "cat")
+        .env("COLUMNS", "100")
+        .output()
+    {
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&rendered.stderr).trim().is_empty(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+    }
+}
+
+#[test]
+fn report_is_one_offline_page_with_matches_and_source_health() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| {
+        Reply::html(
+            r#"<div class="post"><h2 class="victim">Qualys &lt;script&gt;alert(1)&lt;/script&gt;</h2><a class="more" href="/q">x</a></div>"#,
+        )
+    });
+    http.route("/broken", |_| Reply::status(503));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok"), ("bad", "/broken")]));
+    ws.import("name,aliases,domains,kind,recipients,exclude\nQualys,,qualys.com,supplier,,\n");
+    assert_exit(&ws.cron(&["run"]).output().unwrap(), 3);
+
+    let out = ws.cron(&["report", "--out", "site"]).output().unwrap();
+    assert_ok(&out);
+    assert!(stdout(&out).contains("1 matches"), "{}", stdout(&out));
+    let page = std::fs::read_to_string(ws.path("site/index.html")).unwrap();
+    assert!(
+        page.contains("Qualys &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the posting title, escaped"
+    );
+    assert!(!page.contains("<script"), "no scripts at all");
+    assert!(!page.contains("src="), "loads nothing");
+    assert!(page.contains("default-src 'none'"));
+    assert!(page.contains("Sources (2, 1 failing)"), "{page}");
+    assert!(page.contains("503"), "the failing source's error is shown");
+    assert!(page.contains(&http.url("/q")), "the posting's link, as text");
+
+    let out = ws
+        .cron(&["report", "--out", "site", "--since", "2999-01-01"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let page = std::fs::read_to_string(ws.path("site/index.html")).unwrap();
+    assert!(page.contains("Matches (0)"), "rewritten in place");
+}
