@@ -51,8 +51,9 @@ pub fn check(path: &Path) -> CheckReport {
 /// The checks that look beyond the file.
 fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
     let mut out = Vec::new();
-    if let Some(p) = database(config, keys) {
-        out.push(p);
+    match database(config, keys) {
+        Some(p) => out.push(p),
+        None => out.extend(unaddressed_entries(config, keys)),
     }
     if let Some(Smtp {
         transport: Transport::Smtp {
@@ -143,6 +144,37 @@ fn database(config: &Config, keys: &Keys) -> Option<Problem> {
         }
         Err(e) => Some(problem(format!("cannot create the database in {}: {e}", dir.display()))),
     }
+}
+
+/// Watch entries whose matches would reach nobody: no recipients of their
+/// own, and `notify.recipients` empty.
+fn unaddressed_entries(config: &Config, keys: &Keys) -> Vec<Problem> {
+    if !config.notify.recipients.is_empty() || !config.database.exists() {
+        return Vec::new();
+    }
+    let Ok(entries) = Store::open(&config.database).and_then(|s| s.entries()) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = entries
+        .into_iter()
+        .filter(|e| e.recipients.is_empty())
+        .map(|e| e.name)
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    vec![Problem {
+        line: keys.line(&["notify", "recipients"]).or(keys.line(&["notify"])),
+        key: "notify.recipients".into(),
+        message: format!(
+            "is empty, and {} watch entr{} no recipients of {} own ({}): {} matches would be recorded but emailed to nobody",
+            names.len(),
+            if names.len() == 1 { "y has" } else { "ies have" },
+            if names.len() == 1 { "its" } else { "their" },
+            crate::text::truncate(&names.join(", "), 200),
+            if names.len() == 1 { "its" } else { "their" },
+        ),
+    }]
 }
 
 /// Whether something accepts TCP connections at the proxy's address.

@@ -221,6 +221,15 @@ fn check_passes_on_a_good_config_and_refuses_an_onion_source_without_tor() {
     assert!(stdout(&out).contains("ok, 1 sources"), "{}", stdout(&out));
     assert!(!ws.db().exists(), "check does not create the database");
 
+    ws.import("name,aliases,domains,kind,recipients,exclude\nQualys,,,supplier,,\nAccellion,,,supplier,vendor-risk@example.org,\n");
+    let out = ws.cron(&["check"]).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("1 watch entry has no recipients of its own (Qualys)"),
+        "{}",
+        stderr(&out)
+    );
+
     ws.write_config("[[source]]\nname = \"clop\"\nkind = \"feed\"\nurl = \"http://abcdefghijklmnop.onion/\"\n");
     let out = ws.cron(&["check"]).output().unwrap();
     assert_exit(&out, 1);
