@@ -155,9 +155,10 @@ pub fn run(
     every: Option<std::time::Duration>,
     progress: bool,
 ) -> Result<Exit> {
-    let config = load(config)?;
+    let path = config_path(config);
+    let mut config = Config::load(&path)?;
     runtime()?.block_on(async {
-        let stop = crate::schedule::stop_on_signals()
+        let mut stop = crate::schedule::stop_on_signals()
             .map_err(|e| CommandError::Other(format!("cannot install signal handlers: {e}")))?;
         let opts = RunOptions {
             sources,
@@ -170,22 +171,23 @@ pub fn run(
             report_run(&summary);
             return Ok(if summary.all_ok() { Exit::Success } else { Exit::Partial });
         };
-        crate::schedule::every(period, stop, || async {
+        loop {
+            let started = tokio::time::Instant::now();
             match run::run(&config, &opts).await {
-                Ok(summary) => {
-                    report_run(&summary);
-                    Ok(())
-                }
+                Ok(summary) => report_run(&summary),
                 // A cron run or a manual one is at work: this tick is skipped, not fatal.
-                Err(RunError::Lock(e @ crate::lock::LockError::Held { .. })) => {
-                    tracing::warn!("{e}");
-                    Ok(())
-                }
-                Err(e) => Err(CommandError::from(e)),
+                Err(RunError::Lock(e @ crate::lock::LockError::Held { .. })) => tracing::warn!("{e}"),
+                Err(e) => return Err(e.into()),
             }
-        })
-        .await?;
-        Ok(Exit::Success)
+            if !crate::schedule::wait_next(started, period, &mut stop).await {
+                return Ok(Exit::Success);
+            }
+            // Edits to the config (a fixed selector, a new source) count from the next run on.
+            match Config::load(&path) {
+                Ok(fresh) => config = fresh,
+                Err(e) => logging::failure(&format!("{e}\n(the next run uses the config as it was last read)")),
+            }
+        }
     })
 }
 
@@ -472,22 +474,34 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         &rows,
         format,
         &[
-            "RUN", "STARTED", "STATUS", "OK", "FAILED", "NEW", "MATCHES", "SENT", "PENDING",
+            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT", "PENDING",
         ],
         |r| {
             vec![
                 r.id.to_string(),
                 r.started_at.clone(),
+                took(&r.started_at, r.finished_at.as_deref()),
                 r.status.clone(),
                 r.counts.sources_ok.to_string(),
                 r.counts.sources_failed.to_string(),
+                r.counts.pages_fetched.to_string(),
                 r.counts.postings_new.to_string(),
+                r.counts.postings_changed.to_string(),
                 r.counts.matches.to_string(),
                 r.counts.emails_sent.to_string(),
                 r.counts.emails_pending.to_string(),
             ]
         },
     )
+}
+
+/// How long a run took, from its stored start and finish ("" while unfinished).
+fn took(started: &str, finished: Option<&str>) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (parse(started), finished.and_then(parse)) {
+        (Some(s), Some(f)) => format!("{}s", (f - s).num_seconds().max(0)),
+        _ => String::new(),
+    }
 }
 
 /// `YYYY-MM-DD` (or a full RFC 3339 time) as the stored timestamp form.

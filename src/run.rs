@@ -125,7 +125,9 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
 
     let entries = store.entries()?;
     let mut counts = RunCounts::default();
+    let bar = Stage::start(opts.progress, "backfill", None);
     counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    drop(bar);
 
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();

@@ -7,7 +7,6 @@
 //! 'interrupted', the scheduler does not start another, and the process exits
 //! through `main`, so the lock and the database are released normally.
 
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -74,32 +73,22 @@ pub fn stop_on_signals() -> std::io::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-/// Calls `tick` now and then every `period` (measured start to start; a run
-/// that overruns is followed at once by the next) until `stop` turns true.
-pub async fn every<F, Fut, E>(period: Duration, mut stop: watch::Receiver<bool>, mut tick: F) -> Result<(), E>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-{
-    loop {
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        tick().await?;
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let next = started + period;
-        tracing::info!(
-            "next run in {}s",
-            next.saturating_duration_since(Instant::now()).as_secs()
-        );
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
-            _ = stop.wait_for(|s| *s) => return Ok(()),
-        }
+/// Waits until `period` after `started` (a run that overran is followed at
+/// once by the next); `false` when a stop was asked for, before or while waiting.
+pub async fn wait_next(started: Instant, period: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    if *stop.borrow() {
+        return false;
     }
+    let next = started + period;
+    tracing::info!(
+        "next run in {}s",
+        next.saturating_duration_since(Instant::now()).as_secs()
+    );
+    let woke = tokio::select! {
+        _ = tokio::time::sleep_until(next) => true,
+        _ = stop.wait_for(|s| *s) => false,
+    };
+    woke && !*stop.borrow()
 }
 
 #[cfg(test)]
@@ -118,21 +107,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn ticks_every_period_until_stopped() {
-        let (tx, rx) = watch::channel(false);
-        let mut ticks = 0;
+    async fn waits_out_the_period_from_the_start_of_the_run() {
+        let (tx, mut rx) = watch::channel(false);
         let period = Duration::from_secs(1800);
         let started = Instant::now();
-        every(period, rx, || {
-            ticks += 1;
-            if ticks == 3 {
-                tx.send(true).unwrap();
-            }
-            async { Ok::<(), ()>(()) }
-        })
-        .await
-        .unwrap();
-        assert_eq!(ticks, 3);
-        assert_eq!(started.elapsed(), period * 2);
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert!(wait_next(started, period, &mut rx).await);
+        assert_eq!(started.elapsed(), period, "start to start");
+
+        let late = Instant::now() - Duration::from_secs(3600);
+        let before = Instant::now();
+        assert!(wait_next(late, period, &mut rx).await);
+        assert_eq!(before.elapsed(), Duration::ZERO, "an overrun is followed at once");
+
+        let started = Instant::now();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            tx.send(true).unwrap();
+        });
+        assert!(!wait_next(started, period, &mut rx).await);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(60),
+            "a stop ends the wait at once"
+        );
+        stopper.await.unwrap();
+        assert!(!wait_next(Instant::now(), period, &mut rx).await);
     }
 }

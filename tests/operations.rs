@@ -154,8 +154,12 @@ fn a_run_killed_with_sigkill_does_not_block_the_next_and_is_marked_interrupted()
     assert_eq!(status, "running", "a killed run cannot close its record");
 
     slow.store(false, Ordering::SeqCst);
-    let out = ws.cron(&["run"]).output().unwrap();
+    let next = ws.spawn_cron(&["run"]);
+    let next_pid = next.id();
+    let out = finish(next);
     assert_exit(&out, 0);
+    let lock = std::fs::read_to_string(ws.path("lw.db.lock")).unwrap();
+    assert!(lock.contains(&format!("pid {next_pid}")), "taken over: {lock}");
     let statuses: Vec<String> = ws
         .sql()
         .prepare("SELECT status FROM run ORDER BY id")
@@ -352,17 +356,32 @@ fn every_stops_cleanly_on_sigterm_between_runs() {
 }
 
 #[test]
-fn every_runs_again_after_its_period() {
+fn every_runs_again_after_its_period_with_the_config_as_edited() {
     let http = HttpServer::start();
     http.route("/ok", |_| Reply::html(LISTING));
+    http.route("/other", |_| Reply::html(LISTING));
     let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
 
     let child = ws.spawn_cron(&["run", "--every", "1s"]);
     wait_until(20, "a second run", || {
         ws.try_count("SELECT count(*) FROM run WHERE status = 'ok'") >= Some(2)
     });
+    // A broken edit is reported and the last good config goes on…
+    ws.write_config("[crawl]\nspeed = 3\n");
+    let runs = ws.count("SELECT count(*) FROM run");
+    wait_until(20, "a run after the broken edit", || {
+        ws.try_count("SELECT count(*) FROM run WHERE status = 'ok'") >= Some(runs + 1)
+    });
+    // …and a good edit counts from the next run.
+    ws.write_config(&sources(&http, &[("good", "/ok"), ("other", "/other")]));
+    wait_until(20, "the new source to be crawled", || {
+        ws.try_count("SELECT count(*) FROM fetch WHERE source = 'other'") >= Some(1)
+    });
     signal(child.id(), "INT");
-    assert_exit(&exits_within(child, 10), 0);
+    let out = exits_within(child, 10);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("unknown field `speed`"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SIGINT"), "{}", stderr(&out));
     assert!(statuses(&ws).iter().all(|(s, done)| s == "ok" && *done));
 }
 
