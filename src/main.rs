@@ -45,7 +45,7 @@ enum Command {
     },
     /// Validate the config and sources; lists every problem, exit 1 if any
     Check,
-    /// Crawl, diff, match and send alerts once
+    /// Crawl, diff, match and send alerts: once, or --every DURATION
     Run {
         /// Only this source (repeatable)
         #[arg(long = "source", value_name = "NAME")]
@@ -107,8 +107,12 @@ enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
-    /// Print the man page (`leakwatch man > leakwatch.1`)
-    Man,
+    /// Print the man page (`leakwatch man > leakwatch.1`), or write one per subcommand into DIR
+    Man {
+        /// Write leakwatch.1, leakwatch-run.1, … into this folder
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,6 +136,10 @@ fn generated(command: &Command) -> std::io::Result<()> {
             };
             clap_complete::generate(shell, &mut cli, "leakwatch", &mut out);
             Ok(())
+        }
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(cli, dir)
         }
         _ => clap_mangen::Man::new(cli).render(&mut out),
     }
@@ -238,13 +246,13 @@ fn main() -> ExitCode {
     );
     let progress = leakwatch::progress::wanted(cli.verbose);
     let config = cli.config;
-    if let Command::Completions { .. } | Command::Man = cli.command {
+    if let Command::Completions { .. } | Command::Man { .. } = cli.command {
         return match generated(&cli.command) {
             Ok(()) => ExitCode::SUCCESS,
             // `leakwatch man | head` is fine.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
-                leakwatch::logging::fatal(&format!("cannot write to stdout: {e}"));
+                leakwatch::logging::fatal(&format!("cannot write the output: {e}"));
                 ExitCode::from(1)
             }
         };
@@ -299,7 +307,7 @@ fn main() -> ExitCode {
         } => commands::matches(config, Filters { source, since, entry }, format.format()),
         Command::Runs { json } => commands::runs(config, json),
         Command::Report { out, since } => commands::report(config, &out, since),
-        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,

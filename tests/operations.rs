@@ -780,6 +780,12 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     ] {
         assert!(page.contains(word), "the man page mentions {word}");
     }
+    let out = ws.cron(&["man", "--dir", "man1"]).output().unwrap();
+    assert_ok(&out);
+    let run_page = std::fs::read_to_string(ws.path("man1/leakwatch-run.1")).expect("a page per subcommand");
+    assert!(run_page.contains("every"), "{run_page}");
+    assert!(ws.path("man1/leakwatch-watch-import.1").is_file());
+
     // It renders: man(1) accepts it without a warning, where man is installed.
     let file = ws.path("leakwatch.1");
     std::fs::write(&file, &out.stdout).unwrap();
