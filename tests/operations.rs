@@ -844,3 +844,44 @@ fn report_is_one_offline_page_with_matches_and_source_health() {
     let page = std::fs::read_to_string(ws.path("site/index.html")).unwrap();
     assert!(page.contains("Matches (0)"), "rewritten in place");
 }
+
+#[test]
+fn the_systemd_units_are_valid_and_start_a_real_command() {
+    let units = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    let service = std::fs::read_to_string(units.join("leakwatch.service")).unwrap();
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut words = exec.split_whitespace();
+    assert_eq!(
+        words.next(),
+        Some("/usr/local/bin/leakwatch"),
+        "where the README installs it"
+    );
+    let args: Vec<&str> = words.collect();
+    assert_eq!(args.first(), Some(&"run"));
+    let ws = Workspace::new("");
+    let mut help = args.clone();
+    help.push("--help");
+    assert_ok(&ws.cron(&help).output().unwrap());
+    assert!(service.contains("SuccessExitStatus=75"));
+
+    // systemd's own checker, where it is installed.
+    let dir = ws.path("units");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("leakwatch.service"),
+        service.replace("/usr/local/bin/leakwatch", env!("CARGO_BIN_EXE_leakwatch")),
+    )
+    .unwrap();
+    std::fs::copy(units.join("leakwatch.timer"), dir.join("leakwatch.timer")).unwrap();
+    if let Ok(out) = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no", "./leakwatch.service", "./leakwatch.timer"])
+        .current_dir(&dir)
+        .output()
+    {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no warnings");
+    }
+}
