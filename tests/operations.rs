@@ -885,3 +885,38 @@ fn the_systemd_units_are_valid_and_start_a_real_command() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no warnings");
     }
 }
+
+#[test]
+fn every_skips_a_tick_while_another_run_holds_the_lock() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| Reply::html(LISTING));
+    let ws = Workspace::new(&sources(&http, &[("good", "/ok")]));
+    let held = std::fs::File::create(ws.path("lw.db.lock")).unwrap();
+    held.try_lock().unwrap();
+
+    let mut child = ws.spawn_cron(&["run", "--every", "1s"]);
+    let err = child.stderr.take().unwrap();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    wait_until(20, "a tick to find the lock held", || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("another leakwatch run holds"))
+    });
+    assert!(child.try_wait().unwrap().is_none(), "the scheduler goes on");
+    drop(held);
+    wait_until(20, "a run once the lock is free", || {
+        ws.try_count("SELECT count(*) FROM run WHERE status = 'ok'") >= Some(1)
+    });
+    signal(child.id(), "TERM");
+    assert_exit(&exits_within(child, 10), 0);
+    reader.join().unwrap();
+}
