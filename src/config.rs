@@ -35,6 +35,8 @@ pub struct Config {
     /// The file this was loaded from; relative paths in it are relative to its folder.
     pub path: PathBuf,
     pub database: PathBuf,
+    /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
+    pub keep_days: Option<u32>,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
@@ -228,6 +230,8 @@ pub struct ConfigError {
 /// One problem, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// Another file than the config itself (an included sources file).
+    pub file: Option<PathBuf>,
     pub line: Option<usize>,
     /// The key the problem is about, e.g. `source "clop": html.title`.
     pub key: String,
@@ -244,7 +248,7 @@ impl fmt::Display for ConfigError {
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            write!(f, "\n  {}", self.file.display())?;
+            write!(f, "\n  {}", p.file.as_deref().unwrap_or(&self.file).display())?;
             if let Some(line) = p.line {
                 write!(f, ":{line}")?;
             }
@@ -280,6 +284,7 @@ const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     path: Spanned<String>,
+    keep_days: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -415,6 +420,7 @@ impl Checker<'_> {
     fn add(&mut self, span: Option<std::ops::Range<usize>>, key: impl Into<String>, message: impl Into<String>) {
         let line = span.map(|s| self.line_of(s.start));
         self.problems.push(Problem {
+            file: None,
             line,
             key: key.into(),
             message: message.into(),
@@ -428,6 +434,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_owned(),
             problems: vec![Problem {
+                file: None,
                 line: None,
                 key: String::new(),
                 message: format!(
@@ -440,6 +447,21 @@ impl Config {
 
     /// Validates `text` as if it were the file at `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::parse_partial(path, text);
+        if problems.is_empty() {
+            Ok(config.expect("a config without problems is complete"))
+        } else {
+            Err(ConfigError {
+                file: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// What could be built despite problems (sources and sections with
+    /// problems left out), and every problem: `leakwatch check` goes on from
+    /// it to the checks that need the machine (database, secrets, proxy).
+    pub fn parse_partial(path: &Path, text: &str) -> (Option<Config>, Vec<Problem>) {
         let mut ck = Checker {
             text,
             problems: Vec::new(),
@@ -447,25 +469,18 @@ impl Config {
         let mut raw = read_sections(&mut ck);
         let base = path.parent().unwrap_or(Path::new("."));
         let includes = std::mem::take(&mut raw.include);
-        let config = build(&mut ck, path, base, raw);
-        if !ck.problems.is_empty() {
-            return Err(ConfigError {
-                file: path.to_owned(),
-                problems: ck.problems,
-            });
-        }
-        let mut config = config.expect("a config without problems is complete");
+        let mut config = build(&mut ck, path, base, raw);
+        let mut scratch = Vec::new();
         for file in include_files(&mut ck, base, &includes) {
-            include_sources(&file, &mut config.sources)?;
+            let sources = config.as_mut().map_or(&mut scratch, |c| &mut c.sources);
+            if let Err(e) = include_sources(&file, sources) {
+                ck.problems.extend(e.problems.into_iter().map(|p| Problem {
+                    file: Some(file.clone()),
+                    ..p
+                }));
+            }
         }
-        if ck.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError {
-                file: path.to_owned(),
-                problems: ck.problems,
-            })
-        }
+        (config, ck.problems)
     }
 }
 
@@ -518,6 +533,7 @@ fn include_sources(file: &Path, sources: &mut Vec<Source>) -> Result<(), ConfigE
     };
     let text = std::fs::read_to_string(file).map_err(|e| {
         fail(vec![Problem {
+            file: None,
             line: None,
             key: String::new(),
             message: format!("cannot read this included file: {e}"),
@@ -617,8 +633,21 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         );
         return None;
     };
+    let keep_days = database.keep_days.and_then(|k| {
+        if *k.get_ref() == 0 {
+            ck.add(
+                Some(k.span()),
+                "database.keep_days",
+                "must be at least 1 (leave it out to keep everything)",
+            );
+            None
+        } else {
+            Some(k.into_inner())
+        }
+    });
     Some(Config {
         path: path.to_owned(),
+        keep_days,
         database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,
@@ -1134,7 +1163,14 @@ link = { selector = "a", attr = "href" }
         )
         .unwrap();
         let e = Config::parse(&main, text).unwrap_err();
-        assert_eq!(e.file, dir.path().join("sources/b.toml"));
+        assert_eq!(
+            e.problems[0].file.as_deref(),
+            Some(dir.path().join("sources/b.toml").as_path())
+        );
+        assert!(
+            e.to_string().contains("sources/b.toml:6: source \"b\": html.item"),
+            "{e}"
+        );
         assert_eq!(e.problems[0].key, "source \"b\": html.item");
         assert_eq!(e.problems[0].line, Some(6));
 

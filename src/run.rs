@@ -24,6 +24,7 @@ use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
 use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::progress::Stage;
 use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
 
@@ -34,6 +35,12 @@ pub struct RunOptions {
     pub sources: Vec<String>,
     /// Shorter retry delays (tests and the demo).
     pub retry_base: Option<Duration>,
+    /// Becomes `true` when the run should stop (SIGTERM, Ctrl-C): the source
+    /// being written finishes, the rest are dropped, the run is closed as
+    /// 'interrupted' and its alerts wait in the outbox for the next run.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Draw a progress bar per stage (see [`crate::progress`]).
+    pub progress: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -45,12 +52,14 @@ pub struct RunSummary {
     pub source_failures: Vec<String>,
     pub delivery: Delivery,
     pub duration: Duration,
+    /// Stopped before every source was processed.
+    pub interrupted: bool,
 }
 
 impl RunSummary {
     /// Everything fetched and processed, every alert delivered.
     pub fn all_ok(&self) -> bool {
-        self.source_failures.is_empty() && self.delivery.pending == 0 && self.delivery.failed == 0
+        !self.interrupted && self.source_failures.is_empty() && self.delivery.pending == 0 && self.delivery.failed == 0
     }
 
     /// Something worth a line in cron's mail.
@@ -62,8 +71,9 @@ impl RunSummary {
     pub fn line(&self) -> String {
         let c = &self.counts;
         format!(
-            "run {}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
+            "run {}{}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
             self.run_id,
+            if self.interrupted { " (interrupted)" } else { "" },
             c.sources_ok,
             c.sources_failed,
             c.pages_fetched,
@@ -115,7 +125,9 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
 
     let entries = store.entries()?;
     let mut counts = RunCounts::default();
+    let bar = Stage::start(opts.progress, "backfill", None);
     counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    drop(bar);
 
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
@@ -126,28 +138,53 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let fetcher = Arc::new(fetcher);
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceOutcome>(sources.len().max(1));
+    let mut tasks = Vec::with_capacity(sources.len());
+    let bar = Stage::start(opts.progress, "sources", Some(sources.len() as u64));
+    tracing::info!("run {run_id}: crawling {} sources", sources.len());
     for source in sources {
         let validators = store.source_validators(&source.name)?;
         let (fetcher, tx) = (fetcher.clone(), tx.clone());
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let outcome = crawl_source(&fetcher, Arc::new(source), validators).await;
             let _ = tx.send(outcome).await;
-        });
+        }));
     }
     drop(tx);
 
     let mut source_failures = Vec::new();
-    while let Some(outcome) = rx.recv().await {
+    let mut stop = opts.stop.clone();
+    let mut interrupted = false;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = stop_requested(&mut stop) => {
+                interrupted = true;
+                break;
+            }
+            outcome = rx.recv() => match outcome {
+                Some(outcome) => outcome,
+                None => break,
+            },
+        };
         let name = outcome.source.name.clone();
         if let Some(e) = &outcome.error {
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        let (status, found) = (outcome.status, outcome.postings.len());
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        tracing::info!("source {name}: {status}, {found} postings");
+        bar.done(&name);
+    }
+    drop(bar);
+    for task in &tasks {
+        // Fetches still in flight write nothing; their sources wait for the next run.
+        task.abort();
     }
 
     let delivery = match (&mailer, &config.smtp) {
-        (Some(mailer), Some(smtp)) => {
+        (Some(mailer), Some(smtp)) if !interrupted => {
+            let _bar = Stage::start(opts.progress, "alerts", None);
             let labels = config
                 .sources
                 .iter()
@@ -169,10 +206,45 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         source_failures,
         delivery,
         duration: started.elapsed(),
+        interrupted,
     };
-    let status = if summary.all_ok() { "ok" } else { "failed" };
+    let status = match (summary.interrupted, summary.all_ok()) {
+        (true, _) => "interrupted",
+        (false, true) => "ok",
+        (false, false) => "failed",
+    };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
+    if let Some(days) = config.keep_days {
+        prune(&mut store, days);
+    }
     Ok(summary)
+}
+
+/// Applies `[database] keep_days`. A failure here costs only disk space, so
+/// it is logged, not made the run's failure.
+fn prune(store: &mut Store, days: u32) {
+    let before =
+        (chrono::Utc::now() - chrono::Duration::days(days.into())).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match store.prune(&before) {
+        Ok(p) if p.runs + p.fetches > 0 || p.vacuumed => tracing::info!(
+            "retention: {} runs and {} fetch records older than {days} days pruned{}",
+            p.runs,
+            p.fetches,
+            if p.vacuumed { "; database vacuumed" } else { "" }
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("retention (keep_days = {days}): {e}"),
+    }
+}
+
+/// Resolves when a stop was asked for; never when none can be.
+async fn stop_requested(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    if let Some(rx) = stop
+        && rx.wait_for(|stop| *stop).await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, RunError> {
@@ -220,6 +292,7 @@ async fn crawl_source(
             break;
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
+        tracing::debug!("source {}: GET {url}", source.name);
         let page = match fetcher.fetch(&url, &old).await {
             Ok(page) => page,
             Err(failure) => {
