@@ -2,9 +2,11 @@
 //! records every message it accepts, and can refuse on purpose.
 
 use std::net::{IpAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use mailin_embedded::{Handler, Response, Server, response};
+use mailin_embedded::{Action, Handler, Response, Server, response};
 
 /// One accepted message.
 #[derive(Debug, Clone)]
@@ -76,6 +78,10 @@ pub struct Behaviour {
     pub refuse_rcpt: Vec<String>,
     /// The first N messages get 451 at the end of DATA.
     pub temp_fail_first: usize,
+    /// The first N messages wait `stall_for` at the end of DATA before the
+    /// server accepts them (a relay hanging mid-transaction).
+    pub stall_first: usize,
+    pub stall_for: Duration,
 }
 
 #[derive(Clone)]
@@ -83,6 +89,7 @@ struct Recorder {
     behaviour: Behaviour,
     received: Arc<Mutex<Vec<Received>>>,
     temp_failed: Arc<Mutex<usize>>,
+    stalls: Arc<AtomicUsize>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
@@ -110,10 +117,19 @@ impl Handler for Recorder {
     }
 
     fn data_end(&mut self) -> Response {
+        if self.stalls.load(Ordering::SeqCst) < self.behaviour.stall_first {
+            self.stalls.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(self.behaviour.stall_for);
+        }
         let mut failed = self.temp_failed.lock().unwrap();
         if *failed < self.behaviour.temp_fail_first {
             *failed += 1;
-            return response::INTERNAL_ERROR;
+            // mailin stays in its DATA state after an error reply here, so
+            // it would read the client's QUIT as message text: close instead,
+            // as relays that give up on a message do.
+            let mut reply = response::INTERNAL_ERROR;
+            reply.action = Action::Close;
+            return reply;
         }
         self.received.lock().unwrap().push(Received {
             from: self.from.clone(),
@@ -128,6 +144,7 @@ impl Handler for Recorder {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    stalls: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -146,10 +163,12 @@ impl SmtpSink {
     fn start_on(listener: TcpListener, behaviour: Behaviour) -> SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let stalls = Arc::new(AtomicUsize::new(0));
         let handler = Recorder {
             behaviour,
             received: received.clone(),
             temp_failed: Arc::new(Mutex::new(0)),
+            stalls: stalls.clone(),
             from: String::new(),
             to: Vec::new(),
             data: Vec::new(),
@@ -162,11 +181,16 @@ impl SmtpSink {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        SmtpSink { port, received }
+        SmtpSink { port, received, stalls }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// How many messages have started stalling (see [`Behaviour::stall_first`]).
+    pub fn stalls_begun(&self) -> usize {
+        self.stalls.load(Ordering::SeqCst)
     }
 }
 

@@ -1,0 +1,231 @@
+//! Alerts against a real SMTP server on loopback: what happens when the
+//! relay refuses, stalls, or the process is killed mid-transaction, and what
+//! the received message says. The basic "down, then up, then nothing" and
+//! header-injection cases live in `pipeline.rs`.
+
+use std::time::{Duration, Instant};
+
+use crate::support::http::{HttpServer, Reply};
+use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
+use crate::support::{Workspace, assert_exit, assert_ok, stderr, stdout};
+
+/// A leak-site source named `clop` on `url`, with no retries so tests are quick.
+fn source(url: &str) -> String {
+    format!(
+        r#"
+[crawl]
+per_host_rate = "50/s"
+timeout_secs = 10
+retries = 0
+
+[[source]]
+name = "clop"
+kind = "html"
+url = "{url}"
+label = "Cl0p leak site"
+[source.html]
+item = "div.post"
+title = "h2"
+link = {{ selector = "a", attr = "href" }}
+date = ".date"
+body = "p"
+"#
+    )
+}
+
+/// One `div.post` of a leak page.
+fn post(title: &str, link: &str, date: &str, body: &str) -> String {
+    format!(
+        "<div class=\"post\"><h2>{title}</h2><a href=\"{link}\">more</a><span class=\"date\">{date}</span><p>{body}</p></div>"
+    )
+}
+
+fn page(posts: &[String]) -> String {
+    format!("<html><body>{}</body></html>", posts.concat())
+}
+
+/// A workspace whose `clop` source serves `html` from the loopback server.
+fn workspace(http: &HttpServer, smtp_port: u16, html: String, watchlist: &str) -> Workspace {
+    http.route("/leaks/", move |_| Reply::html(&html));
+    let ws = Workspace::new(&format!("{}\n{}", smtp_config(smtp_port), source(&http.url("/leaks/"))));
+    ws.import(watchlist);
+    ws
+}
+
+const ACME: &str = "name,aliases,domains,kind,recipients,exclude\nAcme Corp,,acme.example,supplier,,\n";
+
+fn acme_page() -> String {
+    page(&[post(
+        "Acme Corp",
+        "/post/acme",
+        "2021-03-03",
+        "Files of Acme Corp, 40 GB.",
+    )])
+}
+
+#[test]
+fn a_temporary_451_keeps_the_alert_and_the_next_run_delivers_it() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour {
+        temp_fail_first: 1,
+        ..Behaviour::default()
+    });
+    let ws = workspace(&http, smtp.port, acme_page(), ACME);
+
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("kept for the next run"), "{}", stderr(&out));
+    assert!(smtp.received().is_empty());
+    assert_eq!(
+        ws.count("SELECT count(*) FROM digest WHERE state = 'pending' AND attempts = 1 AND last_error LIKE '%451%'"),
+        1
+    );
+
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["secops@example.org"]);
+    assert_eq!(ws.count("SELECT count(*) FROM digest WHERE state = 'sent'"), 1);
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 1, "sent once, not again");
+}
+
+#[test]
+fn a_550_for_one_recipient_does_not_stop_the_other_and_is_recorded_as_failed() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour {
+        refuse_rcpt: vec!["gone@example.org".into()],
+        ..Behaviour::default()
+    });
+    let list = "name,aliases,domains,kind,recipients,exclude\n\
+                Acme Corp,,,supplier,gone@example.org;risk@example.org,\n";
+    let ws = workspace(&http, smtp.port, acme_page(), list);
+
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("email to gone@example.org refused"), "{err}");
+    assert!(err.contains("emails 1 sent, 0 pending, 1 failed"), "{err}");
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["risk@example.org"]);
+    assert_eq!(
+        ws.count("SELECT count(*) FROM digest WHERE state = 'failed' AND recipient = 'gone@example.org'"),
+        1
+    );
+
+    let out = ws.run(&["matches", "--csv"]);
+    assert_ok(&out);
+    let csv = stdout(&out);
+    let row = csv.lines().nth(1).expect("one match row");
+    assert!(row.ends_with(",1,0,1"), "sent 1, pending 0, failed 1: {csv}");
+
+    // A refused address is not retried on every run.
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[test]
+fn a_run_killed_while_the_relay_stalls_mid_transaction_is_finished_by_the_next() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour {
+        stall_first: 1,
+        stall_for: Duration::from_secs(2),
+        ..Behaviour::default()
+    });
+    let ws = workspace(&http, smtp.port, acme_page(), ACME);
+
+    let mut child = ws.command(&["run"]).spawn().expect("spawn leakwatch");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while smtp.stalls_begun() == 0 {
+        assert!(Instant::now() < deadline, "the run never reached DATA");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGKILL: no destructor, no rollback handler, nothing runs.
+    child.kill().expect("kill");
+    child.wait().unwrap();
+    assert_eq!(ws.count("SELECT count(*) FROM digest WHERE state = 'pending'"), 1);
+
+    assert_ok(&ws.run(&["run"]));
+    // The stalled server may still accept the first copy once it wakes up.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mails = smtp.received();
+    assert!(
+        (1..=2).contains(&mails.len()),
+        "delivered, at most one duplicate: {mails:#?}"
+    );
+    let ids: Vec<Option<String>> = mails.iter().map(|m| m.header("Message-ID")).collect();
+    assert!(ids[0].is_some());
+    assert!(
+        ids.iter().all(|id| id == &ids[0]),
+        "a duplicate carries the same Message-ID: {ids:?}"
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM digest WHERE state = 'sent'"), 1);
+    assert_eq!(ws.count("SELECT count(*) FROM run WHERE status = 'interrupted'"), 1);
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), mails.len(), "nothing more after that");
+}
+
+#[test]
+fn the_received_digest_has_both_parts_an_exact_subject_and_inert_hostile_text() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let list = "name,aliases,domains,kind,recipients,exclude\n\
+                Acme Corp,,,supplier,,\n\
+                Globex,,,customer,,\n";
+    let html = page(&[
+        post(
+            "&lt;script&gt;alert(1)&lt;/script&gt; Acme Corp",
+            "javascript:alert(1)",
+            "2021-03-03",
+            "x",
+        ),
+        post(
+            "Globex\r\nBcc: evil@example.org\r\nX-Evil: 1",
+            "/post/globex",
+            "2021-03-04",
+            "Globex records",
+        ),
+    ]);
+    let ws = workspace(&http, smtp.port, html, list);
+
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1, "one digest for the one recipient: {mails:#?}");
+    let m = &mails[0];
+    assert_eq!(m.to, ["secops@example.org"], "no recipient added");
+    assert_eq!(
+        m.header("Subject").as_deref(),
+        Some("[leakwatch] 2 watched names posted: Acme Corp, Globex")
+    );
+    let names = m.header_names();
+    for forbidden in ["Bcc", "X-Evil"] {
+        assert!(
+            !names.iter().any(|h| h.eq_ignore_ascii_case(forbidden)),
+            "{forbidden} injected: {names:?}"
+        );
+    }
+    for needed in ["Message-ID", "Date", "From", "To", "Auto-Submitted", "List-Id"] {
+        assert_eq!(
+            names.iter().filter(|h| h.eq_ignore_ascii_case(needed)).count(),
+            1,
+            "{needed} once: {names:?}"
+        );
+    }
+    let text = m.part("text/plain").expect("text part");
+    let html = m.part("text/html").expect("html part");
+    assert!(text.contains("<script>alert(1)</script> Acme Corp"), "{text}");
+    assert!(text.contains("Globex Bcc: evil@example.org X-Evil: 1"), "{text}");
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Acme Corp"),
+        "{html}"
+    );
+    assert!(!html.contains("href=\"javascript"), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"{0}\">{0}</a>", http.url("/post/globex"))),
+        "{html}"
+    );
+}
