@@ -69,6 +69,9 @@ pub enum Transport {
         username: Option<String>,
         /// Name of the environment variable holding the password.
         password_env: Option<String>,
+        /// PEM file of a CA to trust for the server's certificate, besides
+        /// the system's (a private relay with its own CA).
+        ca_file: Option<PathBuf>,
     },
     /// Writes each email as an `.eml` file into `dir` (the demo uses this).
     File { dir: PathBuf },
@@ -290,6 +293,7 @@ struct RawSmtp {
     password_env: Option<String>,
     from: Spanned<String>,
     dir: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -625,6 +629,7 @@ fn build_smtp(ck: &mut Checker, base: &Path, raw: RawSmtp) -> Option<Smtp> {
                 security: raw.security.unwrap_or(Security::Starttls),
                 username: raw.username,
                 password_env: raw.password_env,
+                ca_file: raw.ca_file.map(|f| resolve(base, &f)),
             }),
             None => {
                 ck.add(

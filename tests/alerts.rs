@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
+use crate::support::tls::TestPki;
 use crate::support::{Workspace, assert_exit, assert_ok, stderr, stdout};
 
 /// A leak-site source named `clop` on `url`, with no retries so tests are quick.
@@ -228,4 +229,110 @@ fn the_received_digest_has_both_parts_an_exact_subject_and_inert_hostile_text() 
         html.contains(&format!("<a href=\"{0}\">{0}</a>", http.url("/post/globex"))),
         "{html}"
     );
+}
+
+/// `[smtp]` with STARTTLS and a login on `port`; `extra` adds keys (ca_file).
+fn starttls_config(port: u16, extra: &str) -> String {
+    format!(
+        "[smtp]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"alerts\"\npassword_env = \"LW_TEST_SMTP_PASSWORD\"\nfrom = \"leakwatch <alerts@example.org>\"\n{extra}\n\n[notify]\nrecipients = [\"secops@example.org\"]\n"
+    )
+}
+
+fn tls_sink(pki: &TestPki) -> SmtpSink {
+    SmtpSink::start(Behaviour {
+        tls: Some((pki.cert_file.clone(), pki.key_file.clone())),
+        login: Some(("alerts".into(), "s3cret-Pa55".into())),
+        ..Behaviour::default()
+    })
+}
+
+fn tls_workspace(http: &HttpServer, smtp: &SmtpSink, extra: impl Fn(&Workspace) -> String) -> Workspace {
+    http.route("/leaks/", |_| Reply::html(&acme_page()));
+    let ws = Workspace::new("");
+    ws.write_config(&format!(
+        "{}\n{}",
+        starttls_config(smtp.port, &extra(&ws)),
+        source(&http.url("/leaks/"))
+    ));
+    ws.import(ACME);
+    ws
+}
+
+fn run_with_password(ws: &Workspace, password: &str) -> std::process::Output {
+    ws.command(&["run"])
+        .env("LW_TEST_SMTP_PASSWORD", password)
+        .output()
+        .expect("run leakwatch")
+}
+
+#[test]
+fn starttls_with_a_ca_named_in_smtp_ca_file_delivers_after_login() {
+    let http = HttpServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(certs.path());
+    let smtp = tls_sink(&pki);
+    let ca = pki.ca_file.display().to_string();
+    let ws = tls_workspace(&http, &smtp, |_| format!("ca_file = \"{ca}\""));
+
+    assert_ok(&run_with_password(&ws, "s3cret-Pa55"));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].part("text/plain").unwrap().contains("Acme Corp"));
+}
+
+#[test]
+fn starttls_with_an_untrusted_certificate_keeps_the_alert_and_says_what_to_do() {
+    let http = HttpServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(certs.path());
+    let smtp = tls_sink(&pki);
+    let ws = tls_workspace(&http, &smtp, |_| String::new());
+
+    let out = run_with_password(&ws, "s3cret-Pa55");
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("TLS with 127.0.0.1:"), "{err}");
+    assert!(err.contains("smtp.ca_file"), "{err}");
+    assert!(smtp.received().is_empty());
+    assert_eq!(
+        ws.count("SELECT count(*) FROM digest WHERE state = 'pending' AND attempts = 1"),
+        1
+    );
+}
+
+#[test]
+fn a_wrong_smtp_password_is_a_clear_error_that_never_shows_the_password() {
+    let http = HttpServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(certs.path());
+    let smtp = tls_sink(&pki);
+    let ca = pki.ca_file.display().to_string();
+    let ws = tls_workspace(&http, &smtp, |_| format!("ca_file = \"{ca}\""));
+
+    let wrong = "hunter2-wrong-Secret";
+    let out = ws
+        .command(&["-vv", "run"])
+        .env("LW_TEST_SMTP_PASSWORD", wrong)
+        .output()
+        .unwrap();
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("refused the login for alerts: check smtp.username and the password in $LW_TEST_SMTP_PASSWORD"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(wrong) && !stdout(&out).contains(wrong),
+        "password leaked: {err}"
+    );
+    let last_error: String = ws
+        .sql()
+        .query_row("SELECT last_error FROM digest", [], |r| r.get(0))
+        .unwrap();
+    assert!(!last_error.contains(wrong));
+    assert_eq!(ws.count("SELECT count(*) FROM digest WHERE state = 'pending'"), 1);
+
+    // Fixed password: the kept alert goes out.
+    assert_ok(&run_with_password(&ws, "s3cret-Pa55"));
+    assert_eq!(smtp.received().len(), 1);
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Security, Smtp, Transport};
@@ -53,6 +54,8 @@ pub enum NotifyError {
     Dir(String, std::io::Error),
     #[error("no [smtp] section: add one to send alerts")]
     NotConfigured,
+    #[error("smtp.ca_file {0}: {1}: it must be a readable PEM certificate")]
+    CaFile(String, String),
 }
 
 /// A send that failed.
@@ -67,7 +70,13 @@ pub struct SendError {
 
 /// Where emails go: an SMTP relay, or `.eml` files in a folder.
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        /// host:port, for error messages.
+        server: String,
+        username: Option<String>,
+        password_env: Option<String>,
+    },
     File(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -84,15 +93,18 @@ impl Mailer {
                 security,
                 username,
                 password_env,
+                ca_file,
             } => {
-                let transport_err = |e: lettre::transport::smtp::Error| NotifyError::Transport(e.to_string());
-                let builder = match security {
-                    Security::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(transport_err)?
-                    }
-                    Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(transport_err)?,
-                    Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                let tls = match security {
+                    Security::None => None,
+                    Security::Starttls | Security::Tls => Some(tls_parameters(host, ca_file.as_deref())?),
                 };
+                let builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(match (security, tls) {
+                        (Security::Starttls, Some(p)) => Tls::Required(p),
+                        (Security::Tls, Some(p)) => Tls::Wrapper(p),
+                        _ => Tls::None,
+                    });
                 let mut builder = builder.port(*port).timeout(Some(SMTP_TIMEOUT));
                 if let Some(user) = username {
                     let password = match password_env {
@@ -101,25 +113,94 @@ impl Mailer {
                     };
                     builder = builder.credentials(Credentials::new(user.clone(), password));
                 }
-                Ok(Mailer::Smtp(builder.build()))
+                Ok(Mailer::Smtp {
+                    transport: Box::new(builder.build()),
+                    server: format!("{host}:{port}"),
+                    username: username.clone(),
+                    password_env: password_env.clone(),
+                })
             }
         }
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
-        match self {
-            Mailer::Smtp(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                unreachable: !e.is_permanent() && !e.is_transient(),
-                message: error_chain(&e),
-            }),
-            Mailer::File(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: false,
-                unreachable: true,
-                message: error_chain(&e),
-            }),
+    /// Connects, says hello, starts TLS and logs in, without sending: a
+    /// failure here is about the relay or our settings, not a recipient, so
+    /// it keeps every email for the next run and says what to fix.
+    pub async fn check(&self) -> Result<(), SendError> {
+        let Mailer::Smtp {
+            transport,
+            server,
+            username,
+            password_env,
+        } = self
+        else {
+            return Ok(());
+        };
+        let unreachable = |message: String| SendError {
+            permanent: false,
+            unreachable: true,
+            message,
+        };
+        match transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(unreachable(format!("{server} did not answer NOOP after login"))),
+            Err(e)
+                if e.status()
+                    .is_some_and(|c| AUTH_REFUSED.contains(&c.to_string().as_str())) =>
+            {
+                Err(unreachable(format!(
+                    "{server} refused the login for {}: check smtp.username and the password in ${} ({})",
+                    username.as_deref().unwrap_or("(no username)"),
+                    password_env.as_deref().unwrap_or("(smtp.password_env not set)"),
+                    error_chain(&e)
+                )))
+            }
+            Err(e) if e.is_tls() || error_chain(&e).contains("certificate") => Err(unreachable(format!(
+                "TLS with {server} failed: {}: if the relay uses a private CA, name its certificate (PEM) in smtp.ca_file",
+                error_chain(&e)
+            ))),
+            Err(e) => Err(unreachable(format!("cannot talk to {server}: {}", error_chain(&e)))),
         }
     }
+
+    /// Sends one message; the server's reply on success.
+    pub async fn send(&self, message: Message) -> Result<String, SendError> {
+        match self {
+            Mailer::Smtp { transport, .. } => transport
+                .send(message)
+                .await
+                .map(|r| format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")))
+                .map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    unreachable: !e.is_permanent() && !e.is_transient(),
+                    message: error_chain(&e),
+                }),
+            Mailer::File(t) => t
+                .send(message)
+                .await
+                .map(|id| format!("written as {id}.eml"))
+                .map_err(|e| SendError {
+                    permanent: false,
+                    unreachable: true,
+                    message: error_chain(&e),
+                }),
+        }
+    }
+}
+
+/// SMTP replies that mean "your login is wrong or missing".
+const AUTH_REFUSED: [&str; 4] = ["530", "534", "535", "538"];
+
+/// TLS settings: the system's roots, plus the CA in `ca_file` when given.
+fn tls_parameters(host: &str, ca_file: Option<&std::path::Path>) -> Result<TlsParameters, NotifyError> {
+    let mut params = TlsParameters::builder(host.to_owned());
+    if let Some(file) = ca_file {
+        let pem = std::fs::read(file).map_err(|e| NotifyError::CaFile(file.display().to_string(), e.to_string()))?;
+        let cert =
+            Certificate::from_pem(&pem).map_err(|e| NotifyError::CaFile(file.display().to_string(), e.to_string()))?;
+        params = params.add_root_certificate(cert);
+    }
+    params.build().map_err(|e| NotifyError::Transport(error_chain(&e)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -159,9 +240,25 @@ pub async fn deliver(
     let domain = smtp.from.email.domain().to_owned();
     store.assemble_digests(&store::now(), &domain)?;
     let mut out = Delivery::default();
+    let pending = store.pending_digests()?;
     let mut server_down = false;
-    for digest in store.pending_digests()? {
+    let mut setup_error = None;
+    if !pending.is_empty()
+        && let Err(e) = mailer.check().await
+    {
+        out.errors.push(format!(
+            "{} email(s) not sent, kept for the next run: {}",
+            pending.len(),
+            e.message
+        ));
+        server_down = true;
+        setup_error = Some(e.message);
+    }
+    for digest in pending {
         if server_down {
+            if let Some(e) = &setup_error {
+                store.mark_digest_failed(digest.id, e, false)?;
+            }
             out.pending += 1;
             continue;
         }
@@ -187,7 +284,7 @@ pub async fn deliver(
             }
         };
         match mailer.send(message).await {
-            Ok(()) => {
+            Ok(_reply) => {
                 store.mark_digest_sent(digest.id, &store::now())?;
                 out.sent += 1;
             }

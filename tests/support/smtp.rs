@@ -2,11 +2,12 @@
 //! records every message it accepts, and can refuse on purpose.
 
 use std::net::{IpAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::{Action, Handler, Response, Server, response};
+use mailin_embedded::{Action, AuthMechanism, Handler, Response, Server, SslConfig, response};
 
 /// One accepted message.
 #[derive(Debug, Clone)]
@@ -82,6 +83,10 @@ pub struct Behaviour {
     /// server accepts them (a relay hanging mid-transaction).
     pub stall_first: usize,
     pub stall_for: Duration,
+    /// Offer STARTTLS with this certificate and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Require AUTH PLAIN (after STARTTLS) with this user and password.
+    pub login: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -96,6 +101,13 @@ struct Recorder {
 }
 
 impl Handler for Recorder {
+    fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
+        match &self.behaviour.login {
+            Some((u, p)) if u == user && p == password => response::AUTH_OK,
+            _ => response::INVALID_CREDENTIALS,
+        }
+    }
+
     fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
         self.from = from.to_owned();
         self.to.clear();
@@ -173,7 +185,20 @@ impl SmtpSink {
             to: Vec::new(),
             data: Vec::new(),
         };
+        let tls = handler.behaviour.tls.clone();
+        let login = handler.behaviour.login.is_some();
         let mut server = Server::new(handler);
+        if let Some((cert, key)) = tls {
+            server
+                .with_ssl(SslConfig::SelfSigned {
+                    cert_path: cert.display().to_string(),
+                    key_path: key.display().to_string(),
+                })
+                .expect("smtp test certificate");
+        }
+        if login {
+            server.with_auth(AuthMechanism::Plain);
+        }
         server
             .with_name("smtp.test")
             .with_num_threads(2)
