@@ -103,6 +103,8 @@ CREATE TABLE "match" (
     snippet       TEXT NOT NULL,            -- posting text around the match, term in [[ ]]
     retroactive   INTEGER NOT NULL DEFAULT 0,  -- found by matching a new entry against old postings
     changed       INTEGER NOT NULL DEFAULT 0,  -- found on a changed posting
+    repeat_of     INTEGER,                  -- the earlier match of this entry for the same victim and source: no alert
+    change_note   TEXT,                     -- what is new since that victim was first announced (src/notify/repeat.rs)
     created_at    TEXT NOT NULL,
     UNIQUE (posting_id, entry_id)
 ) STRICT;

@@ -23,7 +23,7 @@ use crate::config::{Config, Extractor, Source};
 use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
-use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::notify::{self, Delivery, Mailer, NotifyError, repeat};
 use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
 
@@ -299,6 +299,7 @@ fn process(
                 config,
                 entries,
                 change.posting_id,
+                &change.posting,
                 &hit,
                 run_id,
                 false,
@@ -353,6 +354,7 @@ fn queue_hit(
     config: &Config,
     entries: &HashMap<i64, WatchEntry>,
     posting_id: i64,
+    posting: &Posting,
     hit: &crate::watch::Hit,
     run_id: i64,
     retroactive: bool,
@@ -362,6 +364,22 @@ fn queue_hit(
     let Some(match_id) = w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? else {
         return Ok(0);
     };
+    let facts = repeat::Facts {
+        title: posting.title.clone(),
+        body: posting.body.clone(),
+        posted_at: posting.posted_at,
+    };
+    match repeat::judge(
+        &facts,
+        &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
+    ) {
+        repeat::Verdict::First => {}
+        repeat::Verdict::Repeat { of } => {
+            w.mark_repeat(match_id, of)?;
+            return Ok(1);
+        }
+        repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
+    }
     let entry = entries.get(&hit.entry_id);
     let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
     let recipients: Vec<String> = if own.is_empty() {
@@ -396,7 +414,18 @@ fn backfill(store: &mut Store, config: &Config, run_id: i64, all: &[WatchEntry])
     let mut matches = 0;
     for stored in &postings {
         for hit in matcher.find(&stored.posting) {
-            matches += queue_hit(&w, config, &entries, stored.id, &hit, run_id, true, false, &now)?;
+            matches += queue_hit(
+                &w,
+                config,
+                &entries,
+                stored.id,
+                &stored.posting,
+                &hit,
+                run_id,
+                true,
+                false,
+                &now,
+            )?;
         }
     }
     w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;

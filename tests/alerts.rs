@@ -336,3 +336,80 @@ fn a_wrong_smtp_password_is_a_clear_error_that_never_shows_the_password() {
     assert_ok(&run_with_password(&ws, "s3cret-Pa55"));
     assert_eq!(smtp.received().len(), 1);
 }
+
+#[test]
+fn the_same_victim_is_not_announced_again_unless_something_meaningful_changed() {
+    use std::sync::{Arc, Mutex};
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let current = Arc::new(Mutex::new(String::new()));
+    let serve = current.clone();
+    http.route("/leaks/", move |_| Reply::html(&serve.lock().unwrap()));
+    let set_page = |posts: &[String]| *current.lock().unwrap() = page(posts);
+    let config = |link: &str| {
+        format!(
+            "{}\n{}",
+            smtp_config(smtp.port),
+            source(&http.url("/leaks/")).replace("link = { selector = \"a\", attr = \"href\" }", link)
+        )
+    };
+    let ws = Workspace::new(&config("link = { selector = \"a\", attr = \"href\" }"));
+    ws.import(ACME);
+    let original = post(
+        "Acme Corp",
+        "/post/1",
+        "2021-03-03",
+        "Pay or we publish. <a class=\"alt\" href=\"/alt/1\">x</a>",
+    );
+    let subjects = || -> Vec<String> { smtp.received().iter().filter_map(|m| m.header("Subject")).collect() };
+
+    set_page(std::slice::from_ref(&original));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(subjects().len(), 1);
+
+    // The source definition changes (links now come from another element):
+    // every posting gets a new key, but the victim was already announced.
+    ws.write_config(&config("link = { selector = \"a.alt\", attr = \"href\" }"));
+    assert_ok(&ws.run(&["run"]));
+    // The definition is put back, and the victim is re-posted under a new
+    // link a few days later.
+    ws.write_config(&config("link = { selector = \"a\", attr = \"href\" }"));
+    set_page(&[
+        original.clone(),
+        post("Acme Corp", "/post/2", "2021-03-05", "Pay or we publish."),
+    ]);
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(subjects().len(), 1, "no re-announcement: {:?}", subjects());
+    assert_eq!(
+        ws.count("SELECT count(*) FROM \"match\" WHERE repeat_of IS NOT NULL"),
+        2,
+        "the repeats are recorded as matches"
+    );
+
+    // The gang publishes the data: that is news, and the email says so.
+    set_page(&[post(
+        "Acme Corp",
+        "/post/3",
+        "2021-03-10",
+        "All Acme files published, 40 GB.",
+    )]);
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 2);
+    let text = mails[1].part("text/plain").unwrap();
+    assert!(
+        text.contains("what changed: now says the data is published (earlier alert: \"Acme Corp\", first seen"),
+        "{text}"
+    );
+
+    // Months later, a new leak of the same victim.
+    set_page(&[post("Acme Corp", "/post/4", "2021-09-01", "New files.")]);
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 3);
+    let text = mails[2].part("text/plain").unwrap();
+    assert!(
+        text.contains("what changed: a new posting dated 2021-09-01, 175 days after"),
+        "{text}"
+    );
+}

@@ -90,6 +90,9 @@ fn notes(a: &Alert) -> Vec<String> {
     if a.changed {
         notes.push("the posting changed since leakwatch first saw it".into());
     }
+    if let Some(change) = &a.change_note {
+        notes.push(format!("what changed: {change}"));
+    }
     notes
 }
 
@@ -281,6 +284,7 @@ mod tests {
             retroactive: false,
             changed: false,
             first_look: false,
+            change_note: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! each sent only once the server has accepted it.
 
 pub mod email;
+pub mod repeat;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct Alert {
     pub changed: bool,
     /// Already listed when leakwatch first crawled the source.
     pub first_look: bool,
+    /// What is new since this victim was first announced (see [`repeat`]).
+    pub change_note: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
