@@ -136,3 +136,32 @@ CREATE TABLE digest (
 CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
+
+-- Source health as admins were last told it (src/notify/health.rs). No row
+-- means ok; a row is written only when the state changes.
+CREATE TABLE source_health (
+    source  TEXT PRIMARY KEY,
+    state   TEXT NOT NULL,                  -- ok | broken | blocked | silent
+    since   TEXT NOT NULL
+) STRICT;
+
+-- An email to one admin about one change of a source's health, written in
+-- the same transaction as the change, with its Message-ID fixed then: the
+-- same outbox guarantees as alerts.
+CREATE TABLE admin_alert (
+    id          INTEGER PRIMARY KEY,
+    recipient   TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    event       TEXT NOT NULL,              -- broken | blocked | silent | recovered
+    previous    TEXT NOT NULL,              -- the state before
+    detail      TEXT NOT NULL,              -- what leakwatch saw: last error, counts
+    suggestion  TEXT,                       -- e.g. a replacement selector, shown when set
+    message_id  TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT
+) STRICT;
+
+CREATE INDEX admin_alert_pending ON admin_alert (state) WHERE state = 'pending';

@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 pub const DEFAULT_SMTP_PORT: u16 = 587;
+/// Failed runs in a row before admins hear that a source is broken.
+pub const DEFAULT_BROKEN_AFTER: u32 = 3;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -89,6 +91,8 @@ pub enum Security {
 pub struct Notify {
     pub recipients: Vec<Address>,
     pub admin_recipients: Vec<Address>,
+    /// Failed runs in a row before a source counts as broken (at least 1).
+    pub broken_after: u32,
 }
 
 /// One configured page (or feed, or API) to watch.
@@ -303,6 +307,7 @@ struct RawNotify {
     recipients: Vec<Spanned<String>>,
     #[serde(default)]
     admin_recipients: Vec<Spanned<String>>,
+    broken_after: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -499,6 +504,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let notify = Notify {
         recipients: addresses(ck, "notify.recipients", raw.notify.recipients),
         admin_recipients: addresses(ck, "notify.admin_recipients", raw.notify.admin_recipients),
+        broken_after: raw.notify.broken_after.unwrap_or(DEFAULT_BROKEN_AFTER).max(1),
     };
     let mut sources: Vec<Source> = Vec::new();
     for (i, s) in raw.source.into_iter().enumerate() {

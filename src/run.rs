@@ -344,6 +344,15 @@ fn process(
         failures_in_row: if failed { old_state.failures_in_row + 1 } else { 0 },
     };
     w.save_source_state(name, &old_state, &new_state)?;
+    let health = notify::health::Observation {
+        status: outcome.status,
+        error: outcome.error.as_deref(),
+        failures_in_row: new_state.failures_in_row,
+        listed,
+        postings: outcome.postings.len(),
+        previous_count: old_state.last_count,
+    };
+    notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
 }
 

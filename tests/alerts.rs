@@ -413,3 +413,76 @@ fn the_same_victim_is_not_announced_again_unless_something_meaningful_changed() 
         "{text}"
     );
 }
+
+#[test]
+fn admins_hear_once_when_a_source_breaks_goes_silent_and_recovers() {
+    use std::sync::{Arc, Mutex};
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    // None: the site answers 500.
+    let current: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let serve = current.clone();
+    http.route("/leaks/", move |_| match &*serve.lock().unwrap() {
+        Some(html) => Reply::html(html),
+        None => Reply::status(500),
+    });
+    let set = |html: Option<String>| *current.lock().unwrap() = html;
+    let ws = Workspace::new(&format!(
+        "{}admin_recipients = [\"ops@example.org\"]\nbroken_after = 2\n\n{}",
+        smtp_config(smtp.port),
+        source(&http.url("/leaks/"))
+    ));
+    let admin_subjects = || -> Vec<String> {
+        smtp.received()
+            .iter()
+            .filter(|m| m.to == ["ops@example.org"])
+            .filter_map(|m| m.header("Subject"))
+            .collect()
+    };
+    let many: Vec<String> = (1..=6)
+        .map(|i| post(&format!("Victim {i}"), &format!("/p/{i}"), "2021-03-03", ""))
+        .collect();
+
+    set(Some(page(&many)));
+    assert_ok(&ws.run(&["run"]));
+    assert!(admin_subjects().is_empty(), "a healthy source is not news");
+
+    set(None);
+    assert_exit(&ws.run(&["run"]), 3);
+    assert!(admin_subjects().is_empty(), "one failure is not yet broken");
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert_eq!(admin_subjects(), ["[leakwatch] source clop (Cl0p leak site) is broken"]);
+    let mail = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.to == ["ops@example.org"])
+        .unwrap();
+    let text = mail.part("text/plain").unwrap();
+    assert!(
+        text.contains("fetch failed (http-error) on 2 run(s) in a row"),
+        "{text}"
+    );
+    assert!(text.contains("leakwatch source test clop"), "{text}");
+    assert!(mail.header("Message-ID").is_some());
+    assert_exit(&ws.run(&["run"]), 3);
+    assert_eq!(admin_subjects().len(), 1, "not every run");
+
+    set(Some(page(&many)));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(
+        admin_subjects()[1],
+        "[leakwatch] source clop (Cl0p leak site) recovered"
+    );
+
+    // The layout changed: the page loads, the selectors find nothing.
+    set(Some(
+        "<html><body><main><article>Victim 1</article></main></body></html>".into(),
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(
+        admin_subjects()[2..],
+        ["[leakwatch] source clop (Cl0p leak site) went silent"]
+    );
+}

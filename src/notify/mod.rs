@@ -6,6 +6,7 @@
 //! each sent only once the server has accepted it.
 
 pub mod email;
+pub mod health;
 pub mod repeat;
 
 use std::collections::HashMap;
@@ -308,5 +309,67 @@ pub async fn deliver(
             }
         }
     }
+    deliver_admin_alerts(store, mailer, smtp, labels, server_down, &mut out).await?;
     Ok(out)
+}
+
+/// Sends pending admin alerts (source health), after the digests.
+async fn deliver_admin_alerts(
+    store: &mut Store,
+    mailer: &Mailer,
+    smtp: &Smtp,
+    labels: &HashMap<String, String>,
+    mut server_down: bool,
+    out: &mut Delivery,
+) -> Result<(), StoreError> {
+    let pending = store.pending_admin_alerts()?;
+    if !pending.is_empty()
+        && !server_down
+        && let Err(e) = mailer.check().await
+    {
+        out.errors.push(format!(
+            "{} admin email(s) not sent, kept for the next run: {}",
+            pending.len(),
+            e.message
+        ));
+        server_down = true;
+    }
+    for alert in pending {
+        if server_down {
+            out.pending += 1;
+            continue;
+        }
+        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let rendered = health::render(&alert, label);
+        let sent = match email::message(&smtp.from, &alert.recipient, &alert.message_id, &rendered) {
+            Ok(message) => mailer.send(message).await,
+            Err(e) => Err(SendError {
+                permanent: true,
+                unreachable: false,
+                message: format!("cannot build the email: {e}"),
+            }),
+        };
+        match sent {
+            Ok(_) => {
+                store.mark_admin_alert_sent(alert.id, &store::now())?;
+                out.sent += 1;
+            }
+            Err(e) => {
+                store.mark_admin_alert_failed(alert.id, &e.message, e.permanent)?;
+                if e.permanent {
+                    out.failed += 1;
+                    out.errors
+                        .push(format!("admin email to {} refused: {}", alert.recipient, e.message));
+                } else {
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "admin email to {} not sent, kept for the next run: {}",
+                        alert.recipient, e.message
+                    ));
+                    server_down = e.unreachable;
+                }
+            }
+        }
+    }
+    Ok(())
 }
