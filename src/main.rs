@@ -33,6 +33,9 @@ enum Command {
         /// Only this source (repeatable)
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
+        /// Print the emails instead of sending them; store nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The configured sources, and the analyst's selector workbench
     #[command(subcommand)]
@@ -58,10 +61,23 @@ enum Command {
         #[command(flatten)]
         format: FormatArgs,
     },
+    /// Check that alerts can be sent
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Recent runs
     Runs {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotifyCommand {
+    /// Send one test email through the configured transport and print the server's reply
+    Test {
+        /// Recipient [default: the first of notify.recipients]
+        #[arg(long, value_name = "EMAIL")]
+        to: Option<String>,
     },
 }
 
@@ -156,7 +172,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo => commands::demo(),
         Command::Check => commands::check(config),
-        Command::Run { sources } => commands::run(config, sources),
+        Command::Run {
+            sources,
+            dry_run: false,
+        } => commands::run(config, sources),
+        Command::Run { sources, dry_run: true } => commands::dry_run(config, sources),
+        Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
         Command::Watch(w) => match w {

@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub sources: Vec<String>,
     /// Shorter retry delays (tests and the demo).
     pub retry_base: Option<Duration>,
+    /// Work on a copy of the database and render the emails instead of
+    /// sending them: the real postings and outbox are left as they were.
+    pub dry_run: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -45,6 +48,8 @@ pub struct RunSummary {
     pub source_failures: Vec<String>,
     pub delivery: Delivery,
     pub duration: Duration,
+    /// With `dry_run`: the emails that would have been sent, rendered.
+    pub previews: Vec<String>,
 }
 
 impl RunSummary {
@@ -108,9 +113,16 @@ struct SourceOutcome {
 pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let _lock = RunLock::acquire(&config.database)?;
-    let mut store = Store::open(&config.database)?;
+    let scratch = opts.dry_run.then(tempfile_dir).transpose()?;
+    let mut store = match &scratch {
+        Some(dir) => dry_run_store(config, dir.path())?,
+        None => Store::open(&config.database)?,
+    };
     let sources = selected_sources(config, &opts.sources)?;
-    let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+    let mailer = match opts.dry_run {
+        true => None,
+        false => config.smtp.as_ref().map(Mailer::new).transpose()?,
+    };
     let run_id = store.begin_run(&store::now())?;
 
     let entries = store.entries()?;
@@ -146,15 +158,17 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
     }
 
+    let labels: HashMap<String, String> = config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.label.clone()))
+        .collect();
+    let previews = match opts.dry_run {
+        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        false => Vec::new(),
+    };
     let delivery = match (&mailer, &config.smtp) {
-        (Some(mailer), Some(smtp)) => {
-            let labels = config
-                .sources
-                .iter()
-                .map(|s| (s.name.clone(), s.label.clone()))
-                .collect();
-            notify::deliver(&mut store, mailer, smtp, &labels).await?
-        }
+        (Some(mailer), Some(smtp)) => notify::deliver(&mut store, mailer, smtp, &labels).await?,
         _ => Delivery::default(),
     };
     for e in &delivery.errors {
@@ -169,10 +183,25 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         source_failures,
         delivery,
         duration: started.elapsed(),
+        previews,
     };
     let status = if summary.all_ok() { "ok" } else { "failed" };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
     Ok(summary)
+}
+
+/// A private folder for a dry run's copy of the database.
+fn tempfile_dir() -> Result<tempfile::TempDir, RunError> {
+    tempfile::tempdir().map_err(|e| RunError::Setup(format!("--dry-run needs a temporary folder: {e}")))
+}
+
+/// A copy of the real database (or a new one) in `dir`, for a dry run.
+fn dry_run_store(config: &Config, dir: &std::path::Path) -> Result<Store, RunError> {
+    let copy = dir.join("dry-run.db");
+    if config.database.exists() {
+        Store::open(&config.database)?.snapshot_to(&copy)?;
+    }
+    Ok(Store::open(&copy)?)
 }
 
 fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, RunError> {

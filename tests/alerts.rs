@@ -486,3 +486,80 @@ fn admins_hear_once_when_a_source_breaks_goes_silent_and_recovers() {
         ["[leakwatch] source clop (Cl0p leak site) went silent"]
     );
 }
+
+#[test]
+fn notify_test_sends_one_message_and_prints_the_server_reply() {
+    let smtp = SmtpSink::start(Behaviour {
+        refuse_rcpt: vec!["gone@example.org".into()],
+        ..Behaviour::default()
+    });
+    let ws = Workspace::new(&smtp_config(smtp.port));
+
+    let out = ws.run(&["notify", "test", "--to", "analyst@example.org"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("test message sent to analyst@example.org; the server replied: 250"),
+        "{}",
+        stdout(&out)
+    );
+    let out = ws.run(&["notify", "test"]);
+    assert_ok(&out);
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[0].to, ["analyst@example.org"]);
+    assert_eq!(mails[1].to, ["secops@example.org"], "defaults to notify.recipients");
+    assert_eq!(mails[0].header("Subject").as_deref(), Some("[leakwatch] test message"));
+    assert!(mails[0].part("text/plain").unwrap().contains("leakwatch notify test"));
+
+    let out = ws.run(&["notify", "test", "--to", "gone@example.org"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("the server refused the message to gone@example.org"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_dry_run_prints_the_emails_and_sends_and_stores_nothing() {
+    use std::sync::{Arc, Mutex};
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let current = Arc::new(Mutex::new(acme_page()));
+    let serve = current.clone();
+    http.route("/leaks/", move |_| Reply::html(&serve.lock().unwrap()));
+    let ws = Workspace::new(&format!("{}\n{}", smtp_config(smtp.port), source(&http.url("/leaks/"))));
+    let list = "name,aliases,domains,kind,recipients,exclude\nAcme Corp,,,supplier,,\nGlobex,,,customer,,\n";
+    ws.import(list);
+
+    let out = ws.run(&["run", "--dry-run"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("===== email 1 of 1 ====="), "{text}");
+    assert!(
+        text.contains("Subject: [leakwatch] Acme Corp (supplier) named on Cl0p leak site"),
+        "{text}"
+    );
+    assert!(text.contains("To: secops@example.org"), "{text}");
+    assert!(text.contains("Snippet:     >>Acme<< Corp"), "{text}");
+    assert!(smtp.received().is_empty(), "a dry run sends nothing");
+    assert_eq!(ws.count("SELECT count(*) FROM posting"), 0, "and stores nothing");
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 1);
+
+    *current.lock().unwrap() = page(&[post("Globex", "/post/globex", "2021-03-05", "")]);
+    let out = ws.run(&["run", "--dry-run"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("Subject: [leakwatch] Globex (customer) named on Cl0p leak site"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM posting"), 1);
+    assert_eq!(ws.count("SELECT count(*) FROM outbox"), 1);
+    assert_eq!(ws.count("SELECT count(*) FROM run"), 1, "not even a run record");
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 2, "the real run still finds and sends it");
+}

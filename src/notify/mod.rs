@@ -373,3 +373,69 @@ async fn deliver_admin_alerts(
     }
     Ok(())
 }
+
+/// A dry run's emails: every pending digest and admin alert rendered as
+/// text, nothing sent. Run on a copy of the database (see `run --dry-run`).
+pub fn preview(
+    store: &mut Store,
+    smtp: Option<&Smtp>,
+    labels: &HashMap<String, String>,
+) -> Result<Vec<String>, StoreError> {
+    let from = smtp.map_or_else(
+        || "leakwatch <alerts@leakwatch.invalid>".to_owned(),
+        |s| s.from.to_string(),
+    );
+    let domain = smtp.map_or("leakwatch.invalid", |s| s.from.email.domain()).to_owned();
+    store.assemble_digests(&store::now(), &domain)?;
+    let show = |to: &str, message_id: &str, r: &email::Rendered| {
+        format!(
+            "From: {from}\nTo: {to}\nSubject: {}\nMessage-ID: {message_id}\n(text part below; an HTML part with the same content is sent too)\n\n{}",
+            r.subject, r.text
+        )
+    };
+    let mut out = Vec::new();
+    for digest in store.pending_digests()? {
+        let mut alerts = store.digest_alerts(digest.id)?;
+        if alerts.is_empty() {
+            continue;
+        }
+        for a in &mut alerts {
+            if let Some(label) = labels.get(&a.source) {
+                a.source_label.clone_from(label);
+            }
+        }
+        out.push(show(&digest.recipient, &digest.message_id, &email::render(&alerts)));
+    }
+    for alert in store.pending_admin_alerts()? {
+        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        out.push(show(
+            &alert.recipient,
+            &alert.message_id,
+            &health::render(&alert, label),
+        ));
+    }
+    Ok(out)
+}
+
+/// `leakwatch notify test`: sends one short message to `to` and returns
+/// the server's reply.
+pub async fn send_test(smtp: &Smtp, to: &str) -> Result<String, String> {
+    let mailer = Mailer::new(smtp).map_err(|e| e.to_string())?;
+    mailer.check().await.map_err(|e| e.message)?;
+    let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let message_id = format!("<leakwatch.test.{stamp:x}@{}>", smtp.from.email.domain());
+    let rendered = email::Rendered {
+        subject: "[leakwatch] test message".to_owned(),
+        text: "This is a test message from `leakwatch notify test`: alerts can reach this address.\n-- \nleakwatch\n"
+            .to_owned(),
+        html: "<!DOCTYPE html>\n<html><body><p>This is a test message from <code>leakwatch notify test</code>: alerts can reach this address.</p></body></html>\n".to_owned(),
+    };
+    let message = email::message(&smtp.from, to, &message_id, &rendered)?;
+    mailer.send(message).await.map_err(|e| {
+        if e.permanent {
+            format!("the server refused the message to {to}: {}", e.message)
+        } else {
+            format!("the message to {to} was not sent: {}", e.message)
+        }
+    })
+}

@@ -118,6 +118,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Copies the whole database into a new file at `path` (a dry run works
+    /// on the copy, so the real outbox and postings stay as they were).
+    pub fn snapshot_to(&self, path: &std::path::Path) -> Result<()> {
+        self.conn
+            .execute("VACUUM INTO :path", named_params! {":path": path.to_string_lossy()})?;
+        Ok(())
+    }
+}
+
 impl Writer<'_> {
     /// The announced (not repeat) matches of `entry` for `victim` on
     /// `source`, other than `except`: what a new match is judged against.
