@@ -93,6 +93,25 @@ pub struct Notify {
     pub admin_recipients: Vec<Address>,
     /// Failed runs in a row before a source counts as broken (at least 1).
     pub broken_after: u32,
+    /// Chat / HTTP channels that get the same alerts as email.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `[[notify.webhook]]`: alerts POSTed as JSON to a URL kept in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Name of the environment variable holding the URL (a secret).
+    pub url_env: String,
+    pub format: WebhookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"text": …}`, what Slack (and Mattermost, Teams' Slack mode) accept.
+    Slack,
+    /// The alerts as structured JSON.
+    Json,
 }
 
 /// One configured page (or feed, or API) to watch.
@@ -308,6 +327,15 @@ struct RawNotify {
     #[serde(default)]
     admin_recipients: Vec<Spanned<String>>,
     broken_after: Option<u32>,
+    #[serde(default)]
+    webhook: Vec<RawWebhook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url_env: String,
+    format: WebhookFormat,
 }
 
 #[derive(Deserialize)]
@@ -505,6 +533,15 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         recipients: addresses(ck, "notify.recipients", raw.notify.recipients),
         admin_recipients: addresses(ck, "notify.admin_recipients", raw.notify.admin_recipients),
         broken_after: raw.notify.broken_after.unwrap_or(DEFAULT_BROKEN_AFTER).max(1),
+        webhooks: raw
+            .notify
+            .webhook
+            .into_iter()
+            .map(|w| Webhook {
+                url_env: w.url_env,
+                format: w.format,
+            })
+            .collect(),
     };
     let mut sources: Vec<Source> = Vec::new();
     for (i, s) in raw.source.into_iter().enumerate() {

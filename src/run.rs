@@ -167,10 +167,21 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
-    let delivery = match (&mailer, &config.smtp) {
+    let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) => notify::deliver(&mut store, mailer, smtp, &labels).await?,
         _ => Delivery::default(),
     };
+    if !opts.dry_run && !config.notify.webhooks.is_empty() {
+        let domain = config
+            .smtp
+            .as_ref()
+            .map_or("leakwatch.invalid", |s| s.from.email.domain());
+        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        delivery.sent += hooks.sent;
+        delivery.pending += hooks.pending;
+        delivery.failed += hooks.failed;
+        delivery.errors.extend(hooks.errors);
+    }
     for e in &delivery.errors {
         tracing::warn!("{e}");
     }
@@ -431,8 +442,12 @@ fn queue_hit(
             entry.map_or("a watch entry", |e| e.name.as_str())
         );
     }
-    for r in &recipients {
-        w.queue_alert(match_id, r, now)?;
+    for r in recipients
+        .iter()
+        .cloned()
+        .chain(config.notify.webhooks.iter().map(notify::webhook::recipient))
+    {
+        w.queue_alert(match_id, &r, now)?;
     }
     Ok(1)
 }

@@ -563,3 +563,86 @@ fn a_dry_run_prints_the_emails_and_sends_and_stores_nothing() {
     assert_ok(&ws.run(&["run"]));
     assert_eq!(smtp.received().len(), 2, "the real run still finds and sends it");
 }
+
+#[test]
+fn webhooks_get_the_same_alerts_once_honouring_429_retry_after() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let current = Arc::new(Mutex::new(acme_page()));
+    let serve = current.clone();
+    http.route("/leaks/", move |_| Reply::html(&serve.lock().unwrap()));
+    // The JSON hook: 429 on its first call, then whatever `hook_status` says.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hook_status = Arc::new(AtomicUsize::new(200));
+    let (c, st) = (calls.clone(), hook_status.clone());
+    http.route("/hook", move |_| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::status(429).with_header("Retry-After", "1")
+        } else {
+            Reply::status(st.load(Ordering::SeqCst) as u16)
+        }
+    });
+    http.route("/slack", |_| Reply::status(200));
+    let ws = Workspace::new(&format!(
+        "{}\n[[notify.webhook]]\nurl_env = \"LW_TEST_HOOK\"\nformat = \"json\"\n\n[[notify.webhook]]\nurl_env = \"LW_TEST_SLACK\"\nformat = \"slack\"\n\n{}",
+        smtp_config(smtp.port),
+        source(&http.url("/leaks/"))
+    ));
+    ws.import(ACME);
+    let run = || {
+        ws.command(&["run"])
+            .env("LW_TEST_HOOK", http.url("/hook"))
+            .env("LW_TEST_SLACK", http.url("/slack"))
+            .output()
+            .unwrap()
+    };
+
+    let started = Instant::now();
+    assert_ok(&run());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was waited out"
+    );
+    let hook = http.hits("/hook");
+    assert_eq!(hook.len(), 2, "429, then delivered");
+    let last = &hook[1];
+    assert_eq!(last.method, "POST");
+    let body: serde_json::Value = serde_json::from_slice(&last.body).expect("JSON body");
+    assert_eq!(
+        body["subject"],
+        "[leakwatch] Acme Corp (supplier) named on Cl0p leak site"
+    );
+    assert_eq!(body["alerts"][0]["entry"], "Acme Corp");
+    assert_eq!(body["alerts"][0]["link"], http.url("/post/acme"));
+    assert_eq!(
+        body["id"].as_str(),
+        last.headers.get("idempotency-key").map(String::as_str),
+        "the id is fixed per digest and sent as Idempotency-Key"
+    );
+    let slack = http.hits("/slack");
+    assert_eq!(slack.len(), 1);
+    let slack: serde_json::Value = serde_json::from_slice(&slack[0].body).unwrap();
+    assert!(
+        slack["text"].as_str().unwrap().contains("Acme Corp (supplier)"),
+        "{slack}"
+    );
+    assert_eq!(smtp.received().len(), 1, "email too");
+
+    assert_ok(&run());
+    assert_eq!(http.hits("/hook").len(), 2, "nothing new, nothing posted");
+
+    // The endpoint fails: kept, and the error does not show the URL.
+    *current.lock().unwrap() = page(&[post("Acme Corp", "/post/acme-2", "2021-09-01", "new leak")]);
+    hook_status.store(503, Ordering::SeqCst);
+    let out = run();
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("webhook LW_TEST_HOOK: HTTP 503"), "{err}");
+    assert!(!err.contains("/hook"), "the URL is a secret: {err}");
+    hook_status.store(200, Ordering::SeqCst);
+    assert_ok(&run());
+    assert_eq!(http.hits("/hook").len(), 4);
+    assert_eq!(http.hits("/slack").len(), 2);
+}

@@ -264,7 +264,7 @@ fn crlf(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn alert(entry: &str, title: &str) -> Alert {

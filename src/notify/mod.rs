@@ -8,6 +8,7 @@
 pub mod email;
 pub mod health;
 pub mod repeat;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::store::{self, Store, StoreError};
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One match, to one recipient, with everything the email says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Alert {
     pub entry: String,
     pub entry_kind: String,
@@ -244,7 +245,11 @@ pub async fn deliver(
     let domain = smtp.from.email.domain().to_owned();
     store.assemble_digests(&store::now(), &domain)?;
     let mut out = Delivery::default();
-    let pending = store.pending_digests()?;
+    let pending: Vec<_> = store
+        .pending_digests()?
+        .into_iter()
+        .filter(|d| !d.recipient.starts_with(webhook::PREFIX))
+        .collect();
     let mut server_down = false;
     let mut setup_error = None;
     if !pending.is_empty()
