@@ -646,3 +646,20 @@ fn webhooks_get_the_same_alerts_once_honouring_429_retry_after() {
     assert_eq!(http.hits("/hook").len(), 4);
     assert_eq!(http.hits("/slack").len(), 2);
 }
+
+#[test]
+fn one_smtp_connection_carries_every_digest_of_a_run() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let list = "name,aliases,domains,kind,recipients,exclude\n\
+                Acme Corp,,,supplier,a@example.org;b@example.org;c@example.org,\n";
+    let ws = workspace(&http, smtp.port, acme_page(), list);
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 3);
+    assert_eq!(
+        smtp.hellos(),
+        1,
+        "one pooled connection for the check and three digests"
+    );
+}

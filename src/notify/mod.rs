@@ -130,7 +130,7 @@ impl Mailer {
 
     /// Connects, says hello, starts TLS and logs in, without sending: a
     /// failure here is about the relay or our settings, not a recipient, so
-    /// it keeps every email for the next run and says what to fix.
+    /// the caller keeps every email for the next run and says what to fix.
     pub async fn check(&self) -> Result<(), SendError> {
         let Mailer::Smtp {
             transport,
@@ -250,22 +250,10 @@ pub async fn deliver(
         .into_iter()
         .filter(|d| !d.recipient.starts_with(webhook::PREFIX))
         .collect();
-    let mut server_down = false;
-    let mut setup_error = None;
-    if !pending.is_empty()
-        && let Err(e) = mailer.check().await
-    {
-        out.errors.push(format!(
-            "{} email(s) not sent, kept for the next run: {}",
-            pending.len(),
-            e.message
-        ));
-        server_down = true;
-        setup_error = Some(e.message);
-    }
+    let mut gate = Gate::default();
     for digest in pending {
-        if server_down {
-            if let Some(e) = &setup_error {
+        if gate.down {
+            if let Some(e) = &gate.setup_error {
                 store.mark_digest_failed(digest.id, e, false)?;
             }
             out.pending += 1;
@@ -298,6 +286,15 @@ pub async fn deliver(
                 out.sent += 1;
             }
             Err(e) => {
+                if let Some(setup) = gate.setup_problem(mailer).await {
+                    store.mark_digest_failed(digest.id, &setup, false)?;
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "email to {} not sent, kept for the next run: {setup}",
+                        digest.recipient
+                    ));
+                    continue;
+                }
                 store.mark_digest_failed(digest.id, &e.message, e.permanent)?;
                 if e.permanent {
                     out.failed += 1;
@@ -309,13 +306,41 @@ pub async fn deliver(
                         "email to {} not sent, kept for the next run: {}",
                         digest.recipient, e.message
                     ));
-                    server_down = e.unreachable;
+                    gate.down = e.unreachable;
                 }
             }
         }
     }
-    deliver_admin_alerts(store, mailer, smtp, labels, server_down, &mut out).await?;
+    deliver_admin_alerts(store, mailer, smtp, labels, &mut gate, &mut out).await?;
     Ok(out)
+}
+
+/// Whether the relay and our settings work, learned from the first failed
+/// send rather than an extra connection up front (a run keeps one pooled
+/// connection for all its emails).
+#[derive(Default)]
+struct Gate {
+    checked: bool,
+    /// The relay or our settings are at fault: every email waits.
+    setup_error: Option<String>,
+    /// Stop trying this run.
+    down: bool,
+}
+
+impl Gate {
+    /// After a failed send: is it the relay or our configuration (cannot
+    /// connect, TLS, login) rather than this message? Checked once per run,
+    /// so a wrong password keeps emails pending instead of failing them.
+    async fn setup_problem(&mut self, mailer: &Mailer) -> Option<String> {
+        if !self.checked {
+            self.checked = true;
+            if let Err(e) = mailer.check().await {
+                self.setup_error = Some(e.message);
+                self.down = true;
+            }
+        }
+        self.setup_error.clone()
+    }
 }
 
 /// Sends pending admin alerts (source health), after the digests.
@@ -324,23 +349,11 @@ async fn deliver_admin_alerts(
     mailer: &Mailer,
     smtp: &Smtp,
     labels: &HashMap<String, String>,
-    mut server_down: bool,
+    gate: &mut Gate,
     out: &mut Delivery,
 ) -> Result<(), StoreError> {
-    let pending = store.pending_admin_alerts()?;
-    if !pending.is_empty()
-        && !server_down
-        && let Err(e) = mailer.check().await
-    {
-        out.errors.push(format!(
-            "{} admin email(s) not sent, kept for the next run: {}",
-            pending.len(),
-            e.message
-        ));
-        server_down = true;
-    }
-    for alert in pending {
-        if server_down {
+    for alert in store.pending_admin_alerts()? {
+        if gate.down {
             out.pending += 1;
             continue;
         }
@@ -360,6 +373,15 @@ async fn deliver_admin_alerts(
                 out.sent += 1;
             }
             Err(e) => {
+                if let Some(setup) = gate.setup_problem(mailer).await {
+                    store.mark_admin_alert_failed(alert.id, &setup, false)?;
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "admin email to {} not sent, kept for the next run: {setup}",
+                        alert.recipient
+                    ));
+                    continue;
+                }
                 store.mark_admin_alert_failed(alert.id, &e.message, e.permanent)?;
                 if e.permanent {
                     out.failed += 1;
@@ -371,7 +393,7 @@ async fn deliver_admin_alerts(
                         "admin email to {} not sent, kept for the next run: {}",
                         alert.recipient, e.message
                     ));
-                    server_down = e.unreachable;
+                    gate.down = e.unreachable;
                 }
             }
         }

@@ -95,12 +95,18 @@ struct Recorder {
     received: Arc<Mutex<Vec<Received>>>,
     temp_failed: Arc<Mutex<usize>>,
     stalls: Arc<AtomicUsize>,
+    hellos: Arc<AtomicUsize>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Recorder {
+    fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
+        self.hellos.fetch_add(1, Ordering::SeqCst);
+        response::OK
+    }
+
     fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
         match &self.behaviour.login {
             Some((u, p)) if u == user && p == password => response::AUTH_OK,
@@ -157,6 +163,7 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     stalls: Arc<AtomicUsize>,
+    hellos: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -176,7 +183,9 @@ impl SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let stalls = Arc::new(AtomicUsize::new(0));
+        let hellos = Arc::new(AtomicUsize::new(0));
         let handler = Recorder {
+            hellos: hellos.clone(),
             behaviour,
             received: received.clone(),
             temp_failed: Arc::new(Mutex::new(0)),
@@ -206,11 +215,22 @@ impl SmtpSink {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        SmtpSink { port, received, stalls }
+        SmtpSink {
+            port,
+            received,
+            stalls,
+            hellos,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// How many SMTP sessions said EHLO/HELO: about one per connection
+    /// (two when STARTTLS makes the client say it again).
+    pub fn hellos(&self) -> usize {
+        self.hellos.load(Ordering::SeqCst)
     }
 
     /// How many messages have started stalling (see [`Behaviour::stall_first`]).
