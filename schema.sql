@@ -91,7 +91,9 @@ CREATE TABLE watch_entry (
     backfilled  INTEGER NOT NULL DEFAULT 0  -- 0: match against stored postings at the next run
 ) STRICT;
 
--- A watch entry named in a posting. One per (posting, entry), ever.
+-- A watch entry named in a posting. One per (posting, entry), ever — plus a
+-- new revision when a changed posting says something meaningfully new
+-- (src/notify/repeat.rs).
 CREATE TABLE "match" (
     id            INTEGER PRIMARY KEY,
     posting_id    INTEGER NOT NULL REFERENCES posting(id),
@@ -105,8 +107,10 @@ CREATE TABLE "match" (
     changed       INTEGER NOT NULL DEFAULT 0,  -- found on a changed posting
     repeat_of     INTEGER,                  -- the earlier match of this entry for the same victim and source: no alert
     change_note   TEXT,                     -- what is new since that victim was first announced (src/notify/repeat.rs)
+    revision      INTEGER NOT NULL DEFAULT 0,  -- 1, 2, … : the same posting changed meaningfully
+    said_published INTEGER NOT NULL DEFAULT 0, -- announced, the posting said the data was out
     created_at    TEXT NOT NULL,
-    UNIQUE (posting_id, entry_id)
+    UNIQUE (posting_id, entry_id, revision)
 ) STRICT;
 
 -- An email to send: one row per (match, recipient), written in the same

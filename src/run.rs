@@ -410,25 +410,39 @@ fn queue_hit(
     changed: bool,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let Some(match_id) = w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? else {
-        return Ok(0);
-    };
     let facts = repeat::Facts {
         title: posting.title.clone(),
         body: posting.body.clone(),
         posted_at: posting.posted_at,
     };
-    match repeat::judge(
-        &facts,
-        &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
-    ) {
-        repeat::Verdict::First => {}
-        repeat::Verdict::Repeat { of } => {
-            w.mark_repeat(match_id, of)?;
-            return Ok(1);
+    let match_id = match w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? {
+        Some(match_id) => {
+            match repeat::judge(
+                &facts,
+                &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
+            ) {
+                repeat::Verdict::First => {}
+                repeat::Verdict::Repeat { of } => {
+                    w.mark_repeat(match_id, of)?;
+                    return Ok(1);
+                }
+                repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
+            }
+            match_id
         }
-        repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
-    }
+        // Already matched: only a meaningful change of the posting is news.
+        None if changed => {
+            let announced = w.announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+            let repeat::Verdict::News { note } = repeat::judge(&facts, &announced) else {
+                return Ok(0);
+            };
+            let match_id = w.insert_match_revision(posting_id, hit, run_id, now)?;
+            w.set_change_note(match_id, &note)?;
+            match_id
+        }
+        None => return Ok(0),
+    };
+    w.mark_announced(match_id, repeat::says_published(&facts))?;
     let entry = entries.get(&hit.entry_id);
     let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
     let recipients: Vec<String> = if own.is_empty() {

@@ -648,7 +648,7 @@ fn webhooks_get_the_same_alerts_once_honouring_429_retry_after() {
 }
 
 #[test]
-fn one_smtp_connection_carries_every_digest_of_a_run() {
+fn a_healthy_run_opens_no_extra_smtp_connection_to_check_the_relay() {
     let http = HttpServer::start();
     let smtp = SmtpSink::start(Behaviour::default());
     let list = "name,aliases,domains,kind,recipients,exclude\n\
@@ -657,9 +657,51 @@ fn one_smtp_connection_carries_every_digest_of_a_run() {
 
     assert_ok(&ws.run(&["run"]));
     assert_eq!(smtp.received().len(), 3);
-    assert_eq!(
-        smtp.hellos(),
-        1,
-        "one pooled connection for the check and three digests"
+    // The relay check runs only after a failed send. Connections are pooled,
+    // but lettre parks a used one asynchronously, so the next email may
+    // still open its own: at most one per email, usually one in all.
+    assert!(
+        (1..=3).contains(&smtp.hellos()),
+        "{} SMTP sessions for 3 emails",
+        smtp.hellos()
     );
+}
+
+#[test]
+fn a_posting_that_changes_to_say_the_data_is_published_is_alerted_again_once() {
+    use std::sync::{Arc, Mutex};
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let current = Arc::new(Mutex::new(page(&[post(
+        "Acme Corp",
+        "/post/1",
+        "2021-03-03",
+        "Deadline in 5 days.",
+    )])));
+    let serve = current.clone();
+    http.route("/leaks/", move |_| Reply::html(&serve.lock().unwrap()));
+    let ws = Workspace::new(&format!("{}\n{}", smtp_config(smtp.port), source(&http.url("/leaks/"))));
+    ws.import(ACME);
+    let set_body = |body: &str| *current.lock().unwrap() = page(&[post("Acme Corp", "/post/1", "2021-03-03", body)]);
+
+    assert_ok(&ws.run(&["run"]));
+    set_body("Deadline in 2 days.");
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 1, "a countdown ticking is not news");
+
+    set_body("Deadline passed. All files published: 40 GB.");
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 2);
+    let text = mails[1].part("text/plain").unwrap();
+    assert!(
+        text.contains("Note:        the posting changed since leakwatch first saw it"),
+        "{text}"
+    );
+    assert!(text.contains("what changed: now says the data is published"), "{text}");
+
+    set_body("All files published: 40 GB. Mirror added.");
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 2, "published once is enough");
+    assert_eq!(ws.count("SELECT count(*) FROM \"match\""), 2);
 }

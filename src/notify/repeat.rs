@@ -15,6 +15,9 @@
 //!   days after the newest announced one.
 //!
 //! Anything else is a repeat: the match is recorded, no email is queued.
+//! A posting that changes in place (a countdown becoming "published") is
+//! judged the same way against what it said when it was announced, and a
+//! meaningful change gets a new revision of its match, and an email.
 
 use chrono::{DateTime, Utc};
 
@@ -46,7 +49,11 @@ pub struct Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
     pub match_id: i64,
-    pub facts: Facts,
+    pub title: String,
+    pub posted_at: Option<DateTime<Utc>>,
+    /// When announced, the posting said the data was out (kept with the
+    /// match: the posting itself may have changed since).
+    pub published: bool,
     /// When leakwatch first saw that posting (RFC 3339).
     pub first_seen_at: String,
 }
@@ -67,13 +74,13 @@ pub fn judge(new: &Facts, announced: &[Announced]) -> Verdict {
     let Some(first) = announced.iter().min_by_key(|a| a.match_id) else {
         return Verdict::First;
     };
-    let earlier = format!("\"{}\", first seen {}", first.facts.title, day(&first.first_seen_at));
-    if says_published(new) && !announced.iter().any(|a| says_published(&a.facts)) {
+    let earlier = format!("\"{}\", first seen {}", first.title, day(&first.first_seen_at));
+    if says_published(new) && !announced.iter().any(|a| a.published) {
         return Verdict::News {
             note: format!("now says the data is published (earlier alert: {earlier})"),
         };
     }
-    let newest = announced.iter().filter_map(|a| a.facts.posted_at).max();
+    let newest = announced.iter().filter_map(|a| a.posted_at).max();
     if let (Some(new_date), Some(newest)) = (new.posted_at, newest)
         && (new_date - newest).num_days() > NEW_LEAK_AFTER_DAYS
     {
@@ -88,7 +95,8 @@ pub fn judge(new: &Facts, announced: &[Announced]) -> Verdict {
     Verdict::Repeat { of: first.match_id }
 }
 
-fn says_published(f: &Facts) -> bool {
+/// The posting says the stolen data is out.
+pub fn says_published(f: &Facts) -> bool {
     let text = crate::text::normalize(&format!("{} {}", f.title, f.body));
     text.split_whitespace().any(|w| PUBLISHED_WORDS.contains(&w))
 }
@@ -112,7 +120,9 @@ mod tests {
     fn announced(id: i64, f: Facts) -> Announced {
         Announced {
             match_id: id,
-            facts: f,
+            published: says_published(&f),
+            title: f.title,
+            posted_at: f.posted_at,
             first_seen_at: "2021-03-03T10:00:00Z".into(),
         }
     }

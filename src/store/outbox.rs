@@ -10,7 +10,8 @@ use rusqlite::named_params;
 
 use super::{Result, Store, Writer};
 use crate::notify::Alert;
-use crate::notify::repeat::{Announced, Facts};
+use crate::notify::repeat::Announced;
+use crate::watch::Hit;
 
 /// A digest waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +134,7 @@ impl Writer<'_> {
     /// `source`, other than `except`: what a new match is judged against.
     pub fn announced_for(&self, entry: i64, source: &str, victim: &str, except: i64) -> Result<Vec<Announced>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT m.id, p.title, p.body, p.posted_at, p.first_seen_at
+            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id
              WHERE m.entry_id = :entry AND p.source = :source AND p.victim = :victim
                    AND m.repeat_of IS NULL AND m.id != :except
@@ -144,14 +145,12 @@ impl Writer<'_> {
             |r| {
                 Ok(Announced {
                     match_id: r.get(0)?,
-                    facts: Facts {
-                        title: r.get(1)?,
-                        body: r.get(2)?,
-                        posted_at: r
-                            .get::<_, Option<String>>(3)?
-                            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
-                            .map(|d| d.with_timezone(&chrono::Utc)),
-                    },
+                    title: r.get(1)?,
+                    posted_at: r
+                        .get::<_, Option<String>>(2)?
+                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                        .map(|d| d.with_timezone(&chrono::Utc)),
+                    published: r.get(3)?,
                     first_seen_at: r.get(4)?,
                 })
             },
@@ -165,6 +164,32 @@ impl Writer<'_> {
             .prepare_cached("UPDATE \"match\" SET repeat_of = :of WHERE id = :id")?
             .execute(named_params! {":of": of, ":id": match_id})?;
         Ok(())
+    }
+
+    /// Records what an announced match's posting said: later versions are
+    /// judged against this, not against the posting as it is then.
+    pub fn mark_announced(&self, match_id: i64, published: bool) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE \"match\" SET said_published = :published WHERE id = :id")?
+            .execute(named_params! {":published": published, ":id": match_id})?;
+        Ok(())
+    }
+
+    /// A new revision of the match of `hit` in `posting_id`, for a posting
+    /// that changed meaningfully after it was announced.
+    pub fn insert_match_revision(&self, posting_id: i64, hit: &Hit, run_id: i64, now: &str) -> Result<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, changed, revision, created_at)
+                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, 1,
+                         (SELECT coalesce(max(revision), 0) + 1 FROM \"match\" WHERE posting_id = :posting AND entry_id = :entry),
+                         :now)",
+            )?
+            .execute(named_params! {
+                ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,
+                ":reason": hit.reason.as_str(), ":field": hit.field.as_str(), ":snippet": hit.snippet, ":now": now,
+            })?;
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Says what a match adds to an earlier announcement of its victim.
