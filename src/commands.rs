@@ -148,6 +148,14 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     {
         problems.push(format!("smtp.password_env: {var} is not set in this environment"));
     }
+    for hook in &config.notify.webhooks {
+        if std::env::var_os(&hook.url_env).is_none() {
+            problems.push(format!(
+                "notify.webhook url_env: {} is not set in this environment",
+                hook.url_env
+            ));
+        }
+    }
     if config.crawl.tor_proxy.is_none() {
         for s in config.sources.iter().filter(|s| s.is_onion()) {
             problems.push(format!(

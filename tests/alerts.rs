@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::http::{HttpServer, Reply};
-use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
+use crate::support::smtp::{Behaviour, SmtpSink, closed_port, smtp_config};
 use crate::support::tls::TestPki;
 use crate::support::{Workspace, assert_exit, assert_ok, stderr, stdout};
 
@@ -704,4 +704,25 @@ fn a_posting_that_changes_to_say_the_data_is_published_is_alerted_again_once() {
     assert_ok(&ws.run(&["run"]));
     assert_eq!(smtp.received().len(), 2, "published once is enough");
     assert_eq!(ws.count("SELECT count(*) FROM \"match\""), 2);
+}
+
+#[test]
+fn check_names_an_unset_webhook_url_variable() {
+    let ws = Workspace::new(&format!(
+        "{}\n[[notify.webhook]]\nurl_env = \"LW_TEST_UNSET_HOOK\"\nformat = \"slack\"\n",
+        smtp_config(closed_port())
+    ));
+    let out = ws.run(&["check"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("notify.webhook url_env: LW_TEST_UNSET_HOOK is not set"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws
+        .command(&["check"])
+        .env("LW_TEST_UNSET_HOOK", "http://127.0.0.1:1/")
+        .output()
+        .unwrap();
+    assert_ok(&out);
 }
