@@ -726,3 +726,46 @@ fn check_names_an_unset_webhook_url_variable() {
         .unwrap();
     assert_ok(&out);
 }
+
+#[test]
+fn a_supplier_added_later_is_alerted_on_the_old_posting_as_already_posted() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let html = page(&[post(
+        "Initech Ltd",
+        "/post/initech",
+        "2021-03-03",
+        "Samples from files.initech.example attached.",
+    )]);
+    let ws = workspace(&http, smtp.port, html, ACME);
+    assert_ok(&ws.run(&["run"]));
+    assert!(smtp.received().is_empty());
+
+    let out = ws.run(&[
+        "watch",
+        "add",
+        "Initrode",
+        "--alias",
+        "Initech",
+        "--domain",
+        "initech.example",
+    ]);
+    assert_ok(&out);
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    let text = mails[0].part("text/plain").unwrap();
+    for needle in [
+        "1 new match for your watch list",
+        "1. Initrode (supplier)",
+        "Posting:     Initech Ltd",
+        "Posted:      2021-03-03",
+        "Note:        already posted on 2021-03-03: found when the watch entry was added or changed",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(
+        text.contains("(an alias) in the posting's title") || text.contains("(a domain) in the posting's body"),
+        "why it matched: {text}"
+    );
+}

@@ -114,9 +114,9 @@ fn text(alerts: &[Alert]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "leakwatch found {} watched name{} in new postings.\n",
+        "leakwatch found {} new match{} for your watch list.\n",
         alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
+        if alerts.len() == 1 { "" } else { "es" }
     );
     for (i, a) in alerts.iter().enumerate() {
         let _ = writeln!(s, "{}. {} ({})", i + 1, clean(&a.entry), a.entry_kind);
@@ -186,9 +186,9 @@ fn html(alerts: &[Alert]) -> String {
     );
     let _ = writeln!(
         s,
-        "<p>leakwatch found {} watched name{} in new postings.</p>",
+        "<p>leakwatch found {} new match{} for your watch list.</p>",
         alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
+        if alerts.len() == 1 { "" } else { "es" }
     );
     for a in alerts {
         let _ = writeln!(
