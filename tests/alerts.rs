@@ -769,3 +769,34 @@ fn a_supplier_added_later_is_alerted_on_the_old_posting_as_already_posted() {
         "why it matched: {text}"
     );
 }
+
+#[test]
+fn an_admin_alert_waits_out_an_smtp_outage_and_is_sent_once() {
+    let http = HttpServer::start();
+    http.route("/leaks/", |_| Reply::status(500));
+    let port = closed_port();
+    let ws = Workspace::new(&format!(
+        "{}admin_recipients = [\"ops@example.org\"]\nbroken_after = 1\n\n{}",
+        smtp_config(port),
+        source(&http.url("/leaks/"))
+    ));
+
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("kept for the next run"), "{}", stderr(&out));
+    assert_eq!(
+        ws.count("SELECT count(*) FROM admin_alert WHERE state = 'pending' AND attempts = 1"),
+        1
+    );
+
+    let smtp = SmtpSink::start_on_port(port, Behaviour::default());
+    assert_exit(&ws.run(&["run"]), 3);
+    assert_exit(&ws.run(&["run"]), 3);
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1, "sent once, not every failing run: {mails:#?}");
+    assert_eq!(mails[0].to, ["ops@example.org"]);
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("[leakwatch] source clop (Cl0p leak site) is broken")
+    );
+}
