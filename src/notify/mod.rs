@@ -22,6 +22,9 @@ use crate::store::{self, Store, StoreError};
 
 /// How long one SMTP conversation may take before it counts as failed (and is retried next run).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most one email (or the relay check) may take in all, whatever the
+/// relay does: a run must end, and the email is kept for the next one.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(180);
 
 /// One match, to one recipient, with everything the email says about it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -146,7 +149,13 @@ impl Mailer {
             unreachable: true,
             message,
         };
-        match transport.test_connection().await {
+        let Ok(tested) = tokio::time::timeout(SEND_DEADLINE, transport.test_connection()).await else {
+            return Err(unreachable(format!(
+                "{server} did not finish connecting within {}s",
+                SEND_DEADLINE.as_secs()
+            )));
+        };
+        match tested {
             Ok(true) => Ok(()),
             Ok(false) => Err(unreachable(format!("{server} did not answer NOOP after login"))),
             Err(e)
@@ -171,9 +180,13 @@ impl Mailer {
     /// Sends one message; the server's reply on success.
     pub async fn send(&self, message: Message) -> Result<String, SendError> {
         match self {
-            Mailer::Smtp { transport, .. } => transport
-                .send(message)
+            Mailer::Smtp { transport, server, .. } => tokio::time::timeout(SEND_DEADLINE, transport.send(message))
                 .await
+                .map_err(|_| SendError {
+                    permanent: false,
+                    unreachable: true,
+                    message: format!("{server} did not take the email within {}s", SEND_DEADLINE.as_secs()),
+                })?
                 .map(|r| format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")))
                 .map_err(|e| SendError {
                     permanent: e.is_permanent(),
