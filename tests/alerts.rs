@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{Behaviour, SmtpSink, closed_port, smtp_config};
-use crate::support::tls::TestPki;
+use crate::support::tls::{TestPki, tls_front};
 use crate::support::{Workspace, assert_exit, assert_ok, stderr, stdout};
 
 /// A leak-site source named `clop` on `url`, with no retries so tests are quick.
@@ -799,4 +799,27 @@ fn an_admin_alert_waits_out_an_smtp_outage_and_is_sent_once() {
         mails[0].header("Subject").as_deref(),
         Some("[leakwatch] source clop (Cl0p leak site) is broken")
     );
+}
+
+#[test]
+fn implicit_tls_with_a_ca_named_in_smtp_ca_file_delivers() {
+    let http = HttpServer::start();
+    let certs = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(certs.path());
+    let smtp = SmtpSink::start(Behaviour::default());
+    let port = tls_front(&pki, smtp.port);
+    let tls_config =
+        |extra: &str| smtp_config(port).replace("security = \"none\"", &format!("security = \"tls\"\n{extra}"));
+    let ca = format!("ca_file = \"{}\"", pki.ca_file.display());
+    let ws = workspace(&http, port, acme_page(), ACME);
+
+    ws.write_config(&format!("{}\n{}", tls_config(""), source(&http.url("/leaks/"))));
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("smtp.ca_file"), "{}", stderr(&out));
+    assert!(smtp.received().is_empty());
+
+    ws.write_config(&format!("{}\n{}", tls_config(&ca), source(&http.url("/leaks/"))));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(smtp.received().len(), 1);
 }
