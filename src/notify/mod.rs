@@ -1,9 +1,11 @@
-//! Notify: from the outbox to people's inboxes.
+//! Notify: from the outbox to people's inboxes (and chat channels).
 //!
 //! Rendering ([`email`]) is separate from sending ([`Mailer`]), as in
 //! urlwatch: the email is a pure function of the alerts it carries.
 //! [`deliver`] walks the outbox: assemble digests, render, send, and mark
-//! each sent only once the server has accepted it.
+//! each sent only once the server has accepted it. [`repeat`] decides which
+//! matches are news, [`health`] which source-health changes admins hear
+//! about, [`webhook`] posts the same digests to chat.
 
 pub mod email;
 pub mod health;
