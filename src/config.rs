@@ -963,6 +963,35 @@ link = { selector = "a", attr = "href" }
     }
 
     #[test]
+    fn alert_settings_load_with_defaults() {
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), GOOD).unwrap();
+        assert_eq!(c.notify.broken_after, DEFAULT_BROKEN_AFTER);
+        assert!(c.notify.webhooks.is_empty());
+        let text = GOOD
+            .replace("transport = \"file\"\ndir = \"out\"", "transport = \"smtp\"\nhost = \"relay.example\"\nca_file = \"ca.pem\"")
+            .replace(
+                "recipients = [\"secops@example.org\"]",
+                "recipients = [\"secops@example.org\"]\nbroken_after = 5\n\n[[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"json\"",
+            );
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
+        assert_eq!(c.notify.broken_after, 5);
+        assert_eq!(
+            c.notify.webhooks,
+            [Webhook {
+                url_env: "HOOK".into(),
+                format: WebhookFormat::Json
+            }]
+        );
+        assert!(matches!(
+            &c.smtp.unwrap().transport,
+            Transport::Smtp { ca_file: Some(f), .. } if f == Path::new("/etc/lw/ca.pem")
+        ));
+        let p = problems(&text.replace("format = \"json\"", "format = \"teams\""));
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("unknown variant `teams`"), "{p:?}");
+    }
+
+    #[test]
     fn unknown_key_is_named_with_its_line() {
         let text = GOOD.replace("per_host_rate = \"2/min\"", "per_host_rate = \"2/min\"\nspeed = 3");
         let p = problems(&text);
