@@ -73,6 +73,19 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             ),
         });
     }
+    for hook in &config.notify.webhooks {
+        if std::env::var_os(&hook.url_env).is_none_or(|v| v.is_empty()) {
+            out.push(Problem {
+                file: None,
+                line: keys.line(&["notify", "webhook"]),
+                key: "notify.webhook.url_env".into(),
+                message: format!(
+                    "{} is not set in this environment: set it where leakwatch runs, like the SMTP password",
+                    hook.url_env
+                ),
+            });
+        }
+    }
     let onion: Vec<usize> = (0..config.sources.len())
         .filter(|&i| config.sources[i].is_onion())
         .collect();

@@ -208,6 +208,59 @@ fn report_run(summary: &run::RunSummary) {
     logging::summary(summary);
 }
 
+/// `run --dry-run`: the whole run on a copy of the database; the emails it
+/// would send go to stdout, nothing is sent and the real database is untouched.
+pub fn dry_run(config: Option<PathBuf>, sources: Vec<String>) -> Result<Exit> {
+    let config = load(config)?;
+    let opts = RunOptions {
+        sources,
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    let summary = runtime()?.block_on(run::run(&config, &opts))?;
+    let total = summary.previews.len();
+    for (i, email) in summary.previews.iter().enumerate() {
+        println!("===== email {} of {total} =====\n{email}", i + 1);
+    }
+    for f in &summary.source_failures {
+        eprintln!("leakwatch: {f}");
+    }
+    eprintln!("leakwatch: dry run: {total} email(s) rendered, nothing sent, the database left as it was");
+    eprintln!("leakwatch: {}", summary.line());
+    Ok(if summary.source_failures.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+/// `notify test`: one message through the configured transport, to `to`
+/// or the first of `notify.recipients`; prints the server's reply.
+pub fn notify_test(config: Option<PathBuf>, to: Option<String>) -> Result<Exit> {
+    let config = load(config)?;
+    let smtp = config
+        .smtp
+        .as_ref()
+        .ok_or_else(|| CommandError::Other(crate::notify::NotifyError::NotConfigured.to_string()))?;
+    let to = match to {
+        Some(to) => to,
+        None => config
+            .notify
+            .recipients
+            .first()
+            .or(config.notify.admin_recipients.first())
+            .map(|a| a.to_string())
+            .ok_or_else(|| {
+                CommandError::Usage("no --to given and notify.recipients is empty: say where to send the test".into())
+            })?,
+    };
+    let reply = runtime()?
+        .block_on(crate::notify::send_test(smtp, &to))
+        .map_err(|e| CommandError::Other(format!("notify test: {e}")))?;
+    println!("test message sent to {to}; the server replied: {reply}");
+    Ok(Exit::Success)
+}
+
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     let config = load(config)?;
     let store = open_store(&config)?;

@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 pub const DEFAULT_SMTP_PORT: u16 = 587;
+/// Failed runs in a row before admins hear that a source is broken.
+pub const DEFAULT_BROKEN_AFTER: u32 = 3;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -71,6 +73,9 @@ pub enum Transport {
         username: Option<String>,
         /// Name of the environment variable holding the password.
         password_env: Option<String>,
+        /// PEM file of a CA to trust for the server's certificate, besides
+        /// the system's (a private relay with its own CA).
+        ca_file: Option<PathBuf>,
     },
     /// Writes each email as an `.eml` file into `dir` (the demo uses this).
     File { dir: PathBuf },
@@ -88,6 +93,27 @@ pub enum Security {
 pub struct Notify {
     pub recipients: Vec<Address>,
     pub admin_recipients: Vec<Address>,
+    /// Failed runs in a row before a source counts as broken (at least 1).
+    pub broken_after: u32,
+    /// Chat / HTTP channels that get the same alerts as email.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `[[notify.webhook]]`: alerts POSTed as JSON to a URL kept in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Name of the environment variable holding the URL (a secret).
+    pub url_env: String,
+    pub format: WebhookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"text": …}`, what Slack (and Mattermost, Teams' Slack mode) accept.
+    Slack,
+    /// The alerts as structured JSON.
+    Json,
 }
 
 /// One configured page (or feed, or API) to watch.
@@ -313,6 +339,7 @@ struct RawSmtp {
     password_env: Option<String>,
     from: Spanned<String>,
     dir: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -322,6 +349,16 @@ struct RawNotify {
     recipients: Vec<Spanned<String>>,
     #[serde(default)]
     admin_recipients: Vec<Spanned<String>>,
+    broken_after: Option<u32>,
+    #[serde(default)]
+    webhook: Vec<RawWebhook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url_env: String,
+    format: WebhookFormat,
 }
 
 #[derive(Deserialize)]
@@ -622,6 +659,16 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let notify = Notify {
         recipients: addresses(ck, "notify.recipients", raw.notify.recipients),
         admin_recipients: addresses(ck, "notify.admin_recipients", raw.notify.admin_recipients),
+        broken_after: raw.notify.broken_after.unwrap_or(DEFAULT_BROKEN_AFTER).max(1),
+        webhooks: raw
+            .notify
+            .webhook
+            .into_iter()
+            .map(|w| Webhook {
+                url_env: w.url_env,
+                format: w.format,
+            })
+            .collect(),
     };
     let mut sources: Vec<Source> = Vec::new();
     build_sources(ck, raw.source, &mut sources);
@@ -771,6 +818,7 @@ fn build_smtp(ck: &mut Checker, base: &Path, raw: RawSmtp) -> Option<Smtp> {
                 security: raw.security.unwrap_or(Security::Starttls),
                 username: raw.username,
                 password_env: raw.password_env,
+                ca_file: raw.ca_file.map(|f| resolve(base, &f)),
             }),
             None => {
                 ck.add(
@@ -1087,6 +1135,35 @@ link = { selector = "a", attr = "href" }
         assert_eq!(c.sources[0].rate.unwrap().interval(), Duration::from_secs(10));
         assert!(c.sources[0].is_onion());
         assert!(matches!(&c.smtp.unwrap().transport, Transport::File { dir } if dir == Path::new("/etc/lw/out")));
+    }
+
+    #[test]
+    fn alert_settings_load_with_defaults() {
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), GOOD).unwrap();
+        assert_eq!(c.notify.broken_after, DEFAULT_BROKEN_AFTER);
+        assert!(c.notify.webhooks.is_empty());
+        let text = GOOD
+            .replace("transport = \"file\"\ndir = \"out\"", "transport = \"smtp\"\nhost = \"relay.example\"\nca_file = \"ca.pem\"")
+            .replace(
+                "recipients = [\"secops@example.org\"]",
+                "recipients = [\"secops@example.org\"]\nbroken_after = 5\n\n[[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"json\"",
+            );
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
+        assert_eq!(c.notify.broken_after, 5);
+        assert_eq!(
+            c.notify.webhooks,
+            [Webhook {
+                url_env: "HOOK".into(),
+                format: WebhookFormat::Json
+            }]
+        );
+        assert!(matches!(
+            &c.smtp.unwrap().transport,
+            Transport::Smtp { ca_file: Some(f), .. } if f == Path::new("/etc/lw/ca.pem")
+        ));
+        let p = problems(&text.replace("format = \"json\"", "format = \"teams\""));
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("unknown variant `teams`"), "{p:?}");
     }
 
     #[test]

@@ -51,8 +51,11 @@ enum Command {
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
         /// Keep running: a run now, then one every DURATION (30m, 1h, 1h30m) until SIGTERM or Ctrl-C
-        #[arg(long, value_name = "DURATION", value_parser = leakwatch::schedule::parse_every)]
+        #[arg(long, value_name = "DURATION", value_parser = leakwatch::schedule::parse_every, conflicts_with = "dry_run")]
         every: Option<std::time::Duration>,
+        /// Print the emails instead of sending them; store nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The configured sources, and the analyst's selector workbench
     #[command(subcommand)]
@@ -88,6 +91,9 @@ enum Command {
         #[command(flatten)]
         format: FormatArgs,
     },
+    /// Check that alerts can be sent
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Recent runs
     Runs {
         #[arg(long)]
@@ -143,6 +149,16 @@ fn generated(command: &Command) -> std::io::Result<()> {
         }
         _ => clap_mangen::Man::new(cli).render(&mut out),
     }
+}
+
+#[derive(Subcommand)]
+enum NotifyCommand {
+    /// Send one test email through the configured transport and print the server's reply
+    Test {
+        /// Recipient [default: the first of notify.recipients]
+        #[arg(long, value_name = "EMAIL")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -261,7 +277,15 @@ fn main() -> ExitCode {
         Command::Demo => commands::demo(),
         Command::Init { dir } => commands::init(&dir),
         Command::Check => commands::check(config),
-        Command::Run { sources, every } => commands::run(config, sources, every, progress),
+        Command::Run {
+            sources,
+            every,
+            dry_run: false,
+        } => commands::run(config, sources, every, progress),
+        Command::Run {
+            sources, dry_run: true, ..
+        } => commands::dry_run(config, sources),
+        Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
         Command::Watch(w) => match w {

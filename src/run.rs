@@ -23,7 +23,7 @@ use crate::config::{Config, Extractor, Source};
 use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
-use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::notify::{self, Delivery, Mailer, NotifyError, repeat};
 use crate::progress::Stage;
 use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
@@ -41,6 +41,9 @@ pub struct RunOptions {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// Draw a progress bar per stage (see [`crate::progress`]).
     pub progress: bool,
+    /// Work on a copy of the database and render the emails instead of
+    /// sending them: the real postings and outbox are left as they were.
+    pub dry_run: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -54,6 +57,8 @@ pub struct RunSummary {
     pub duration: Duration,
     /// Stopped before every source was processed.
     pub interrupted: bool,
+    /// With `dry_run`: the emails that would have been sent, rendered.
+    pub previews: Vec<String>,
 }
 
 impl RunSummary {
@@ -118,9 +123,16 @@ struct SourceOutcome {
 pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let _lock = RunLock::acquire(&config.database)?;
-    let mut store = Store::open(&config.database)?;
+    let scratch = opts.dry_run.then(tempfile_dir).transpose()?;
+    let mut store = match &scratch {
+        Some(dir) => dry_run_store(config, dir.path())?,
+        None => Store::open(&config.database)?,
+    };
     let sources = selected_sources(config, &opts.sources)?;
-    let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+    let mailer = match opts.dry_run {
+        true => None,
+        false => config.smtp.as_ref().map(Mailer::new).transpose()?,
+    };
     let run_id = store.begin_run(&store::now())?;
 
     let entries = store.entries()?;
@@ -182,18 +194,33 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         task.abort();
     }
 
-    let delivery = match (&mailer, &config.smtp) {
+    let labels: HashMap<String, String> = config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.label.clone()))
+        .collect();
+    let previews = match opts.dry_run {
+        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        false => Vec::new(),
+    };
+    let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
-            let labels = config
-                .sources
-                .iter()
-                .map(|s| (s.name.clone(), s.label.clone()))
-                .collect();
             notify::deliver(&mut store, mailer, smtp, &labels).await?
         }
         _ => Delivery::default(),
     };
+    if !opts.dry_run && !interrupted && !config.notify.webhooks.is_empty() {
+        let domain = config
+            .smtp
+            .as_ref()
+            .map_or("leakwatch.invalid", |s| s.from.email.domain());
+        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        delivery.sent += hooks.sent;
+        delivery.pending += hooks.pending;
+        delivery.failed += hooks.failed;
+        delivery.errors.extend(hooks.errors);
+    }
     for e in &delivery.errors {
         tracing::warn!("{e}");
     }
@@ -207,6 +234,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         delivery,
         duration: started.elapsed(),
         interrupted,
+        previews,
     };
     let status = match (summary.interrupted, summary.all_ok()) {
         (true, _) => "interrupted",
@@ -245,6 +273,20 @@ async fn stop_requested(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
         return;
     }
     std::future::pending().await
+}
+
+/// A private folder for a dry run's copy of the database.
+fn tempfile_dir() -> Result<tempfile::TempDir, RunError> {
+    tempfile::tempdir().map_err(|e| RunError::Setup(format!("--dry-run needs a temporary folder: {e}")))
+}
+
+/// A copy of the real database (or a new one) in `dir`, for a dry run.
+fn dry_run_store(config: &Config, dir: &std::path::Path) -> Result<Store, RunError> {
+    let copy = dir.join("dry-run.db");
+    if config.database.exists() {
+        Store::open(&config.database)?.snapshot_to(&copy)?;
+    }
+    Ok(Store::open(&copy)?)
 }
 
 fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, RunError> {
@@ -372,6 +414,7 @@ fn process(
                 config,
                 entries,
                 change.posting_id,
+                &change.posting,
                 &hit,
                 run_id,
                 false,
@@ -416,6 +459,15 @@ fn process(
         failures_in_row: if failed { old_state.failures_in_row + 1 } else { 0 },
     };
     w.save_source_state(name, &old_state, &new_state)?;
+    let health = notify::health::Observation {
+        status: outcome.status,
+        error: outcome.error.as_deref(),
+        failures_in_row: new_state.failures_in_row,
+        listed,
+        postings: outcome.postings.len(),
+        previous_count: old_state.last_count,
+    };
+    notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
 }
 
@@ -426,15 +478,46 @@ fn queue_hit(
     config: &Config,
     entries: &HashMap<i64, WatchEntry>,
     posting_id: i64,
+    posting: &Posting,
     hit: &crate::watch::Hit,
     run_id: i64,
     retroactive: bool,
     changed: bool,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let Some(match_id) = w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? else {
-        return Ok(0);
+    let facts = repeat::Facts {
+        title: posting.title.clone(),
+        body: posting.body.clone(),
+        posted_at: posting.posted_at,
     };
+    let match_id = match w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? {
+        Some(match_id) => {
+            match repeat::judge(
+                &facts,
+                &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
+            ) {
+                repeat::Verdict::First => {}
+                repeat::Verdict::Repeat { of } => {
+                    w.mark_repeat(match_id, of)?;
+                    return Ok(1);
+                }
+                repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
+            }
+            match_id
+        }
+        // Already matched: only a meaningful change of the posting is news.
+        None if changed => {
+            let announced = w.announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+            let repeat::Verdict::News { note } = repeat::judge(&facts, &announced) else {
+                return Ok(0);
+            };
+            let match_id = w.insert_match_revision(posting_id, hit, run_id, now)?;
+            w.set_change_note(match_id, &note)?;
+            match_id
+        }
+        None => return Ok(0),
+    };
+    w.mark_announced(match_id, repeat::says_published(&facts))?;
     let entry = entries.get(&hit.entry_id);
     let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
     let recipients: Vec<String> = if own.is_empty() {
@@ -448,8 +531,12 @@ fn queue_hit(
             entry.map_or("a watch entry", |e| e.name.as_str())
         );
     }
-    for r in &recipients {
-        w.queue_alert(match_id, r, now)?;
+    for r in recipients
+        .iter()
+        .cloned()
+        .chain(config.notify.webhooks.iter().map(notify::webhook::recipient))
+    {
+        w.queue_alert(match_id, &r, now)?;
     }
     Ok(1)
 }
@@ -469,7 +556,18 @@ fn backfill(store: &mut Store, config: &Config, run_id: i64, all: &[WatchEntry])
     let mut matches = 0;
     for stored in &postings {
         for hit in matcher.find(&stored.posting) {
-            matches += queue_hit(&w, config, &entries, stored.id, &hit, run_id, true, false, &now)?;
+            matches += queue_hit(
+                &w,
+                config,
+                &entries,
+                stored.id,
+                &stored.posting,
+                &hit,
+                run_id,
+                true,
+                false,
+                &now,
+            )?;
         }
     }
     w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod alerts;
 mod corpus;
 mod operations;
 mod pipeline;

@@ -8,6 +8,7 @@
 //! process writes meanwhile, whatever the busy timeout.
 
 mod entries;
+mod health;
 mod migrate;
 mod outbox;
 mod postings;

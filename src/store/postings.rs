@@ -149,7 +149,7 @@ impl Writer<'_> {
             .prepare_cached(
                 "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, retroactive, changed, created_at)
                  VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now)
-                 ON CONFLICT (posting_id, entry_id) DO NOTHING",
+                 ON CONFLICT (posting_id, entry_id, revision) DO NOTHING",
             )?
             .execute(named_params! {
                 ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,

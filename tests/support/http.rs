@@ -15,6 +15,10 @@ pub struct Request {
     pub path: String,
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
+    /// GET, POST, …
+    pub method: String,
+    /// The request body (read when `Content-Length` says there is one).
+    pub body: Vec<u8>,
 }
 
 /// What a route answers.
@@ -135,6 +139,7 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &
     if reader.read_line(&mut line).is_err() {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut headers = HashMap::new();
     loop {
@@ -146,9 +151,15 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
+    let mut body = vec![0; headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0)];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        body.clear();
+    }
     let request = Request {
         path: path.clone(),
         headers,
+        method,
+        body,
     };
     requests.lock().unwrap().push(request.clone());
     let route = routes.lock().unwrap().get(&path).cloned();
