@@ -1,14 +1,17 @@
 //! Fetch: the polite, rate-limited, hostile-server-proof HTTP client.
 //!
-//! One [`Fetcher`] serves a whole run. It owns two reqwest clients — direct,
-//! and through Tor for `.onion` hosts — a rate limiter per host, and a
-//! semaphore bounding requests in flight across all hosts. Everything a
-//! server says is distrusted: bodies are capped while streaming (after
-//! decompression), content types are checked before reading, and redirects
-//! are limited and kept away from private addresses.
+//! One [`Fetcher`] serves a whole run. It owns the reqwest clients — direct,
+//! through Tor for `.onion` hosts, and one per source that sets its own
+//! `proxy` — a rate limiter per host, and a semaphore bounding requests in
+//! flight across all hosts. Everything a server says is distrusted: bodies
+//! are capped while streaming (after decompression), content types are
+//! checked before reading, and redirects are limited and kept away from
+//! private addresses and from `.onion` outside Tor. Proxies come from the
+//! config only: proxy environment variables are ignored.
 
 mod addr;
 mod decode;
+mod resolve;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,9 +33,8 @@ pub const MAX_REDIRECTS: usize = 5;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
 pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
-/// Longest silence while reading a body: a server trickling bytes is cut off.
-pub const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Tor circuits are slow: onion requests get this many times the timeouts.
+/// Tor circuits are slow: onion requests get this many times the timeouts
+/// (`timeout_secs`, `connect_timeout_secs`, `read_timeout_secs`).
 pub const TOR_TIMEOUT_FACTOR: u32 = 3;
 
 /// A fetched page, decoded to text.
@@ -111,6 +113,8 @@ impl FetchError {
 pub struct Fetcher {
     direct: reqwest::Client,
     tor: Option<reqwest::Client>,
+    /// Clients of sources with their own `proxy`, by host key.
+    proxied: HashMap<String, reqwest::Client>,
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
     rates: HashMap<String, Rate>,
     default_rate: Rate,
@@ -133,22 +137,23 @@ pub fn host_key(url: &Url) -> String {
 impl Fetcher {
     /// Builds the clients for `crawl`, with per-host rates from `sources`.
     pub fn new(crawl: &Crawl, sources: &[Source]) -> Result<Fetcher, String> {
-        let direct = client(crawl, 1)
+        let direct = client(crawl, 1, false)
             .no_proxy()
+            .dns_resolver(resolve::NoOnionResolver)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let tor = match &crawl.tor_proxy {
-            Some(proxy) => {
-                let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("crawl.tor_proxy: {e}"))?;
-                Some(
-                    client(crawl, TOR_TIMEOUT_FACTOR)
-                        .proxy(proxy)
-                        .build()
-                        .map_err(|e| format!("cannot build the Tor client: {e}"))?,
-                )
-            }
+            Some(proxy) => Some(proxied(crawl, proxy, true).map_err(|e| format!("crawl.tor_proxy: {e}"))?),
             None => None,
         };
+        let mut proxied_clients = HashMap::new();
+        for s in sources {
+            if let Some(proxy) = &s.proxy {
+                let client =
+                    proxied(crawl, proxy, s.is_onion()).map_err(|e| format!("source \"{}\": proxy: {e}", s.name))?;
+                proxied_clients.insert(host_key(&s.url), client);
+            }
+        }
         let rates = sources
             .iter()
             .filter_map(|s| Some((host_key(&s.url), s.rate?)))
@@ -156,6 +161,7 @@ impl Fetcher {
         Ok(Fetcher {
             direct,
             tor,
+            proxied: proxied_clients,
             limiters: Mutex::new(HashMap::new()),
             rates,
             default_rate: crawl.per_host_rate,
@@ -187,18 +193,17 @@ impl Fetcher {
     /// Fetches `url`, retrying what is worth retrying, each try waiting for
     /// its host's rate. `validators` make it a conditional GET.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
-        let is_onion = url
-            .host_str()
-            .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"));
-        let client = match (&self.tor, is_onion) {
-            (Some(tor), true) => tor,
-            (None, true) => {
+        let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
+        let client = match (self.proxied.get(&host_key(url)), &self.tor, is_onion) {
+            (Some(own), _, _) => own,
+            (None, Some(tor), true) => tor,
+            (None, None, true) => {
                 return Err(FetchFailure {
                     error: FetchError::NoTorProxy { url: url.clone() },
                     tries: 0,
                 });
             }
-            (_, false) => &self.direct,
+            (None, _, false) => &self.direct,
         };
         let limiter = self.limiter(url);
         let mut tries = 0;
@@ -304,17 +309,32 @@ impl Fetcher {
     }
 }
 
-fn client(crawl: &Crawl, factor: u32) -> reqwest::ClientBuilder {
+/// A client whose every request goes through `proxy`, and only it: setting
+/// a proxy turns off reqwest's reading of proxy environment variables.
+/// `slow` (Tor) multiplies the timeouts by [`TOR_TIMEOUT_FACTOR`].
+fn proxied(crawl: &Crawl, proxy: &Url, slow: bool) -> Result<reqwest::Client, String> {
+    let factor = if slow { TOR_TIMEOUT_FACTOR } else { 1 };
+    let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("`{proxy}`: {e}"))?;
+    client(crawl, factor, true)
+        .proxy(proxy)
+        .build()
+        .map_err(|e| format!("cannot build the proxied HTTP client: {e}"))
+}
+
+/// `via_proxy` clients hand names to the proxy; a direct client would
+/// resolve a `.onion` redirect target locally, so it refuses those.
+fn client(crawl: &Crawl, factor: u32, via_proxy: bool) -> reqwest::ClientBuilder {
     let allow_private = crawl.allow_private_addresses;
     reqwest::Client::builder()
         .user_agent(crawl.user_agent.clone())
         .timeout(crawl.timeout * factor)
         .connect_timeout(crawl.connect_timeout * factor)
-        .read_timeout(READ_IDLE_TIMEOUT * factor)
+        .read_timeout(crawl.read_timeout * factor)
         .referer(false)
         .redirect(redirect::Policy::custom(move |attempt| {
             let previous = attempt.previous();
-            if previous.len() >= MAX_REDIRECTS {
+            // `previous` holds the first URL too: redirects followed so far are one fewer.
+            if previous.len() > MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
             if previous.contains(attempt.url()) {
@@ -323,6 +343,10 @@ fn client(crawl: &Crawl, factor: u32) -> reqwest::ClientBuilder {
             }
             let origin = &previous[0];
             let target = attempt.url();
+            if !via_proxy && target.host_str().is_some_and(resolve::is_onion_name) {
+                let msg = format!("redirect to {target} refused: a .onion address is only reached through crawl.tor_proxy");
+                return attempt.error(msg);
+            }
             if !allow_private && host_key(origin) != host_key(target) && is_private_host(target) {
                 let msg = format!(
                     "redirect to {target} refused: it leaves {} for a private address (crawl.allow_private_addresses = false)",
