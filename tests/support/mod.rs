@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod smtp;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
