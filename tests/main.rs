@@ -7,3 +7,4 @@ mod support;
 
 mod fetch;
 mod pipeline;
+mod tor;

@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod smtp;
+pub mod socks;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
