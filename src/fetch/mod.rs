@@ -418,3 +418,52 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let wait = retry_after(&headers(&soon)).expect("a date");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None,
+            "in the past"
+        );
+        assert_eq!(retry_after(&headers("soon")), None);
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let url = Url::parse("http://example.org/").unwrap();
+        let status = |s: u16| FetchError::Status {
+            url: url.clone(),
+            status: StatusCode::from_u16(s).unwrap(),
+        };
+        for s in [429, 500, 502, 503, 504] {
+            assert!(status(s).retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 451] {
+            assert!(!status(s).retryable(), "{s}");
+        }
+        assert!(FetchError::Timeout { url: url.clone() }.retryable());
+        let refused = FetchError::ContentType {
+            url,
+            content_type: "application/zip".into(),
+        };
+        assert!(!refused.retryable());
+    }
+}
