@@ -497,3 +497,27 @@ fn one_failing_source_never_stops_the_others() {
     assert_eq!((status.as_str(), ok, failed), ("failed", 1, 1));
     assert_eq!(ws.count("SELECT failures_in_row FROM source WHERE name = 'bad'"), 1);
 }
+
+#[test]
+fn redirect_hops_wait_for_the_host_rate() {
+    let http = HttpServer::start();
+    http.route("/hop0", |_| Reply::redirect("/hop1"));
+    http.route("/hop1", |_| Reply::redirect("/hop2"));
+    http.route("/hop2", |_| Reply::html(&listing(&["Patient Corp"], None)));
+    let ws = Workspace::new(&format!(
+        "{}\n{}",
+        crawl("per_host_rate = \"2/s\""),
+        source("hops", &http.url("/hop0"))
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(titles(&ws), ["Patient Corp"]);
+    let at: Vec<Instant> = ["/hop0", "/hop1", "/hop2"].iter().map(|p| http.hits(p)[0].at).collect();
+    for pair in at.windows(2) {
+        // 500 ms apart at the limiter; arrival may vary by a few ms.
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(450),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+}

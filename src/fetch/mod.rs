@@ -11,24 +11,24 @@
 
 mod addr;
 mod decode;
+mod redirect;
 mod resolve;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{StatusCode, redirect};
 use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::{Crawl, Rate, Source};
 
 pub use addr::is_private_host;
-
-/// Most redirects followed for one page.
-pub const MAX_REDIRECTS: usize = 5;
+pub use redirect::MAX_REDIRECTS;
 /// Longest wait a server's `Retry-After` can impose on one retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
@@ -121,6 +121,7 @@ pub struct Fetcher {
     slots: Semaphore,
     max_body_bytes: u64,
     retries: u32,
+    allow_private: bool,
     /// Delay before the first retry; tests shorten it.
     retry_base: Duration,
 }
@@ -137,7 +138,7 @@ pub fn host_key(url: &Url) -> String {
 impl Fetcher {
     /// Builds the clients for `crawl`, with per-host rates from `sources`.
     pub fn new(crawl: &Crawl, sources: &[Source]) -> Result<Fetcher, String> {
-        let direct = client(crawl, 1, false)
+        let direct = client(crawl, 1)
             .no_proxy()
             .dns_resolver(resolve::NoOnionResolver)
             .build()
@@ -168,6 +169,7 @@ impl Fetcher {
             slots: Semaphore::new(crawl.concurrency),
             max_body_bytes: crawl.max_body_bytes,
             retries: crawl.retries,
+            allow_private: crawl.allow_private_addresses,
             retry_base: RETRY_BASE_DELAY,
         })
     }
@@ -190,6 +192,28 @@ impl Fetcher {
             .clone()
     }
 
+    /// Waits for a request slot and `url`'s host turn, and holds the slot.
+    ///
+    /// The host's permit is taken only while holding a slot, so the request
+    /// leaves when its permit is granted: taking the permit first and then
+    /// queueing for a slot would let a delayed request and the next one reach
+    /// the server closer together than the rate allows. No slot is held while
+    /// waiting for a host's turn, so a slow host never blocks a ready one.
+    async fn turn(&self, url: &Url) -> tokio::sync::SemaphorePermit<'_> {
+        let limiter = self.limiter(url);
+        loop {
+            let slot = self.slots.acquire().await.expect("semaphore never closed");
+            match limiter.check() {
+                Ok(()) => return slot,
+                Err(not_until) => {
+                    drop(slot);
+                    let wait = not_until.wait_time_from(limiter.clock().now());
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
     /// Fetches `url`, retrying what is worth retrying, each try waiting for
     /// its host's rate. `validators` make it a conditional GET.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
@@ -205,16 +229,11 @@ impl Fetcher {
             }
             (None, _, false) => &self.direct,
         };
-        let limiter = self.limiter(url);
+        let via_proxy = !std::ptr::eq(client, &self.direct);
         let mut tries = 0;
         loop {
             tries += 1;
-            limiter.until_ready().await;
-            let result = {
-                let _slot = self.slots.acquire().await.expect("semaphore never closed");
-                self.try_once(client, url, validators, is_onion).await
-            };
-            match result {
+            match self.follow(client, url, validators, is_onion, via_proxy).await {
                 Ok(mut page) => {
                     page.tries = tries;
                     return Ok(page);
@@ -230,13 +249,59 @@ impl Fetcher {
         }
     }
 
+    /// One try: the request and the redirects it leads to, each hop checked
+    /// before it is sent and waiting for its own host's rate.
+    async fn follow(
+        &self,
+        client: &reqwest::Client,
+        start: &Url,
+        validators: &Validators,
+        is_onion: bool,
+        via_proxy: bool,
+    ) -> Result<Page, (FetchError, Option<Duration>)> {
+        let mut visited: Vec<Url> = Vec::new();
+        let mut url = start.clone();
+        let none = Validators::default();
+        loop {
+            let hop = {
+                let _slot = self.turn(&url).await;
+                // Validators belong to the configured page, not to where it redirects.
+                let sent = if visited.is_empty() { validators } else { &none };
+                self.try_once(client, &url, sent, is_onion).await?
+            };
+            match hop {
+                Hop::Page(mut page) => {
+                    if !visited.is_empty() {
+                        page.validators = Validators::default();
+                    }
+                    return Ok(page);
+                }
+                Hop::Redirect(next) => {
+                    visited.push(url);
+                    let from = &visited[visited.len() - 1];
+                    redirect::check(&visited, &next, self.allow_private, via_proxy).map_err(|detail| {
+                        (
+                            FetchError::Redirect {
+                                url: from.clone(),
+                                detail,
+                            },
+                            None,
+                        )
+                    })?;
+                    url = next;
+                }
+            }
+        }
+    }
+
+    /// One request: a page, or where it redirects to.
     async fn try_once(
         &self,
         client: &reqwest::Client,
         url: &Url,
         validators: &Validators,
         is_onion: bool,
-    ) -> Result<Page, (FetchError, Option<Duration>)> {
+    ) -> Result<Hop, (FetchError, Option<Duration>)> {
         let mut req = client.get(url.as_str());
         if let Some(etag) = &validators.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
@@ -246,14 +311,26 @@ impl Fetcher {
         }
         let mut resp = req.send().await.map_err(|e| (request_error(url, e, is_onion), None))?;
         let status = resp.status();
+        let target = redirect::target(url, status, resp.headers()).map_err(|detail| {
+            (
+                FetchError::Redirect {
+                    url: url.clone(),
+                    detail,
+                },
+                None,
+            )
+        })?;
+        if let Some(next) = target {
+            return Ok(Hop::Redirect(next));
+        }
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Page {
+            return Ok(Hop::Page(Page {
                 url: resp.url().clone(),
                 body: String::new(),
                 not_modified: true,
                 validators: validators.clone(),
                 tries: 1,
-            });
+            }));
         }
         if !status.is_success() {
             let retry_after = retry_after(resp.headers());
@@ -299,14 +376,20 @@ impl Fetcher {
                 Err(e) => return Err((request_error(&final_url, e, is_onion), None)),
             }
         }
-        Ok(Page {
+        Ok(Hop::Page(Page {
             body: decode::decode(&bytes, &content_type),
             url: final_url,
             not_modified: false,
             validators: new_validators,
             tries: 1,
-        })
+        }))
     }
+}
+
+/// What one request gave.
+enum Hop {
+    Page(Page),
+    Redirect(Url),
 }
 
 /// A client whose every request goes through `proxy`, and only it: setting
@@ -315,47 +398,21 @@ impl Fetcher {
 fn proxied(crawl: &Crawl, proxy: &Url, slow: bool) -> Result<reqwest::Client, String> {
     let factor = if slow { TOR_TIMEOUT_FACTOR } else { 1 };
     let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("`{proxy}`: {e}"))?;
-    client(crawl, factor, true)
+    client(crawl, factor)
         .proxy(proxy)
         .build()
         .map_err(|e| format!("cannot build the proxied HTTP client: {e}"))
 }
 
-/// `via_proxy` clients hand names to the proxy; a direct client would
-/// resolve a `.onion` redirect target locally, so it refuses those.
-fn client(crawl: &Crawl, factor: u32, via_proxy: bool) -> reqwest::ClientBuilder {
-    let allow_private = crawl.allow_private_addresses;
+/// Redirects are not left to reqwest: [`Fetcher::follow`] takes them hop by hop.
+fn client(crawl: &Crawl, factor: u32) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(crawl.user_agent.clone())
         .timeout(crawl.timeout * factor)
         .connect_timeout(crawl.connect_timeout * factor)
         .read_timeout(crawl.read_timeout * factor)
         .referer(false)
-        .redirect(redirect::Policy::custom(move |attempt| {
-            let previous = attempt.previous();
-            // `previous` holds the first URL too: redirects followed so far are one fewer.
-            if previous.len() > MAX_REDIRECTS {
-                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            if previous.contains(attempt.url()) {
-                let msg = format!("redirect loop back to {}", attempt.url());
-                return attempt.error(msg);
-            }
-            let origin = &previous[0];
-            let target = attempt.url();
-            if !via_proxy && target.host_str().is_some_and(resolve::is_onion_name) {
-                let msg = format!("redirect to {target} refused: a .onion address is only reached through crawl.tor_proxy");
-                return attempt.error(msg);
-            }
-            if !allow_private && host_key(origin) != host_key(target) && is_private_host(target) {
-                let msg = format!(
-                    "redirect to {target} refused: it leaves {} for a private address (crawl.allow_private_addresses = false)",
-                    origin.host_str().unwrap_or("")
-                );
-                return attempt.error(msg);
-            }
-            attempt.follow()
-        }))
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
