@@ -32,6 +32,7 @@ struct Params {
     rate: u32,
     latency: Duration,
     runs: usize,
+    concurrency: usize,
 }
 
 fn params() -> Params {
@@ -41,6 +42,7 @@ fn params() -> Params {
         rate: 5,
         latency: Duration::from_millis(50),
         runs: 3,
+        concurrency: 16,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -56,12 +58,13 @@ fn params() -> Params {
             "--rate" => p.rate = value() as u32,
             "--latency-ms" => p.latency = Duration::from_millis(value()),
             "--runs" => p.runs = value() as usize,
+            "--concurrency" => p.concurrency = value() as usize,
             // `cargo bench` passes `--bench`; nothing else is expected.
             "--bench" => {
                 i += 1;
                 continue;
             }
-            other => panic!("unknown argument {other}: use --hosts --pages --rate --latency-ms --runs"),
+            other => panic!("unknown argument {other}: use --hosts --pages --rate --latency-ms --runs --concurrency"),
         }
         i += 2;
     }
@@ -116,8 +119,8 @@ async fn serve(listener: tokio::net::TcpListener, host: usize, pages: usize, lat
 
 fn config_text(addrs: &[SocketAddr], p: &Params) -> String {
     let mut text = format!(
-        "[database]\npath = \"bench.db\"\n\n[crawl]\nper_host_rate = \"{}/s\"\nretries = 0\n",
-        p.rate
+        "[database]\npath = \"bench.db\"\n\n[crawl]\nper_host_rate = \"{}/s\"\nconcurrency = {}\nretries = 0\n",
+        p.rate, p.concurrency
     );
     for (i, a) in addrs.iter().enumerate() {
         text.push_str(&format!(
@@ -148,6 +151,19 @@ fn main() {
         p.rate,
         p.latency.as_millis(),
         ideal.as_secs_f64()
+    );
+    // What else bounds a run: a host's pages are fetched one after another
+    // (the next link is on the page), and `concurrency` requests at most are
+    // in flight, each taking a latency.
+    let chained = p.latency * p.pages as u32;
+    let slots = Duration::from_secs_f64(
+        (p.hosts * p.pages) as f64 * p.latency.as_secs_f64() / p.concurrency as f64,
+    );
+    println!(
+        "other bounds: pages chained one after another {:.3} s; {} requests in flight at most (crawl.concurrency) {:.3} s",
+        chained.as_secs_f64(),
+        p.concurrency,
+        slots.as_secs_f64()
     );
     let mut ratios = Vec::new();
     for run_no in 1..=p.runs {
