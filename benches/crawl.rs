@@ -156,9 +156,7 @@ fn main() {
     // (the next link is on the page), and `concurrency` requests at most are
     // in flight, each taking a latency.
     let chained = p.latency * p.pages as u32;
-    let slots = Duration::from_secs_f64(
-        (p.hosts * p.pages) as f64 * p.latency.as_secs_f64() / p.concurrency as f64,
-    );
+    let slots = Duration::from_secs_f64((p.hosts * p.pages) as f64 * p.latency.as_secs_f64() / p.concurrency as f64);
     println!(
         "other bounds: pages chained one after another {:.3} s; {} requests in flight at most (crawl.concurrency) {:.3} s",
         chained.as_secs_f64(),
