@@ -111,6 +111,29 @@ fn a_trickling_server_is_cut_off_by_the_read_idle_timeout() {
 }
 
 #[test]
+fn a_reply_dripping_under_the_idle_timeout_is_cut_off_by_the_total_timeout() {
+    let http = HttpServer::start();
+    http.route("/drip", |_| Reply::Trickle {
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        chunk: b"<p>".to_vec(),
+        pause: Duration::from_millis(300),
+        count: 200,
+    });
+    let ws = Workspace::new(&format!(
+        "{}\n{}",
+        crawl("timeout_secs = 2\nread_timeout_secs = 1"),
+        source("drip", &http.url("/drip"))
+    ));
+    let out = ws.run(&["run"]);
+    assert_source_failed(&ws, &out, "drip", "timed out");
+    assert_eq!(
+        http.replies_written("/drip", 1),
+        [false],
+        "60 s of dripping was not waited for"
+    );
+}
+
+#[test]
 fn an_endless_body_is_cut_at_max_body_bytes() {
     let http = HttpServer::start();
     http.route("/endless", |_| Reply::Trickle {
@@ -139,6 +162,19 @@ fn gzip_zeros(len: usize) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// `len` zero bytes, brotli-compressed.
+fn brotli_zeros(len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut br = brotli::CompressorWriter::new(&mut out, 1 << 16, 1, 22);
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..len / block.len() {
+            br.write_all(&block).unwrap();
+        }
+    }
+    out
+}
+
 fn gzip(text: &str) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(text.as_bytes()).unwrap();
@@ -146,8 +182,18 @@ fn gzip(text: &str) -> Vec<u8> {
 }
 
 #[test]
-fn a_gzip_bomb_is_cut_off_by_its_decompressed_size() {
+fn gzip_and_brotli_bombs_are_cut_off_by_their_decompressed_size() {
     let http = HttpServer::start();
+    let brotli_bomb = Arc::new(brotli_zeros(16 << 20));
+    assert!(brotli_bomb.len() < 1_000_000, "{} bytes", brotli_bomb.len());
+    http.route("/br-bomb", move |_| Reply::Full {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "text/html".into()),
+            ("Content-Encoding".into(), "br".into()),
+        ],
+        body: brotli_bomb.to_vec(),
+    });
     let bomb = Arc::new(gzip_zeros(16 << 20));
     assert!(bomb.len() < 1_000_000, "the bomb itself is small: {} bytes", bomb.len());
     http.route("/bomb", move |_| Reply::Full {
@@ -169,13 +215,15 @@ fn a_gzip_bomb_is_cut_off_by_its_decompressed_size() {
         body: page.clone(),
     });
     let ws = Workspace::new(&format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         crawl("max_body_bytes = 1000000"),
         source("bomb", &http.url("/bomb")),
+        source("br-bomb", &http.url("/br-bomb")),
         source("gz", &http.url("/gz"))
     ));
     let out = ws.run(&["run"]);
     assert_source_failed(&ws, &out, "bomb", "larger than crawl.max_body_bytes = 1000000");
+    assert_source_failed(&ws, &out, "br-bomb", "larger than crawl.max_body_bytes = 1000000");
     assert_eq!(titles(&ws), ["Compressed Corp"]);
     assert_eq!(fetch_row(&ws, "gz").0, "ok");
 }
