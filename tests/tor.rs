@@ -204,3 +204,29 @@ fn proxy_environment_variables_never_reroute_traffic() {
     assert_eq!(http.hits("/direct").len(), 1, "the clearnet page was fetched directly");
     assert_eq!(proxy.targets(), [TargetAddr::Domain(ONION.into(), 80)]);
 }
+
+#[test]
+fn onion_sources_get_three_times_the_timeouts() {
+    let http = HttpServer::start();
+    // The page, then 1.5 s of silence before the server closes: longer than
+    // read_timeout_secs = 1, shorter than the 3 s an onion source gets.
+    http.route("/", |_| Reply::Trickle {
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        chunk: page("Patient Onion", None).into_bytes(),
+        pause: std::time::Duration::from_millis(1500),
+        count: 1,
+    });
+    let proxy = SocksProxy::start(upstream(&http));
+    let ws = Workspace::new(&format!(
+        "{}\n{}\n{}",
+        crawl(&format!("read_timeout_secs = 1\ntor_proxy = \"{}\"", proxy.url())),
+        source("onion", &format!("http://{ONION}/"), ""),
+        source("clearnet", &http.url("/"), "")
+    ));
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(err.contains("source clearnet: ") && err.contains("timed out"), "{err}");
+    assert!(!err.contains("source onion"), "{err}");
+    assert_eq!(titles(&ws), ["Patient Onion"]);
+}
