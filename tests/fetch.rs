@@ -569,3 +569,35 @@ fn redirect_hops_wait_for_the_host_rate() {
         );
     }
 }
+
+/// A name other than `localhost` that `/etc/hosts` maps to a loopback
+/// address: resolving it sends nothing over the network.
+fn loopback_alias() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts.lines().find_map(|line| {
+        let mut fields = line.split('#').next()?.split_whitespace();
+        let ip: std::net::IpAddr = fields.next()?.parse().ok()?;
+        if !ip.is_loopback() || !ip.is_ipv4() {
+            return None;
+        }
+        fields
+            .find(|name| !name.contains("localhost") && !name.contains('.'))
+            .map(str::to_owned)
+    })
+}
+
+#[test]
+fn a_redirect_to_a_name_that_resolves_to_a_private_address_is_refused() {
+    let Some(alias) = loopback_alias() else {
+        eprintln!("note: /etc/hosts maps no name but localhost to loopback: nothing to test here");
+        return;
+    };
+    let http = HttpServer::start();
+    let other = HttpServer::start();
+    let target = format!("http://{alias}:{}/admin", other.port);
+    http.route("/rebind", move |_| Reply::redirect(&target));
+    let ws = Workspace::new(&format!("{}\n{}", crawl(""), source("rebind", &http.url("/rebind"))));
+    let out = ws.run(&["run"]);
+    assert_source_failed(&ws, &out, "rebind", "resolves only to private addresses");
+    assert_eq!(other.total_hits(), 0);
+}

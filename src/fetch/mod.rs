@@ -140,7 +140,14 @@ impl Fetcher {
     pub fn new(crawl: &Crawl, sources: &[Source]) -> Result<Fetcher, String> {
         let direct = client(crawl, 1)
             .no_proxy()
-            .dns_resolver(resolve::NoOnionResolver)
+            .dns_resolver(resolve::GuardedResolver {
+                trusted: sources
+                    .iter()
+                    .filter_map(|s| s.url.host_str())
+                    .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
+                allow_private: crawl.allow_private_addresses,
+            })
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let tor = match &crawl.tor_proxy {
