@@ -561,9 +561,10 @@ fn redirect_hops_wait_for_the_host_rate() {
     assert_eq!(titles(&ws), ["Patient Corp"]);
     let at: Vec<Instant> = ["/hop0", "/hop1", "/hop2"].iter().map(|p| http.hits(p)[0].at).collect();
     for pair in at.windows(2) {
-        // 500 ms apart at the limiter; arrival may vary by a few ms.
+        // 500 ms apart at the limiter (unlimited, ~1 ms apart); the margin
+        // absorbs connect delays on a loaded machine.
         assert!(
-            pair[1] - pair[0] >= Duration::from_millis(450),
+            pair[1] - pair[0] >= Duration::from_millis(350),
             "{:?}",
             pair[1] - pair[0]
         );
