@@ -24,6 +24,8 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub const DEFAULT_PER_HOST_RATE: &str = "1/s";
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 20;
+/// Longest silence while reading a body: a server trickling bytes is cut off.
+pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_MAX_PAGES: u32 = 5;
@@ -52,6 +54,8 @@ pub struct Crawl {
     pub per_host_rate: Rate,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Longest silence between two reads of one reply.
+    pub read_timeout: Duration,
     pub max_body_bytes: u64,
     pub retries: u32,
     pub tor_proxy: Option<Url>,
@@ -125,6 +129,9 @@ pub struct Source {
     pub url: Url,
     /// Overrides `crawl.per_host_rate` for this source's host.
     pub rate: Option<Rate>,
+    /// This source's own proxy (`socks5h://`, `socks5://`, `http://`), used
+    /// instead of the direct client or `crawl.tor_proxy`.
+    pub proxy: Option<Url>,
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
@@ -321,6 +328,7 @@ struct RawCrawl {
     per_host_rate: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
     connect_timeout_secs: Option<Spanned<u64>>,
+    read_timeout_secs: Option<Spanned<u64>>,
     max_body_bytes: Option<Spanned<u64>>,
     retries: Option<u32>,
     tor_proxy: Option<Spanned<String>>,
@@ -368,6 +376,7 @@ struct RawSource {
     kind: Spanned<String>,
     url: Spanned<String>,
     rate: Option<Spanned<String>>,
+    proxy: Option<Spanned<String>>,
     label: Option<String>,
     #[serde(default)]
     about: Vec<String>,
@@ -746,6 +755,12 @@ fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
         "crawl.connect_timeout_secs",
         DEFAULT_CONNECT_TIMEOUT_SECS,
     );
+    let read_timeout = positive(
+        ck,
+        &raw.read_timeout_secs,
+        "crawl.read_timeout_secs",
+        DEFAULT_READ_TIMEOUT_SECS,
+    );
     let max_body_bytes = positive(ck, &raw.max_body_bytes, "crawl.max_body_bytes", DEFAULT_MAX_BODY_BYTES);
     let concurrency = match raw.concurrency {
         Some(c) if *c.get_ref() == 0 => {
@@ -791,6 +806,7 @@ fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
         per_host_rate,
         timeout: Duration::from_secs(timeout),
         connect_timeout: Duration::from_secs(connect_timeout),
+        read_timeout: Duration::from_secs(read_timeout),
         max_body_bytes,
         retries: raw.retries.unwrap_or(DEFAULT_RETRIES),
         tor_proxy,
@@ -915,6 +931,11 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             .map_err(|m| ck.add(Some(r.span()), key("rate"), m))
             .ok()
     });
+    let proxy = raw.proxy.as_ref().and_then(|p| {
+        source_proxy(url.as_ref(), p.get_ref())
+            .map_err(|m| ck.add(Some(p.span()), key("proxy"), m))
+            .ok()
+    });
     let extractor = match raw.kind.get_ref().as_str() {
         "html" => match raw.html {
             Some(h) => build_html(ck, &name, h.into_inner()).map(Extractor::Html),
@@ -956,9 +977,30 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         name,
         url: url?,
         rate,
+        proxy,
         about: raw.about,
         extractor: extractor?,
     })
+}
+
+/// A source's own proxy: SOCKS5 or HTTP; a `.onion` source needs `socks5h`
+/// so that the proxy, not the local resolver, looks the name up.
+fn source_proxy(source_url: Option<&Url>, text: &str) -> Result<Url, String> {
+    let u = Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    let onion = source_url
+        .and_then(|s| s.host_str())
+        .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"));
+    match u.scheme() {
+        "socks5h" | "http" | "https" => Ok(u),
+        "socks5" if onion => Err(format!(
+            "`{u}` would resolve the .onion name locally (a DNS leak, and it fails): write socks5h://{}",
+            &u[url::Position::BeforeHost..]
+        )),
+        "socks5" => Ok(u),
+        _ => Err(format!(
+            "`{u}`: a proxy is socks5h://HOST:PORT, socks5://HOST:PORT or http://HOST:PORT"
+        )),
+    }
 }
 
 fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules> {
@@ -1211,6 +1253,35 @@ link = { selector = "a", attr = "href" }
         let text = GOOD.replace("[crawl]", "[crawl]\ntor_proxy = \"socks5://127.0.0.1:9050\"");
         let p = problems(&text);
         assert!(p[0].message.contains("socks5h://127.0.0.1:9050"), "{p:?}");
+    }
+
+    #[test]
+    fn a_source_proxy_for_onion_must_resolve_names_remotely() {
+        let text = GOOD.replace(
+            "rate = \"6/min\"",
+            "rate = \"6/min\"\nproxy = \"socks5://127.0.0.1:9150\"",
+        );
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].key, "source \"clop\": proxy");
+        assert!(p[0].message.contains("socks5h://127.0.0.1:9150"), "{p:?}");
+        let text = GOOD.replace(
+            "rate = \"6/min\"",
+            "rate = \"6/min\"\nproxy = \"socks5h://127.0.0.1:9150\"",
+        );
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
+        assert_eq!(
+            c.sources[0].proxy.as_ref().map(Url::as_str),
+            Some("socks5h://127.0.0.1:9150")
+        );
+    }
+
+    #[test]
+    fn read_timeout_is_configurable_and_positive() {
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), GOOD).unwrap();
+        assert_eq!(c.crawl.read_timeout, Duration::from_secs(DEFAULT_READ_TIMEOUT_SECS));
+        let text = GOOD.replace("[crawl]", "[crawl]\nread_timeout_secs = 0");
+        assert_eq!(problems(&text)[0].key, "crawl.read_timeout_secs");
     }
 
     #[test]

@@ -371,9 +371,14 @@ async fn crawl_source(
             break;
         }
         out.postings.extend(extraction.postings);
-        next = extraction
-            .next_page
-            .filter(|n| fetch::host_key(n) == fetch::host_key(&source.url));
+        // A page may point anywhere; pagination stays on the source's host.
+        next = extraction.next_page.filter(|n| {
+            let same_host = fetch::host_key(n) == fetch::host_key(&source.url);
+            if !same_host {
+                tracing::info!("source {}: next page {n} is on another host: not followed", source.name);
+            }
+            same_host
+        });
     }
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";

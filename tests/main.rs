@@ -7,5 +7,7 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod fetch;
 mod operations;
 mod pipeline;
+mod tor;

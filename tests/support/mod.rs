@@ -5,7 +5,9 @@
 
 pub mod http;
 pub mod smtp;
+pub mod socks;
 pub mod tls;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
