@@ -6,4 +6,5 @@
 mod support;
 
 mod corpus;
+mod extract_props;
 mod pipeline;
