@@ -283,6 +283,9 @@ fn bianlian_masked_names_and_next_page() {
         text.contains("next page: http://bianlian.example.onion/page/2/"),
         "{text}"
     );
+    // Six of the ten names are masked (counted on the page), and flagged so.
+    assert_eq!(text.matches("(masked)").count(), 6, "{text}");
+    assert!(text.contains("m*** **** (masked)"), "{text}");
 }
 
 /// CAPTCHA, login, ransom portals and a 404 saved as a page: never an empty
