@@ -337,3 +337,37 @@ fn akira_embedded_json_needs_the_embedded_selector() {
     ]);
     assert!(!out.status.success(), "{}", stdout(&out));
 }
+
+#[test]
+fn source_list_shows_every_included_source() {
+    let ws = workspace();
+    let out = ws.run(&["source", "list"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for name in [
+        "8base",
+        "akira",
+        "babuk",
+        "bianlian",
+        "blacksuit",
+        "clop",
+        "crosslock",
+        "daixin",
+        "darkrace",
+        "fog",
+        "lockbit3",
+        "play",
+        "ransomhub",
+        "generic",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name} ")) && l.contains("never")),
+            "{name}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("akira ") && l.contains(" json ")),
+        "{text}"
+    );
+}
