@@ -312,8 +312,19 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     let x =
         crate::extract::extract(source, &url, &body).map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
     println!("{}: {} postings ({:?})", source.name, x.postings.len(), x.class());
-    let mut rows = vec![vec!["TITLE".into(), "DATE".into(), "LINK".into(), "BODY".into()]];
+    let mut rows = vec![vec![
+        "TITLE".into(),
+        "DATE".into(),
+        "LINK".into(),
+        "BODY".into(),
+        "VICTIM".into(),
+    ]];
     for p in &x.postings {
+        let flag = match (p.masked, p.truncated) {
+            (true, _) => " (masked)",
+            (_, true) => " (truncated)",
+            _ => "",
+        };
         rows.push(vec![
             p.title.clone(),
             p.posted_at
@@ -321,6 +332,7 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
                 .unwrap_or_default(),
             p.link.clone().unwrap_or_default(),
             text::truncate(&p.body, 40),
+            format!("{}{flag}", p.victim),
         ]);
     }
     print_table(&rows);

@@ -1327,6 +1327,20 @@ link = { selector = "a", attr = "href" }
     }
 
     #[test]
+    fn bad_embedded_blocked_if_and_template_name_their_key() {
+        let text = "[database]\npath = \"x.db\"\n[[source]]\nname = \"a\"\nkind = \"json\"\nurl = \"http://a.example/\"\n[source.json]\ntitle = \"/t\"\nembedded = \"pre[[\"\n[[source]]\nname = \"b\"\nkind = \"html\"\nurl = \"http://b.example/\"\n[source.html]\nitem = \"li\"\ntitle = { selector = \"a\", template = \"x\" }\nblocked_if = \"##\"\n";
+        let keys: Vec<_> = problems(text).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "source \"a\": json.embedded",
+                "source \"b\": html.title.template",
+                "source \"b\": html.blocked_if"
+            ]
+        );
+    }
+
+    #[test]
     fn shipped_source_definitions_load() {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/sources"));
         let text = format!(

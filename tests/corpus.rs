@@ -283,6 +283,9 @@ fn bianlian_masked_names_and_next_page() {
         text.contains("next page: http://bianlian.example.onion/page/2/"),
         "{text}"
     );
+    // Six of the ten names are masked (counted on the page), and flagged so.
+    assert_eq!(text.matches("(masked)").count(), 6, "{text}");
+    assert!(text.contains("m*** **** (masked)"), "{text}");
 }
 
 /// CAPTCHA, login, ransom portals and a 404 saved as a page: never an empty
@@ -333,4 +336,38 @@ fn akira_embedded_json_needs_the_embedded_selector() {
         akira.to_str().unwrap(),
     ]);
     assert!(!out.status.success(), "{}", stdout(&out));
+}
+
+#[test]
+fn source_list_shows_every_included_source() {
+    let ws = workspace();
+    let out = ws.run(&["source", "list"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for name in [
+        "8base",
+        "akira",
+        "babuk",
+        "bianlian",
+        "blacksuit",
+        "clop",
+        "crosslock",
+        "daixin",
+        "darkrace",
+        "fog",
+        "lockbit3",
+        "play",
+        "ransomhub",
+        "generic",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name} ")) && l.contains("never")),
+            "{name}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("akira ") && l.contains(" json ")),
+        "{text}"
+    );
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod extract_props;
 mod fetch;
 mod operations;
 mod pipeline;

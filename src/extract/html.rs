@@ -11,11 +11,12 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
     let doc = Html::parse_document(body);
     let mut out = Extraction::default();
     for item in doc.select(&rules.item) {
-        let Some(title) = value(item, &rules.title) else {
+        let value = |f: &Field| value(item, f, Some(&rules.item));
+        let Some(title) = value(&rules.title) else {
             out.untitled += 1;
             continue;
         };
-        let link = rules.link.as_ref().and_then(|f| value(item, f)).and_then(|href| {
+        let link = rules.link.as_ref().and_then(value).and_then(|href| {
             let link = resolve_link(url, &href);
             if link.is_none() {
                 out.warnings
@@ -24,14 +25,14 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
             link
         });
         let posted_at = rules.date.as_ref().and_then(|f| {
-            let raw = value(item, f)?;
+            let raw = value(f)?;
             let date = parse_date(&raw, f.format.as_deref());
             if date.is_none() {
                 out.warnings.push(format!("date `{raw}` of \"{title}\" did not parse"));
             }
             date
         });
-        let body = rules.body.as_ref().and_then(|f| value(item, f)).unwrap_or_default();
+        let body = rules.body.as_ref().and_then(value).unwrap_or_default();
         match posting(&title, link, posted_at, &body) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
@@ -40,7 +41,7 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
     out.next_page = rules
         .next_page
         .as_ref()
-        .and_then(|f| value(doc.root_element(), f))
+        .and_then(|f| value(doc.root_element(), f, None))
         .and_then(|href| url.join(href.trim()).ok())
         .filter(|next| next != url);
     out.blocked = classify(&doc, rules.blocked_if.as_ref(), out.postings.is_empty());
@@ -62,9 +63,9 @@ pub(super) fn classify(doc: &Html, blocked_if: Option<&Selector>, nothing_found:
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.
-fn value(scope: ElementRef, field: &Field) -> Option<String> {
+fn value(scope: ElementRef, field: &Field, item: Option<&Selector>) -> Option<String> {
     let el = match &field.selector {
-        Some(sel) => scope.select(sel).next()?,
+        Some(sel) => first_match(scope, sel, item)?,
         None => scope,
     };
     let raw = match (&field.attr, field.own_text) {
@@ -86,6 +87,37 @@ fn value(scope: ElementRef, field: &Field) -> Option<String> {
     })
 }
 
+/// The first element under `scope` that `sel` matches, in document order,
+/// not looking inside nested items: an item's fields are its own, and on a
+/// hostile page of items nested 10 000 deep, searching each item's whole
+/// subtree would cost the square of the page size.
+fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, item: Option<&Selector>) -> Option<ElementRef<'a>> {
+    let Some(item) = item else {
+        return scope.select(sel).next();
+    };
+    let mut stack: Vec<_> = scope.children().collect();
+    stack.reverse();
+    while let Some(node) = stack.pop() {
+        let Some(el) = ElementRef::wrap(node) else {
+            continue;
+        };
+        if item.matches(&el) {
+            continue;
+        }
+        if sel.matches(&el) {
+            return Some(el);
+        }
+        let before = stack.len();
+        stack.extend(node.children());
+        stack[before..].reverse();
+    }
+    None
+}
+
+/// Text beyond this is never kept (bodies are capped at 4 KiB), so
+/// collecting stops here rather than walking a huge subtree.
+const MAX_TEXT_BYTES: usize = 16 * 1024;
+
 /// The text directly inside `el`, without its child elements' text.
 fn own_text(el: ElementRef) -> String {
     let s: String = el
@@ -104,6 +136,9 @@ fn element_text(el: ElementRef) -> String {
             s.push_str(t);
         } else if node.value().as_element().is_some_and(|e| e.name() == "br") {
             s.push(' ');
+        }
+        if s.len() > MAX_TEXT_BYTES {
+            break;
         }
     }
     text::clean(&s)

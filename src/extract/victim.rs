@@ -19,6 +19,10 @@ static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// A trailing list of country codes, as Daixin writes `B&G Foods (CA, US)`.
+static COUNTRIES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*\((?:[A-Z]{2}|USA)(?:,\s*(?:[A-Z]{2}|USA))*\)\s*$").expect("static regex"));
+
 /// Words about the leak's progress, not about the victim (on normalized text).
 static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -48,7 +52,7 @@ pub fn victim_key(title: &str, masked: bool) -> String {
     if let Some(domain) = domain(title) {
         return text::normalize(domain.trim_start_matches("www.").trim_start_matches("WWW."));
     }
-    let norm = text::normalize(strip_ellipsis(title));
+    let norm = text::normalize(&COUNTRIES.replace(strip_ellipsis(title), ""));
     let core = PROGRESS.replace_all(&norm, " ");
     let core = text::normalize(&core);
     if core.is_empty() { norm } else { core }
@@ -118,6 +122,9 @@ mod tests {
             "circleelectric com"
         );
         assert_eq!(victim_key("www.al-shefafarm.ro(SOLD)", false), "al shefafarm ro");
+        assert_eq!(victim_key("B&G Foods (CA, US)", false), "b and g foods");
+        assert_eq!(victim_key("AirAsia Group (MY, ID, TH)", false), "airasia group");
+        assert_eq!(victim_key("OakBend Medical (USA)", false), "oakbend medical");
     }
 
     #[test]
