@@ -157,9 +157,11 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
         }
     }
     // Opening creates the file: only open one that exists.
+    let mut watched = Vec::new();
     if config.database.exists() {
-        if let Err(e) = Store::open(&config.database) {
-            problems.push(e.to_string());
+        match Store::open(&config.database).and_then(|s| s.entries()) {
+            Ok(entries) => watched = entries,
+            Err(e) => problems.push(e.to_string()),
         }
     } else if let Some(dir) = config
         .database
@@ -167,6 +169,15 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
         .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
     {
         problems.push(format!("database.path: the folder {} does not exist", dir.display()));
+    }
+    let matcher = watch::Matcher::new(&watched);
+    for s in &config.sources {
+        for name in matcher.unknown_names(&s.about) {
+            problems.push(format!(
+                "source \"{}\": about: `{name}` is not on the watch list (add it with `leakwatch watch add`)",
+                s.name
+            ));
+        }
     }
     if problems.is_empty() {
         println!("{}: ok, {} sources", path.display(), config.sources.len());
@@ -286,7 +297,7 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     })
 }
 
-pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry) -> Result<Exit> {
+pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> Result<Exit> {
     if text::clean(&entry.name).is_empty() {
         return Err(CommandError::Usage("the name is empty".into()));
     }
@@ -296,11 +307,22 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry) -> Result<Exit> {
     }
     let config = load(config)?;
     let new = open_store(&config)?.upsert_entry(&entry)?;
-    println!(
-        "{} {}: it will be matched against stored postings at the next run",
-        if new { "added" } else { "updated" },
-        entry.name
-    );
+    let done = if new { "added" } else { "updated" };
+    if let Some(flag) = watch::noise_flag(&entry) {
+        println!("note: {flag}");
+    }
+    if backfill {
+        let matches = crate::run::backfill_now(&config).map_err(|e| CommandError::Other(e.to_string()))?;
+        println!(
+            "{done} {}: {matches} new matches in stored postings; their alerts go out at the next run",
+            entry.name
+        );
+    } else {
+        println!(
+            "{done} {}: it will be matched against stored postings at the next run",
+            entry.name
+        );
+    }
     Ok(Exit::Success)
 }
 
@@ -317,10 +339,24 @@ pub fn watch_rm(config: Option<PathBuf>, name: &str) -> Result<Exit> {
 }
 
 pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
+    /// One entry for scripts: the entry, its times, and why it matches only in titles.
+    #[derive(serde::Serialize)]
+    struct Listed {
+        #[serde(flatten)]
+        listed: crate::store::ListedEntry,
+        title_only: Option<String>,
+    }
     let config = load(config)?;
-    let entries = open_store(&config)?.entries()?;
+    let entries = open_store(&config)?.entries_listed()?;
     if json {
-        print_json(&entries)?;
+        let listed: Vec<Listed> = entries
+            .into_iter()
+            .map(|l| Listed {
+                title_only: watch::noise_flag(&l.entry),
+                listed: l,
+            })
+            .collect();
+        print_json(&listed)?;
         return Ok(Exit::Success);
     }
     let mut rows = vec![vec![
@@ -330,8 +366,13 @@ pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         "DOMAINS".into(),
         "RECIPIENTS".into(),
         "EXCLUDE".into(),
+        "CREATED".into(),
+        "UPDATED".into(),
+        "NOTE".into(),
     ]];
-    for e in entries {
+    for l in entries {
+        let note = watch::noise_flag(&l.entry).unwrap_or_default();
+        let e = l.entry;
         rows.push(vec![
             e.name,
             e.kind.to_string(),
@@ -339,6 +380,9 @@ pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
             e.domains.join(";"),
             e.recipients.join(";"),
             e.exclude.join(";"),
+            l.created_at,
+            l.updated_at,
+            note,
         ]);
     }
     print_table(&rows);

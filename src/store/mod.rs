@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use entries::ImportReport;
+pub use entries::{ImportReport, ListedEntry};
 pub use outbox::PendingDigest;
 pub use postings::{Change, ChangeKind, MatchRow, PostingRow, StoredPosting};
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};

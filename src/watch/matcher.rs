@@ -3,16 +3,21 @@
 //! Terms and posting text are both normalized ([`crate::text::normalize`]),
 //! then one Aho-Corasick automaton finds every term occurrence; an occurrence
 //! counts only on whole words. Domain-shaped strings (`files.accellion.com`)
-//! are cut out of the word text and matched as domains, so a look-alike such
-//! as `accellion.com.evil.io` never matches "Accellion" word by word.
+//! are cut out of the word text and matched as domains through the public
+//! suffix list ([`super::domain`]), so a look-alike such as
+//! `accellion.com.evil.io` never matches "Accellion" word by word. Names too
+//! common to match freely ([`super::noise`]) count only in titles, as
+//! written; masked and truncated titles go through [`super::partial`].
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::WatchEntry;
+use super::domain::{self, FoundDomain};
+use super::noise;
+use super::partial::{Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
 
@@ -65,10 +70,6 @@ const LEGAL_SUFFIXES: &[&str] = &[
 /// Most bytes of posting text shown on each side of a match.
 const SNIPPET_CONTEXT: usize = 60;
 
-static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,23}\b").expect("domain regex")
-});
-
 /// Why a term matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
@@ -80,6 +81,14 @@ pub enum Reason {
     Domain,
     /// The name or an alias without its legal suffix ("Qualys, Inc." → "Qualys").
     Suffix,
+    /// A domain whose registrable label is the name run together (`kumhotire.com`).
+    Label,
+    /// A title truncated by the site that starts like the name.
+    Truncated,
+    /// A title masked by the site that fits the name (`Ac*****on`).
+    Masked,
+    /// A posting on the entry's own disclosure channel (`about` in the config).
+    About,
 }
 
 impl Reason {
@@ -89,6 +98,21 @@ impl Reason {
             Reason::Alias => "alias",
             Reason::Domain => "domain",
             Reason::Suffix => "suffix",
+            Reason::Label => "label",
+            Reason::Truncated => "truncated",
+            Reason::Masked => "masked",
+            Reason::About => "about",
+        }
+    }
+
+    /// How sure a hit of this kind in the title is, in percent.
+    fn confidence(self) -> u8 {
+        match self {
+            Reason::Name | Reason::Domain | Reason::About => 100,
+            Reason::Alias => 95,
+            Reason::Suffix | Reason::Label => 90,
+            Reason::Truncated => 60,
+            Reason::Masked => 50,
         }
     }
 }
@@ -111,6 +135,17 @@ impl Field {
     }
 }
 
+/// Confidence, in percent, of a hit of `reason` found in `field`: the title
+/// names the victim; a body may only mention a name in passing.
+pub fn confidence(reason: Reason, field: Field) -> u8 {
+    let base = reason.confidence();
+    match field {
+        Field::Title => base,
+        Field::Link => base - 10,
+        Field::Body => (u16::from(base) * 3 / 4) as u8,
+    }
+}
+
 /// A watch entry found in a posting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -121,22 +156,61 @@ pub struct Hit {
     pub field: Field,
     /// Posting text around the match, the match wrapped in `[[` `]]`.
     pub snippet: String,
+    /// How sure the match is, 0–100: see [`confidence`].
+    pub confidence: u8,
 }
 
+/// One way an entry can be named: the automaton pattern stands for it.
 struct Term {
-    entry: usize,
-    display: String,
+    entry: u32,
+    /// Index into `Matcher::written`.
+    written: u32,
     reason: Reason,
+    /// For a noisy term: its letters as the entry writes them. It then
+    /// matches only in titles, with these exact capitals.
+    strict: Option<Box<str>>,
+}
+
+struct EntryInfo {
+    id: i64,
+    name: String,
+    exclude: Vec<String>,
+}
+
+/// Per-thread buffers, so matching a posting allocates nothing on the usual path.
+#[derive(Default)]
+struct Scratch {
+    norm: String,
+    offsets: Vec<u32>,
+    blanked: String,
+    domains: Vec<FoundDomain>,
+    spans: Vec<(usize, usize, u32)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// All watch terms, compiled once per run.
 pub struct Matcher {
-    entries: Vec<(i64, Vec<String>)>, // id, normalized exclude phrases
+    entries: Vec<EntryInfo>,
+    /// Names and aliases as the entries write them.
+    written: Vec<Box<str>>,
     automaton: Option<AhoCorasick>,
     /// For each automaton pattern, the terms (of possibly several entries) it stands for.
     terms: Vec<Vec<Term>>,
-    /// Registrable domain or subdomain → (entry index, domain as written).
-    domains: HashMap<String, Vec<(usize, String)>>,
+    /// Each automaton pattern, normalized (for the oracle test and `patterns`).
+    patterns: Vec<Box<str>>,
+    /// Domain (lowercase) → (entry, written index) of the entries that list it.
+    domains: HashMap<Box<str>, Vec<(u32, u32)>>,
+    /// Name run together (`kumhotire`, `kumho-tire`) → terms, for registrable labels.
+    labels: HashMap<Box<str>, Vec<Term>>,
+    /// Term index for the partial indexes: (entry, written, reason of the full term).
+    partial_terms: Vec<(u32, u32)>,
+    masks: Masks,
+    prefixes: Prefixes,
+    /// Normalized name → entry, for `about`.
+    by_name: HashMap<String, u32>,
 }
 
 /// The term without trailing legal suffixes, if it had any and a word remains.
@@ -158,79 +232,157 @@ fn strip_legal_suffix(normalized: &str) -> Option<&str> {
     (s != normalized).then_some(s)
 }
 
+/// The letters and digits of the first `count` alphanumeric characters of
+/// `written`: "Target Corporation" with 6 → "Target".
+fn leading_letters(written: &str, count: usize) -> Box<str> {
+    written
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(count)
+        .collect::<String>()
+        .into()
+}
+
+/// Whether the original text of a strict match spells the term's letters exactly.
+fn spelled_as(original: &str, letters: &str) -> bool {
+    original.chars().filter(|c| c.is_alphanumeric()).eq(letters.chars())
+}
+
 impl Matcher {
     pub fn new(entries: &[WatchEntry]) -> Matcher {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut terms: Vec<Vec<Term>> = Vec::new();
-        let mut domains: HashMap<String, Vec<(usize, String)>> = HashMap::new();
-        let mut add = |pattern: &str, term: Term| {
-            if pattern.is_empty() {
-                return;
-            }
-            let i = *index.entry(pattern.to_owned()).or_insert_with(|| {
-                patterns.push(pattern.to_owned());
-                terms.push(Vec::new());
-                patterns.len() - 1
-            });
-            if !terms[i].iter().any(|t| t.entry == term.entry) {
-                terms[i].push(term);
-            }
+        let mut m = Matcher {
+            entries: Vec::with_capacity(entries.len()),
+            written: Vec::new(),
+            automaton: None,
+            terms: Vec::new(),
+            patterns: Vec::new(),
+            domains: HashMap::new(),
+            labels: HashMap::new(),
+            partial_terms: Vec::new(),
+            masks: Masks::default(),
+            prefixes: Prefixes::default(),
+            by_name: HashMap::new(),
         };
+        let mut index: HashMap<Box<str>, u32> = HashMap::new();
         for (e, entry) in entries.iter().enumerate() {
+            let e = e as u32;
+            m.entries.push(EntryInfo {
+                id: entry.id,
+                name: entry.name.clone(),
+                exclude: entry.exclude.iter().map(|x| text::normalize(x)).collect(),
+            });
+            m.by_name.insert(text::normalize(&entry.name), e);
             let named =
                 std::iter::once((&entry.name, Reason::Name)).chain(entry.aliases.iter().map(|a| (a, Reason::Alias)));
             for (written, reason) in named {
+                let w = m.written.len() as u32;
+                m.written.push(written.as_str().into());
+                if let Some(host) = domain::as_domain(written) {
+                    m.domains.entry(host.into()).or_default().push((e, w));
+                }
                 let n = text::normalize(written);
-                add(
-                    &n,
-                    Term {
+                let stripped = strip_legal_suffix(&n);
+                for (form, reason) in std::iter::once((n.as_str(), reason)).chain(stripped.map(|s| (s, Reason::Suffix)))
+                {
+                    if form.is_empty() {
+                        continue;
+                    }
+                    let strict =
+                        noise::noisy(form).map(|_| leading_letters(written, form.replace(' ', "").chars().count()));
+                    let term = || Term {
                         entry: e,
-                        display: written.clone(),
+                        written: w,
                         reason,
-                    },
-                );
-                if let Some(stripped) = strip_legal_suffix(&n) {
-                    add(
-                        stripped,
-                        Term {
-                            entry: e,
-                            display: written.clone(),
-                            reason: Reason::Suffix,
-                        },
-                    );
+                        strict: strict.clone(),
+                    };
+                    let p = *index.entry(form.into()).or_insert_with(|| {
+                        m.patterns.push(form.into());
+                        m.terms.push(Vec::new());
+                        (m.patterns.len() - 1) as u32
+                    });
+                    if !m.terms[p as usize].iter().any(|t| t.entry == e) {
+                        m.terms[p as usize].push(term());
+                    }
+                    let together = form.replace(' ', "");
+                    let hyphened = form.replace(' ', "-");
+                    for label in [together.clone(), hyphened] {
+                        let owners = m.labels.entry(label.into()).or_default();
+                        if !owners.iter().any(|t| t.entry == e) {
+                            owners.push(Term {
+                                reason: Reason::Label,
+                                ..term()
+                            });
+                        }
+                    }
+                    let t = m.partial_terms.len() as u32;
+                    m.partial_terms.push((e, w));
+                    m.masks.add(&together, t);
+                    m.prefixes.add(form, t);
                 }
             }
             for d in &entry.domains {
-                domains.entry(d.to_ascii_lowercase()).or_default().push((e, d.clone()));
+                let w = m.written.len() as u32;
+                m.written.push(d.as_str().into());
+                m.domains.entry(d.to_ascii_lowercase().into()).or_default().push((e, w));
             }
         }
-        let automaton = (!patterns.is_empty()).then(|| {
+        m.prefixes.finish();
+        m.automaton = (!m.patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .build(&patterns)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(m.patterns.iter().map(|p| p.as_bytes()))
                 .expect("watch terms compile")
         });
-        Matcher {
-            entries: entries
-                .iter()
-                .map(|e| (e.id, e.exclude.iter().map(|x| text::normalize(x)).collect()))
-                .collect(),
-            automaton,
-            terms,
-            domains,
-        }
+        m
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Every normalized pattern the automaton searches for.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(|p| p.as_ref())
+    }
+
+    /// Every whole-word occurrence of a pattern in normalized text, as
+    /// (start, end, pattern): what the automaton finds, before the rules
+    /// about noise, exclusions and overlaps. The oracle test compares it with
+    /// a search for each pattern on its own.
+    pub fn occurrences(&self, normalized: &str) -> Vec<(usize, usize, String)> {
+        let mut spans = Vec::new();
+        self.word_spans(normalized, &mut spans);
+        spans
+            .into_iter()
+            .map(|(s, e, p)| (s, e, self.patterns[p as usize].to_string()))
+            .collect()
+    }
+
+    fn word_spans(&self, norm: &str, spans: &mut Vec<(usize, usize, u32)>) {
+        spans.clear();
+        let Some(ac) = &self.automaton else { return };
+        let bytes = norm.as_bytes();
+        for m in ac.find_overlapping_iter(norm) {
+            let (s, e) = (m.start(), m.end());
+            if (s == 0 || bytes[s - 1] == b' ') && (e == bytes.len() || bytes[e] == b' ') {
+                spans.push((s, e, m.pattern().as_u32()));
+            }
+        }
+    }
+
     /// Every entry the posting names, at most once each, the best place first
-    /// (title before body before link).
+    /// (title before body before link; whole names before partial ones).
     pub fn find(&self, posting: &Posting) -> Vec<Hit> {
+        SCRATCH.with_borrow_mut(|scratch| self.find_with(posting, scratch))
+    }
+
+    fn find_with(&self, posting: &Posting, s: &mut Scratch) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
-        let mut seen = vec![false; self.entries.len()];
+        let mut seen: Vec<u32> = Vec::new();
+        if self.entries.is_empty() {
+            return hits;
+        }
         let fields = [
             (Field::Title, posting.title.as_str()),
             (Field::Body, posting.body.as_str()),
@@ -240,86 +392,200 @@ impl Matcher {
             if original.is_empty() {
                 continue;
             }
-            self.find_domains(field, original, &mut seen, &mut hits);
-            if field != Field::Link {
-                self.find_words(field, original, &mut seen, &mut hits);
+            s.domains.clear();
+            if original.contains('.') {
+                domain::scan(original, &mut s.domains);
+            }
+            self.find_domains(field, original, &s.domains, &mut seen, &mut hits);
+            if field == Field::Link {
+                continue;
+            }
+            // Domains are matched as domains only: blank them out of the word text.
+            let words = if s.domains.is_empty() {
+                original
+            } else {
+                s.blanked.clear();
+                let mut at = 0;
+                for d in &s.domains {
+                    s.blanked.push_str(&original[at..d.start]);
+                    s.blanked.extend(std::iter::repeat_n(' ', d.end - d.start));
+                    at = d.end;
+                }
+                s.blanked.push_str(&original[at..]);
+                s.blanked.as_str()
+            };
+            text::normalize_reusing(words, &mut s.norm, &mut s.offsets);
+            self.word_spans(&s.norm, &mut s.spans);
+            if !s.spans.is_empty() {
+                self.find_words(field, original, &s.norm, &s.offsets, &s.spans, &mut seen, &mut hits);
+            }
+            if field == Field::Title {
+                self.find_partial(posting, &mut seen, &mut hits);
             }
         }
         hits
     }
 
-    fn find_domains(&self, field: Field, original: &str, seen: &mut [bool], hits: &mut Vec<Hit>) {
-        if self.domains.is_empty() {
-            return;
-        }
-        for m in DOMAIN.find_iter(original) {
-            let found = m.as_str().to_ascii_lowercase();
-            // files.accellion.com → files.accellion.com, accellion.com, com
-            let mut candidate = found.as_str();
-            loop {
-                if let Some(owners) = self.domains.get(candidate) {
-                    for (e, written) in owners {
-                        if !seen[*e] && !self.excluded(*e, &text::normalize(m.as_str())) {
-                            seen[*e] = true;
-                            hits.push(Hit {
-                                entry_id: self.entries[*e].0,
-                                term: written.clone(),
-                                reason: Reason::Domain,
-                                field,
-                                snippet: snippet(original, m.start(), m.end()),
-                            });
-                        }
-                    }
+    /// Records a hit of `entry` through its term `written` (both indexes).
+    fn push(
+        &self,
+        hits: &mut Vec<Hit>,
+        seen: &mut Vec<u32>,
+        (entry, written): (u32, u32),
+        reason: Reason,
+        field: Field,
+        snippet: String,
+    ) {
+        seen.push(entry);
+        hits.push(Hit {
+            entry_id: self.entries[entry as usize].id,
+            term: self.written[written as usize].to_string(),
+            reason,
+            field,
+            snippet,
+            confidence: confidence(reason, field),
+        });
+    }
+
+    fn find_domains(
+        &self,
+        field: Field,
+        original: &str,
+        found: &[FoundDomain],
+        seen: &mut Vec<u32>,
+        hits: &mut Vec<Hit>,
+    ) {
+        for d in found {
+            let listed = d
+                .candidates()
+                .filter_map(|c| self.domains.get(c))
+                .flatten()
+                .map(|&(e, w)| (e, w, Reason::Domain, None));
+            let named = self
+                .labels
+                .get(d.label())
+                .into_iter()
+                .flatten()
+                .map(|t| (t.entry, t.written, Reason::Label, t.strict.as_ref()));
+            for (e, w, reason, strict) in listed.chain(named).collect::<Vec<_>>() {
+                // A noisy name as a domain label (`target.com`) counts in titles only.
+                if seen.contains(&e) || (strict.is_some() && field != Field::Title) {
+                    continue;
                 }
-                match candidate.split_once('.') {
-                    Some((_, rest)) if rest.contains('.') => candidate = rest,
-                    _ => break,
+                if self.excluded(e, &text::normalize(&d.host)) {
+                    continue;
                 }
+                self.push(hits, seen, (e, w), reason, field, snippet(original, d.start, d.end));
             }
         }
     }
 
-    fn find_words(&self, field: Field, original: &str, seen: &mut [bool], hits: &mut Vec<Hit>) {
-        let Some(ac) = &self.automaton else { return };
-        // Domains are matched as domains only: blank them out of the word text.
-        let masked;
-        let text = if DOMAIN.is_match(original) {
-            masked = DOMAIN.replace_all(original, |c: &regex::Captures| " ".repeat(c[0].len()));
-            masked.as_ref()
-        } else {
-            original
+    #[allow(clippy::too_many_arguments)]
+    fn find_words(
+        &self,
+        field: Field,
+        original: &str,
+        norm: &str,
+        offsets: &[u32],
+        spans: &[(usize, usize, u32)],
+        seen: &mut Vec<u32>,
+        hits: &mut Vec<Hit>,
+    ) {
+        // The original text of norm[s..e]: from the character its first byte
+        // came from to the end of the one its last byte came from.
+        let span = |s: usize, e: usize| {
+            let start = offsets[s] as usize;
+            let last = offsets[e - 1] as usize;
+            (start, last + original[last..].chars().next().map_or(0, char::len_utf8))
         };
-        let (norm, offsets) = text::normalize_with_offsets(text);
-        let bytes = norm.as_bytes();
-        for m in ac.find_overlapping_iter(&norm) {
-            let (s, e) = (m.start(), m.end());
-            let whole_word = (s == 0 || bytes[s - 1] == b' ') && (e == bytes.len() || bytes[e] == b' ');
-            if !whole_word {
-                continue;
-            }
-            for term in &self.terms[m.pattern().as_usize()] {
-                if seen[term.entry] || self.excluded_at(term.entry, &norm, s, e) {
+        let mut valid: Vec<(usize, usize, &Term)> = Vec::new();
+        for &(s, e, p) in spans {
+            for term in &self.terms[p as usize] {
+                if let Some(letters) = &term.strict {
+                    let (a, b) = span(s, e);
+                    if field != Field::Title || !spelled_as(&original[a..b], letters) {
+                        continue;
+                    }
+                }
+                if self.excluded_at(term.entry, norm, s, e) {
                     continue;
                 }
-                seen[term.entry] = true;
-                let start = offsets[s] as usize;
-                // The match ends with the input character its last byte came from.
-                let last = offsets[e - 1] as usize;
-                let end = last + original[last..].chars().next().map_or(0, char::len_utf8);
-                hits.push(Hit {
-                    entry_id: self.entries[term.entry].0,
-                    term: term.display.clone(),
-                    reason: term.reason,
-                    field,
-                    snippet: snippet(original, start, end),
-                });
+                valid.push((s, e, term));
             }
         }
+        for &(s, e, term) in &valid {
+            // "Bombardier" inside "Bombardier Recreational Products" belongs
+            // to the longer entry when both are watched.
+            let inside_longer = valid
+                .iter()
+                .any(|&(s2, e2, t2)| t2.entry != term.entry && s2 <= s && e <= e2 && (s2, e2) != (s, e));
+            if inside_longer || seen.contains(&term.entry) {
+                continue;
+            }
+            let (a, b) = span(s, e);
+            self.push(
+                hits,
+                seen,
+                (term.entry, term.written),
+                term.reason,
+                field,
+                snippet(original, a, b),
+            );
+        }
+    }
+
+    /// Masked and truncated titles: entries the visible part can stand for.
+    fn find_partial(&self, posting: &Posting, seen: &mut Vec<u32>, hits: &mut Vec<Hit>) {
+        let title = posting.title.as_str();
+        let mut candidates: Vec<(u32, Reason)> = Vec::new();
+        if posting.masked || title.contains("**") {
+            candidates.extend(self.masks.find(title).into_iter().map(|t| (t, Reason::Masked)));
+        }
+        let cut = title.trim_end().ends_with("...") || title.trim_end().ends_with('…');
+        if posting.truncated || cut {
+            candidates.extend(self.prefixes.find(title).into_iter().map(|t| (t, Reason::Truncated)));
+        }
+        for (t, reason) in candidates {
+            let (e, w) = self.partial_terms[t as usize];
+            if !seen.contains(&e) {
+                self.push(hits, seen, (e, w), reason, Field::Title, snippet(title, 0, title.len()));
+            }
+        }
+    }
+
+    /// The names in a source's `about` that are not on the watch list.
+    pub fn unknown_names(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| !self.by_name.contains_key(&text::normalize(n)))
+            .cloned()
+            .collect()
+    }
+
+    /// Hits for the entries a disclosure channel is `about`: every new posting
+    /// on it names them, whatever its text says. Unknown names are skipped
+    /// (see [`Matcher::unknown_names`]).
+    pub fn about(&self, names: &[String], posting: &Posting) -> Vec<Hit> {
+        names
+            .iter()
+            .filter_map(|n| self.by_name.get(&text::normalize(n)))
+            .map(|&e| {
+                let entry = &self.entries[e as usize];
+                Hit {
+                    entry_id: entry.id,
+                    term: entry.name.clone(),
+                    reason: Reason::About,
+                    field: Field::Title,
+                    snippet: format!("{} published: [[{}]]", entry.name, text::truncate(&posting.title, 200)),
+                    confidence: confidence(Reason::About, Field::Title),
+                }
+            })
+            .collect()
     }
 
     /// An exclude phrase of the entry covers the match at `norm[s..e]`.
-    fn excluded_at(&self, entry: usize, norm: &str, s: usize, e: usize) -> bool {
-        self.entries[entry].1.iter().any(|x| {
+    fn excluded_at(&self, entry: u32, norm: &str, s: usize, e: usize) -> bool {
+        self.entries[entry as usize].exclude.iter().any(|x| {
             !x.is_empty()
                 && norm.match_indices(x.as_str()).any(|(xs, _)| {
                     let xe = xs + x.len();
@@ -331,12 +597,22 @@ impl Matcher {
         })
     }
 
-    fn excluded(&self, entry: usize, normalized_match: &str) -> bool {
-        self.entries[entry]
-            .1
+    fn excluded(&self, entry: u32, normalized_match: &str) -> bool {
+        self.entries[entry as usize]
+            .exclude
             .iter()
             .any(|x| !x.is_empty() && normalized_match.contains(x.as_str()))
     }
+}
+
+/// Why an entry's name or alias matches only in titles, if one does: shown
+/// by `watch list` so the analyst sees why a posting did not alert.
+pub fn noise_flag(entry: &WatchEntry) -> Option<String> {
+    let reasons: Vec<String> = std::iter::once(&entry.name)
+        .chain(&entry.aliases)
+        .filter_map(|w| noise::noisy(&text::normalize(w)).map(|why| format!("`{w}`: {why}")))
+        .collect();
+    (!reasons.is_empty()).then(|| format!("{}: title only, as written", reasons.join("; ")))
 }
 
 /// Up to [`SNIPPET_CONTEXT`] bytes each side of `original[start..end]`, cut at
