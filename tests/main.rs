@@ -5,4 +5,6 @@
 
 mod support;
 
+mod matcher;
 mod pipeline;
+mod watch;

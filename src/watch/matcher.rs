@@ -213,23 +213,21 @@ pub struct Matcher {
     by_name: HashMap<String, u32>,
 }
 
-/// The term without trailing legal suffixes, if it had any and a word remains.
-fn strip_legal_suffix(normalized: &str) -> Option<&str> {
+/// The term with its trailing legal suffixes taken off one by one, as long
+/// as a word remains: "bns group ltd" → ["bns group", "bns"].
+fn legal_stems(normalized: &str) -> Vec<&str> {
+    let mut stems = Vec::new();
     let mut s = normalized;
-    loop {
-        let before = s;
-        for suffix in LEGAL_SUFFIXES {
-            if let Some(rest) = s.strip_suffix(suffix).and_then(|r| r.strip_suffix(' '))
-                && !rest.is_empty()
-            {
-                s = rest;
-            }
-        }
-        if s == before {
-            break;
-        }
+    while let Some(rest) = LEGAL_SUFFIXES.iter().find_map(|suffix| {
+        s.strip_suffix(suffix)
+            .and_then(|r| r.strip_suffix(' '))
+            .filter(|r| !r.is_empty())
+    }) {
+        // "gmbh and co kg": a connective left before a legal form goes with it.
+        s = rest.strip_suffix(" and").filter(|r| !r.is_empty()).unwrap_or(rest);
+        stems.push(s);
     }
-    (s != normalized).then_some(s)
+    stems
 }
 
 /// The letters and digits of the first `count` alphanumeric characters of
@@ -281,8 +279,9 @@ impl Matcher {
                     m.domains.entry(host.into()).or_default().push((e, w));
                 }
                 let n = text::normalize(written);
-                let stripped = strip_legal_suffix(&n);
-                for (form, reason) in std::iter::once((n.as_str(), reason)).chain(stripped.map(|s| (s, Reason::Suffix)))
+                let stems = legal_stems(&n);
+                for (form, reason) in
+                    std::iter::once((n.as_str(), reason)).chain(stems.into_iter().map(|s| (s, Reason::Suffix)))
                 {
                     if form.is_empty() {
                         continue;
@@ -323,7 +322,11 @@ impl Matcher {
             for d in &entry.domains {
                 let w = m.written.len() as u32;
                 m.written.push(d.as_str().into());
-                m.domains.entry(d.to_ascii_lowercase().into()).or_default().push((e, w));
+                let lower = d.to_ascii_lowercase();
+                let t = m.partial_terms.len() as u32;
+                m.partial_terms.push((e, w));
+                m.prefixes.add(&lower, t);
+                m.domains.entry(lower.into()).or_default().push((e, w));
             }
         }
         m.prefixes.finish();
@@ -742,9 +745,13 @@ mod tests {
 
     #[test]
     fn suffix_stripping_keeps_a_word() {
-        assert_eq!(strip_legal_suffix("qualys inc"), Some("qualys"));
-        assert_eq!(strip_legal_suffix("acme co ltd"), Some("acme"));
-        assert_eq!(strip_legal_suffix("ltd"), None);
-        assert_eq!(strip_legal_suffix("acme"), None);
+        assert_eq!(legal_stems("qualys inc"), ["qualys"]);
+        assert_eq!(legal_stems("bns group ltd"), ["bns group", "bns"]);
+        assert_eq!(
+            legal_stems("kupp gmbh and co kg"),
+            ["kupp gmbh and co", "kupp gmbh", "kupp"]
+        );
+        assert!(legal_stems("ltd").is_empty());
+        assert!(legal_stems("acme").is_empty());
     }
 }

@@ -95,22 +95,32 @@ impl Prefixes {
         self.sorted.sort_unstable();
     }
 
-    /// Owners whose name starts with what `title` shows before its cut
-    /// (`...` or `…`), and goes on past it.
+    /// Owners whose name (normalized) or domain (lowercase) starts with what
+    /// `title` shows before its cut (`...` or `…`), and goes on past it:
+    /// `denverhousing.o...` is denverhousing.org.
     pub fn find(&self, title: &str) -> Vec<u32> {
         let shown = title.trim_end().trim_end_matches(['.', '…']).trim_end();
-        let visible = text::normalize(shown);
-        if visible.len() < MIN_PREFIX {
-            return Vec::new();
+        let mut found = Vec::new();
+        for visible in [text::normalize(shown), shown.to_lowercase()] {
+            if visible.len() < MIN_PREFIX {
+                continue;
+            }
+            let from = self.sorted.partition_point(|(k, _)| k.as_ref() < visible.as_str());
+            let owners = self.sorted[from..]
+                .iter()
+                .take_while(|(k, _)| k.starts_with(visible.as_str()))
+                .filter(|(k, _)| k.len() > visible.len())
+                .map(|(_, o)| *o);
+            for o in owners {
+                if found.len() == MAX_CANDIDATES {
+                    return found;
+                }
+                if !found.contains(&o) {
+                    found.push(o);
+                }
+            }
         }
-        let from = self.sorted.partition_point(|(k, _)| k.as_ref() < visible.as_str());
-        self.sorted[from..]
-            .iter()
-            .take_while(|(k, _)| k.starts_with(visible.as_str()))
-            .filter(|(k, _)| k.len() > visible.len())
-            .map(|(_, o)| *o)
-            .take(MAX_CANDIDATES)
-            .collect()
+        found
     }
 }
 
@@ -141,5 +151,8 @@ mod tests {
         assert_eq!(p.find("Bombardier Recreational Pro..."), [1]);
         assert_eq!(p.find("Bombardier Recreational Pro…"), [1]);
         assert_eq!(p.find("Bom..."), Vec::<u32>::new());
+        p.add("denverhousing.org", 4);
+        p.finish();
+        assert_eq!(p.find("denverhousing.o... "), [4]);
     }
 }
