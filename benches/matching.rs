@@ -90,7 +90,16 @@ const SYLLABLES: &[&str] = &[
 ];
 const FORMS: &[&str] = &["", "", " GmbH", " Inc.", " Ltd", " S.A.", " LLC", " AG", " B.V."];
 const SECOND: &[&str] = &[
-    "", "", "", " Logistics", " Medical", " Systems", " Foods", " Partners", " Holding", " Engineering",
+    "",
+    "",
+    "",
+    " Logistics",
+    " Medical",
+    " Systems",
+    " Foods",
+    " Partners",
+    " Holding",
+    " Engineering",
 ];
 
 fn generated(rng: &mut Rng) -> WatchEntry {
@@ -98,7 +107,9 @@ fn generated(rng: &mut Rng) -> WatchEntry {
         let n = 2 + rng.next() % 3;
         let w: String = (0..n).map(|_| SYLLABLES[rng.next() % SYLLABLES.len()]).collect();
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+            .unwrap_or_default()
     };
     let first = word(rng);
     let name = format!(
@@ -121,7 +132,10 @@ fn entries(n: usize, victims: &[String]) -> Vec<WatchEntry> {
     let mut seen = std::collections::HashSet::new();
     let mut out: Vec<WatchEntry> = Vec::with_capacity(n);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let real = victims.iter().map(|t| leakwatch::text::clean(t)).filter(|t| !t.is_empty());
+    let real = victims
+        .iter()
+        .map(|t| leakwatch::text::clean(t))
+        .filter(|t| !t.is_empty());
     for name in real {
         if out.len() == n {
             break;
@@ -190,7 +204,16 @@ fn main() {
     );
     println!(
         "{:>8} | {:>9} {:>9} | {:>9} {:>12} {:>8} | {:>9} {:>12} {:>6} | {:>8}",
-        "entries", "build ms", "heap MB", "MB/s", "postings/s", "hits", "naive MB/s", "naive post/s", "slice", "speedup"
+        "entries",
+        "build ms",
+        "heap MB",
+        "MB/s",
+        "postings/s",
+        "hits",
+        "naive MB/s",
+        "naive post/s",
+        "slice",
+        "speedup"
     );
     for n in [1_000, 10_000, 100_000] {
         let list = entries(n, &victims);

@@ -1,8 +1,8 @@
 //! The matcher: every watch term against a posting, all at once.
 //!
 //! Terms and posting text are both normalized ([`crate::text::normalize`]),
-//! then one Aho-Corasick automaton finds every term occurrence; an occurrence
-//! counts only on whole words. Domain-shaped strings (`files.accellion.com`)
+//! then one word index ([`super::index`]) finds every whole-word term
+//! occurrence in a single pass. Domain-shaped strings (`files.accellion.com`)
 //! are cut out of the word text and matched as domains through the public
 //! suffix list ([`super::domain`]), so a look-alike such as
 //! `accellion.com.evil.io` never matches "Accellion" word by word. Names too
@@ -10,14 +10,12 @@
 //! written; masked and truncated titles go through [`super::partial`].
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::WatchEntry;
 use super::domain::{self, FoundDomain};
+use super::index::{FxBuild, WordIndex};
 use super::noise;
-use super::partial::{Masks, Prefixes};
+use super::partial::{self, Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
 
@@ -160,20 +158,19 @@ pub struct Hit {
     pub confidence: u8,
 }
 
-/// One way an entry can be named: the automaton pattern stands for it.
+/// One way an entry can be named: a normalized term stands for it.
+#[derive(Clone, Copy)]
 struct Term {
     entry: u32,
     /// Index into `Matcher::written`.
     written: u32,
     reason: Reason,
-    /// For a noisy term: its letters as the entry writes them. It then
-    /// matches only in titles, with these exact capitals.
-    strict: Option<Box<str>>,
 }
 
 struct EntryInfo {
     id: i64,
-    name: String,
+    /// Index into `Matcher::written` of its name.
+    name: u32,
     exclude: Vec<String>,
 }
 
@@ -184,6 +181,7 @@ struct Scratch {
     offsets: Vec<u32>,
     blanked: String,
     domains: Vec<FoundDomain>,
+    words: Vec<(u32, u32, u32)>,
     spans: Vec<(usize, usize, u32)>,
 }
 
@@ -194,23 +192,24 @@ thread_local! {
 /// All watch terms, compiled once per run.
 pub struct Matcher {
     entries: Vec<EntryInfo>,
-    /// Names and aliases as the entries write them.
+    /// Names, aliases and domains as the entries write them.
     written: Vec<Box<str>>,
-    automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the terms (of possibly several entries) it stands for.
-    terms: Vec<Vec<Term>>,
-    /// Each automaton pattern, normalized (for the oracle test and `patterns`).
-    patterns: Vec<Box<str>>,
-    /// Domain (lowercase) → (entry, written index) of the entries that list it.
-    domains: HashMap<Box<str>, Vec<(u32, u32)>>,
-    /// Name run together (`kumhotire`, `kumho-tire`) → terms, for registrable labels.
-    labels: HashMap<Box<str>, Vec<Term>>,
-    /// Term index for the partial indexes: (entry, written, reason of the full term).
-    partial_terms: Vec<(u32, u32)>,
+    /// Normalized terms → term number.
+    index: WordIndex,
+    /// Term texts, back to back; term `t` is `text[ends[t-1]..ends[t]]`.
+    text: String,
+    ends: Vec<u32>,
+    /// Who each term stands for: `owners[starts[t]..starts[t+1]]`.
+    owners: Vec<Term>,
+    starts: Vec<u32>,
+    /// Domains (lowercase) the entries list or are named as, sorted:
+    /// (domain, entry, written).
+    domains: Vec<(Box<str>, u32, u32)>,
+    /// Hash of each term run together (`kumhotire`) or hyphened
+    /// (`kumho-tire`), sorted, with the term: for registrable labels.
+    labels: Vec<(u64, u32)>,
     masks: Masks,
     prefixes: Prefixes,
-    /// Normalized name → entry, for `about`.
-    by_name: HashMap<String, u32>,
 }
 
 /// The term with its trailing legal suffixes taken off one by one, as long
@@ -232,111 +231,117 @@ fn legal_stems(normalized: &str) -> Vec<&str> {
 
 /// The letters and digits of the first `count` alphanumeric characters of
 /// `written`: "Target Corporation" with 6 → "Target".
-fn leading_letters(written: &str, count: usize) -> Box<str> {
-    written
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .take(count)
-        .collect::<String>()
-        .into()
+fn leading_letters(written: &str, count: usize) -> impl Iterator<Item = char> + '_ {
+    written.chars().filter(|c| c.is_alphanumeric()).take(count)
 }
 
 /// Whether the original text of a strict match spells the term's letters exactly.
-fn spelled_as(original: &str, letters: &str) -> bool {
-    original.chars().filter(|c| c.is_alphanumeric()).eq(letters.chars())
+fn spelled_as(original: &str, written: &str, count: usize) -> bool {
+    original
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .eq(leading_letters(written, count))
+}
+
+/// The label forms of a normalized term: run together, and hyphened.
+fn label_forms(term: &str) -> impl Iterator<Item = String> + '_ {
+    let together = term.replace(' ', "");
+    let hyphened = term.contains(' ').then(|| term.replace(' ', "-"));
+    std::iter::once(together).chain(hyphened)
+}
+
+fn label_hash(label: &str) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = FxBuild::default().build_hasher();
+    label.hash(&mut h);
+    h.finish()
 }
 
 impl Matcher {
     pub fn new(entries: &[WatchEntry]) -> Matcher {
         let mut m = Matcher {
             entries: Vec::with_capacity(entries.len()),
-            written: Vec::new(),
-            automaton: None,
-            terms: Vec::new(),
-            patterns: Vec::new(),
-            domains: HashMap::new(),
-            labels: HashMap::new(),
-            partial_terms: Vec::new(),
+            written: Vec::with_capacity(entries.len() * 2),
+            index: WordIndex::new(),
+            text: String::new(),
+            ends: Vec::new(),
+            owners: Vec::new(),
+            starts: Vec::new(),
+            domains: Vec::new(),
+            labels: Vec::new(),
             masks: Masks::default(),
             prefixes: Prefixes::default(),
-            by_name: HashMap::new(),
         };
-        let mut index: HashMap<Box<str>, u32> = HashMap::new();
+        // (term, owner) in the order found: name before alias before stems.
+        let mut owned: Vec<(u32, Term)> = Vec::with_capacity(entries.len() * 2);
         for (e, entry) in entries.iter().enumerate() {
             let e = e as u32;
             m.entries.push(EntryInfo {
                 id: entry.id,
-                name: entry.name.clone(),
+                name: m.written.len() as u32,
                 exclude: entry.exclude.iter().map(|x| text::normalize(x)).collect(),
             });
-            m.by_name.insert(text::normalize(&entry.name), e);
             let named =
                 std::iter::once((&entry.name, Reason::Name)).chain(entry.aliases.iter().map(|a| (a, Reason::Alias)));
             for (written, reason) in named {
                 let w = m.written.len() as u32;
                 m.written.push(written.as_str().into());
                 if let Some(host) = domain::as_domain(written) {
-                    m.domains.entry(host.into()).or_default().push((e, w));
+                    m.domains.push((host.into(), e, w));
                 }
                 let n = text::normalize(written);
                 let stems = legal_stems(&n);
-                for (form, reason) in
-                    std::iter::once((n.as_str(), reason)).chain(stems.into_iter().map(|s| (s, Reason::Suffix)))
-                {
+                let forms = std::iter::once((n.as_str(), reason)).chain(stems.into_iter().map(|s| (s, Reason::Suffix)));
+                for (form, reason) in forms {
                     if form.is_empty() {
                         continue;
                     }
-                    let strict =
-                        noise::noisy(form).map(|_| leading_letters(written, form.replace(' ', "").chars().count()));
-                    let term = || Term {
-                        entry: e,
-                        written: w,
-                        reason,
-                        strict: strict.clone(),
-                    };
-                    let p = *index.entry(form.into()).or_insert_with(|| {
-                        m.patterns.push(form.into());
-                        m.terms.push(Vec::new());
-                        (m.patterns.len() - 1) as u32
-                    });
-                    if !m.terms[p as usize].iter().any(|t| t.entry == e) {
-                        m.terms[p as usize].push(term());
-                    }
-                    let together = form.replace(' ', "");
-                    let hyphened = form.replace(' ', "-");
-                    for label in [together.clone(), hyphened] {
-                        let owners = m.labels.entry(label.into()).or_default();
-                        if !owners.iter().any(|t| t.entry == e) {
-                            owners.push(Term {
-                                reason: Reason::Label,
-                                ..term()
-                            });
+                    let t = m.index.insert(form);
+                    if t as usize == m.ends.len() {
+                        m.text.push_str(form);
+                        m.ends.push(m.text.len() as u32);
+                        for label in label_forms(form) {
+                            m.labels.push((label_hash(&label), t));
                         }
+                        m.masks.add(form, t);
+                        m.prefixes.add(t);
                     }
-                    let t = m.partial_terms.len() as u32;
-                    m.partial_terms.push((e, w));
-                    m.masks.add(&together, t);
-                    m.prefixes.add(form, t);
+                    owned.push((
+                        t,
+                        Term {
+                            entry: e,
+                            written: w,
+                            reason,
+                        },
+                    ));
                 }
             }
             for d in &entry.domains {
                 let w = m.written.len() as u32;
                 m.written.push(d.as_str().into());
-                let lower = d.to_ascii_lowercase();
-                let t = m.partial_terms.len() as u32;
-                m.partial_terms.push((e, w));
-                m.prefixes.add(&lower, t);
-                m.domains.entry(lower.into()).or_default().push((e, w));
+                m.domains.push((d.to_ascii_lowercase().into(), e, w));
             }
         }
-        m.prefixes.finish();
-        m.automaton = (!m.patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(m.patterns.iter().map(|p| p.as_bytes()))
-                .expect("watch terms compile")
-        });
+        // Group owners by term, the first way each entry was named winning.
+        owned.sort_by_key(|&(t, o)| (t, o.entry));
+        owned.dedup_by_key(|&mut (t, o)| (t, o.entry));
+        m.starts = Vec::with_capacity(m.ends.len() + 1);
+        m.owners = Vec::with_capacity(owned.len());
+        for (t, o) in owned {
+            while m.starts.len() <= t as usize {
+                m.starts.push(m.owners.len() as u32);
+            }
+            m.owners.push(o);
+        }
+        while m.starts.len() <= m.ends.len() {
+            m.starts.push(m.owners.len() as u32);
+        }
+        m.domains.sort_unstable();
+        m.domains.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        m.labels.sort_unstable();
+        let (text, ends) = (&m.text, &m.ends);
+        m.prefixes.finish(|t| term_text(text, ends, t));
+        m.written.shrink_to_fit();
         m
     }
 
@@ -344,34 +349,30 @@ impl Matcher {
         self.entries.is_empty()
     }
 
-    /// Every normalized pattern the automaton searches for.
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|p| p.as_ref())
+    fn term(&self, t: u32) -> &str {
+        term_text(&self.text, &self.ends, t)
     }
 
-    /// Every whole-word occurrence of a pattern in normalized text, as
-    /// (start, end, pattern): what the automaton finds, before the rules
-    /// about noise, exclusions and overlaps. The oracle test compares it with
-    /// a search for each pattern on its own.
+    fn owners(&self, t: u32) -> &[Term] {
+        &self.owners[self.starts[t as usize] as usize..self.starts[t as usize + 1] as usize]
+    }
+
+    /// Every normalized term the index searches for.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|t| self.term(t))
+    }
+
+    /// Every whole-word occurrence of a term in normalized text, as
+    /// (start, end, term): what the index finds, before the rules about
+    /// noise, exclusions and overlaps. The oracle test compares it with a
+    /// search for each term on its own.
     pub fn occurrences(&self, normalized: &str) -> Vec<(usize, usize, String)> {
-        let mut spans = Vec::new();
-        self.word_spans(normalized, &mut spans);
+        let (mut words, mut spans) = (Vec::new(), Vec::new());
+        self.index.find(normalized, &mut words, &mut spans);
         spans
             .into_iter()
-            .map(|(s, e, p)| (s, e, self.patterns[p as usize].to_string()))
+            .map(|(s, e, t)| (s, e, self.term(t).to_owned()))
             .collect()
-    }
-
-    fn word_spans(&self, norm: &str, spans: &mut Vec<(usize, usize, u32)>) {
-        spans.clear();
-        let Some(ac) = &self.automaton else { return };
-        let bytes = norm.as_bytes();
-        for m in ac.find_overlapping_iter(norm) {
-            let (s, e) = (m.start(), m.end());
-            if (s == 0 || bytes[s - 1] == b' ') && (e == bytes.len() || bytes[e] == b' ') {
-                spans.push((s, e, m.pattern().as_u32()));
-            }
-        }
     }
 
     /// Every entry the posting names, at most once each, the best place first
@@ -418,7 +419,7 @@ impl Matcher {
                 s.blanked.as_str()
             };
             text::normalize_reusing(words, &mut s.norm, &mut s.offsets);
-            self.word_spans(&s.norm, &mut s.spans);
+            self.index.find(&s.norm, &mut s.words, &mut s.spans);
             if !s.spans.is_empty() {
                 self.find_words(field, original, &s.norm, &s.offsets, &s.spans, &mut seen, &mut hits);
             }
@@ -450,6 +451,13 @@ impl Matcher {
         });
     }
 
+    /// Entries listing `host` exactly.
+    fn domain_owners(&self, host: &str) -> &[(Box<str>, u32, u32)] {
+        let from = self.domains.partition_point(|d| d.0.as_ref() < host);
+        let to = from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count();
+        &self.domains[from..to]
+    }
+
     fn find_domains(
         &self,
         field: Field,
@@ -459,20 +467,32 @@ impl Matcher {
         hits: &mut Vec<Hit>,
     ) {
         for d in found {
-            let listed = d
-                .candidates()
-                .filter_map(|c| self.domains.get(c))
-                .flatten()
-                .map(|&(e, w)| (e, w, Reason::Domain, None));
-            let named = self
-                .labels
-                .get(d.label())
-                .into_iter()
-                .flatten()
-                .map(|t| (t.entry, t.written, Reason::Label, t.strict.as_ref()));
-            for (e, w, reason, strict) in listed.chain(named).collect::<Vec<_>>() {
+            let mut matched: Vec<(u32, u32, Reason, bool)> = Vec::new();
+            for candidate in d.candidates() {
+                matched.extend(
+                    self.domain_owners(candidate)
+                        .iter()
+                        .map(|&(_, e, w)| (e, w, Reason::Domain, false)),
+                );
+            }
+            let label = d.label();
+            let hash = label_hash(label);
+            let from = self.labels.partition_point(|l| l.0 < hash);
+            for &(_, t) in self.labels[from..].iter().take_while(|l| l.0 == hash) {
+                let term = self.term(t);
+                if !label_forms(term).any(|f| f == label) {
+                    continue;
+                }
+                let noisy = noise::noisy(term).is_some();
+                matched.extend(
+                    self.owners(t)
+                        .iter()
+                        .map(|o| (o.entry, o.written, Reason::Label, noisy)),
+                );
+            }
+            for (e, w, reason, noisy) in matched {
                 // A noisy name as a domain label (`target.com`) counts in titles only.
-                if seen.contains(&e) || (strict.is_some() && field != Field::Title) {
+                if seen.contains(&e) || (noisy && field != Field::Title) {
                     continue;
                 }
                 if self.excluded(e, &text::normalize(&d.host)) {
@@ -501,36 +521,42 @@ impl Matcher {
             let last = offsets[e - 1] as usize;
             (start, last + original[last..].chars().next().map_or(0, char::len_utf8))
         };
-        let mut valid: Vec<(usize, usize, &Term)> = Vec::new();
-        for &(s, e, p) in spans {
-            for term in &self.terms[p as usize] {
-                if let Some(letters) = &term.strict {
+        let mut valid: Vec<(usize, usize, Term)> = Vec::new();
+        for &(s, e, t) in spans {
+            let term = self.term(t);
+            let noisy = noise::noisy(term).is_some();
+            for &owner in self.owners(t) {
+                // A noisy term counts only in titles, spelled as the entry writes it.
+                if noisy {
                     let (a, b) = span(s, e);
-                    if field != Field::Title || !spelled_as(&original[a..b], letters) {
+                    let letters = term.chars().filter(|c| *c != ' ').count();
+                    if field != Field::Title
+                        || !spelled_as(&original[a..b], &self.written[owner.written as usize], letters)
+                    {
                         continue;
                     }
                 }
-                if self.excluded_at(term.entry, norm, s, e) {
+                if self.excluded_at(owner.entry, norm, s, e) {
                     continue;
                 }
-                valid.push((s, e, term));
+                valid.push((s, e, owner));
             }
         }
-        for &(s, e, term) in &valid {
+        for &(s, e, owner) in &valid {
             // "Bombardier" inside "Bombardier Recreational Products" belongs
             // to the longer entry when both are watched.
             let inside_longer = valid
                 .iter()
-                .any(|&(s2, e2, t2)| t2.entry != term.entry && s2 <= s && e <= e2 && (s2, e2) != (s, e));
-            if inside_longer || seen.contains(&term.entry) {
+                .any(|&(s2, e2, o2)| o2.entry != owner.entry && s2 <= s && e <= e2 && (s2, e2) != (s, e));
+            if inside_longer || seen.contains(&owner.entry) {
                 continue;
             }
             let (a, b) = span(s, e);
             self.push(
                 hits,
                 seen,
-                (term.entry, term.written),
-                term.reason,
+                (owner.entry, owner.written),
+                owner.reason,
                 field,
                 snippet(original, a, b),
             );
@@ -540,27 +566,50 @@ impl Matcher {
     /// Masked and truncated titles: entries the visible part can stand for.
     fn find_partial(&self, posting: &Posting, seen: &mut Vec<u32>, hits: &mut Vec<Hit>) {
         let title = posting.title.as_str();
-        let mut candidates: Vec<(u32, Reason)> = Vec::new();
+        let mut candidates: Vec<(u32, u32, Reason)> = Vec::new();
+        let owners_of = |t: u32| self.owners(t).iter().map(|o| (o.entry, o.written));
         if posting.masked || title.contains("**") {
-            candidates.extend(self.masks.find(title).into_iter().map(|t| (t, Reason::Masked)));
+            for t in self.masks.find(title, |t| self.term(t)) {
+                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
+            }
         }
         let cut = title.trim_end().ends_with("...") || title.trim_end().ends_with('…');
         if posting.truncated || cut {
-            candidates.extend(self.prefixes.find(title).into_iter().map(|t| (t, Reason::Truncated)));
+            for t in self.prefixes.find(title, |t| self.term(t)) {
+                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Truncated)));
+            }
+            // `denverhousing.o...`: a domain cut short.
+            let shown = partial::shown(title).to_ascii_lowercase();
+            if shown.len() >= partial::MIN_PREFIX && shown.contains('.') {
+                let from = self.domains.partition_point(|d| d.0.as_ref() < shown.as_str());
+                let cut_domains = self.domains[from..]
+                    .iter()
+                    .take_while(|d| d.0.starts_with(shown.as_str()))
+                    .take(partial::MAX_CANDIDATES);
+                candidates.extend(cut_domains.map(|&(_, e, w)| (e, w, Reason::Truncated)));
+            }
         }
-        for (t, reason) in candidates {
-            let (e, w) = self.partial_terms[t as usize];
+        for (e, w, reason) in candidates {
             if !seen.contains(&e) {
                 self.push(hits, seen, (e, w), reason, Field::Title, snippet(title, 0, title.len()));
             }
         }
     }
 
+    /// The entry named `name` (compared normalized), if there is one.
+    fn entry_named(&self, name: &str) -> Option<u32> {
+        let t = self.index.get(&text::normalize(name))?;
+        self.owners(t)
+            .iter()
+            .find(|o| o.reason == Reason::Name)
+            .map(|o| o.entry)
+    }
+
     /// The names in a source's `about` that are not on the watch list.
     pub fn unknown_names(&self, names: &[String]) -> Vec<String> {
         names
             .iter()
-            .filter(|n| !self.by_name.contains_key(&text::normalize(n)))
+            .filter(|n| self.entry_named(n).is_none())
             .cloned()
             .collect()
     }
@@ -571,15 +620,16 @@ impl Matcher {
     pub fn about(&self, names: &[String], posting: &Posting) -> Vec<Hit> {
         names
             .iter()
-            .filter_map(|n| self.by_name.get(&text::normalize(n)))
-            .map(|&e| {
+            .filter_map(|n| self.entry_named(n))
+            .map(|e| {
                 let entry = &self.entries[e as usize];
+                let name = &self.written[entry.name as usize];
                 Hit {
                     entry_id: entry.id,
-                    term: entry.name.clone(),
+                    term: name.to_string(),
                     reason: Reason::About,
                     field: Field::Title,
-                    snippet: format!("{} published: [[{}]]", entry.name, text::truncate(&posting.title, 200)),
+                    snippet: format!("{name} published: [[{}]]", text::truncate(&posting.title, 200)),
                     confidence: confidence(Reason::About, Field::Title),
                 }
             })
@@ -606,6 +656,12 @@ impl Matcher {
             .iter()
             .any(|x| !x.is_empty() && normalized_match.contains(x.as_str()))
     }
+}
+
+/// Term `t` of the texts stored back to back.
+fn term_text<'a>(text: &'a str, ends: &[u32], t: u32) -> &'a str {
+    let start = if t == 0 { 0 } else { ends[t as usize - 1] as usize };
+    &text[start..ends[t as usize] as usize]
 }
 
 /// Why an entry's name or alias matches only in titles, if one does: shown

@@ -8,6 +8,7 @@
 
 pub mod csv;
 mod domain;
+mod index;
 mod matcher;
 mod noise;
 mod partial;

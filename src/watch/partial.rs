@@ -2,8 +2,10 @@
 //!
 //! Some leak sites mask the victim (`Ac*****on`) until a deadline, others cut
 //! long titles (`Bombardier Recreational Pro...`). Extraction flags such
-//! postings; these indexes find the entries they can stand for. A partial
-//! name is weaker evidence, so these hits carry a lower confidence.
+//! postings; these indexes find the terms they can stand for. A partial name
+//! is weaker evidence, so these hits carry a lower confidence. Both hold only
+//! term numbers; the caller owns the term texts (normalized, words separated
+//! by single spaces) and lends them through `text_of`.
 
 use std::collections::HashMap;
 
@@ -13,9 +15,9 @@ use crate::text;
 /// every eight-letter entry.
 const MIN_VISIBLE: usize = 3;
 /// Shortest visible start of a truncated title worth looking up.
-const MIN_PREFIX: usize = 6;
-/// Most entries one partial title may stand for.
-const MAX_CANDIDATES: usize = 20;
+pub const MIN_PREFIX: usize = 6;
+/// Most terms one partial title may stand for.
+pub const MAX_CANDIDATES: usize = 20;
 
 /// Characters that stand for a hidden letter.
 fn is_mask(c: char) -> bool {
@@ -37,27 +39,23 @@ fn compact_masked(s: &str) -> Vec<char> {
     out
 }
 
-/// A name's letters and the caller's term index.
-type MaskedName = (Box<[char]>, u32);
-
-/// Entry names by length of their letters, for masked titles.
+/// Terms by the number of their letters, for masked titles.
 #[derive(Default)]
 pub struct Masks {
-    by_len: HashMap<usize, Vec<MaskedName>>,
+    by_len: HashMap<usize, Vec<u32>>,
 }
 
 impl Masks {
-    /// `compact`: the normalized name without spaces; `owner`: the caller's term index.
-    pub fn add(&mut self, compact: &str, owner: u32) {
-        let chars: Box<[char]> = compact.chars().collect();
-        if chars.len() > MIN_VISIBLE {
-            self.by_len.entry(chars.len()).or_default().push((chars, owner));
+    pub fn add(&mut self, normalized: &str, term: u32) {
+        let len = normalized.chars().filter(|c| *c != ' ').count();
+        if len > MIN_VISIBLE {
+            self.by_len.entry(len).or_default().push(term);
         }
     }
 
-    /// Owners whose name fits one masked word of `title`, or the masked title
-    /// as a whole (same length, same visible letters in the same places).
-    pub fn find(&self, title: &str) -> Vec<u32> {
+    /// Terms that fit one masked word of `title`, or the masked title as a
+    /// whole: same length, same visible letters in the same places.
+    pub fn find<'a>(&self, title: &str, text_of: impl Fn(u32) -> &'a str) -> Vec<u32> {
         let mut found = Vec::new();
         let whole = compact_masked(title);
         let words = title.split(|c: char| c.is_whitespace() || c == ',').map(compact_masked);
@@ -66,10 +64,11 @@ impl Masks {
             if !pattern.contains(&'*') || visible < MIN_VISIBLE {
                 continue;
             }
-            for (name, owner) in self.by_len.get(&pattern.len()).into_iter().flatten() {
-                let fits = name.iter().zip(&pattern).all(|(n, p)| *p == '*' || n == p);
-                if fits && !found.contains(owner) {
-                    found.push(*owner);
+            for &term in self.by_len.get(&pattern.len()).into_iter().flatten() {
+                let name = text_of(term).chars().filter(|c| *c != ' ');
+                let fits = name.zip(&pattern).all(|(n, p)| *p == '*' || n == *p);
+                if fits && !found.contains(&term) {
+                    found.push(term);
                     if found.len() == MAX_CANDIDATES {
                         return found;
                     }
@@ -80,47 +79,41 @@ impl Masks {
     }
 }
 
-/// Normalized entry names in order, for truncated titles.
+/// What a truncated title shows before its cut (`...` or `…`).
+pub fn shown(title: &str) -> &str {
+    title.trim_end().trim_end_matches(['.', '…']).trim_end()
+}
+
+/// Terms in text order, for truncated titles.
 #[derive(Default)]
 pub struct Prefixes {
-    sorted: Vec<(Box<str>, u32)>,
+    sorted: Vec<u32>,
 }
 
 impl Prefixes {
-    pub fn add(&mut self, normalized: &str, owner: u32) {
-        self.sorted.push((normalized.into(), owner));
+    pub fn add(&mut self, term: u32) {
+        self.sorted.push(term);
     }
 
-    pub fn finish(&mut self) {
-        self.sorted.sort_unstable();
+    pub fn finish<'a>(&mut self, text_of: impl Fn(u32) -> &'a str) {
+        self.sorted.sort_unstable_by(|a, b| text_of(*a).cmp(text_of(*b)));
     }
 
-    /// Owners whose name (normalized) or domain (lowercase) starts with what
-    /// `title` shows before its cut (`...` or `…`), and goes on past it:
-    /// `denverhousing.o...` is denverhousing.org.
-    pub fn find(&self, title: &str) -> Vec<u32> {
-        let shown = title.trim_end().trim_end_matches(['.', '…']).trim_end();
-        let mut found = Vec::new();
-        for visible in [text::normalize(shown), shown.to_lowercase()] {
-            if visible.len() < MIN_PREFIX {
-                continue;
-            }
-            let from = self.sorted.partition_point(|(k, _)| k.as_ref() < visible.as_str());
-            let owners = self.sorted[from..]
-                .iter()
-                .take_while(|(k, _)| k.starts_with(visible.as_str()))
-                .filter(|(k, _)| k.len() > visible.len())
-                .map(|(_, o)| *o);
-            for o in owners {
-                if found.len() == MAX_CANDIDATES {
-                    return found;
-                }
-                if !found.contains(&o) {
-                    found.push(o);
-                }
-            }
+    /// Terms that start with the normalized text `title` shows before its
+    /// cut, and go on past it.
+    pub fn find<'a>(&self, title: &str, text_of: impl Fn(u32) -> &'a str) -> Vec<u32> {
+        let visible = text::normalize(shown(title));
+        if visible.len() < MIN_PREFIX {
+            return Vec::new();
         }
-        found
+        let from = self.sorted.partition_point(|t| text_of(*t) < visible.as_str());
+        self.sorted[from..]
+            .iter()
+            .take_while(|t| text_of(**t).starts_with(visible.as_str()))
+            .filter(|t| text_of(**t).len() > visible.len())
+            .copied()
+            .take(MAX_CANDIDATES)
+            .collect()
     }
 }
 
@@ -128,31 +121,42 @@ impl Prefixes {
 mod tests {
     use super::*;
 
+    const TERMS: &[&str] = &[
+        "accellion",
+        "accenture",
+        "acme",
+        "bombardier recreational products",
+        "bombardier",
+        "bomb squad",
+    ];
+
+    fn text_of(t: u32) -> &'static str {
+        TERMS[t as usize]
+    }
+
     #[test]
     fn masked_names_fit_by_length_and_visible_letters() {
         let mut m = Masks::default();
-        m.add("accellion", 1);
-        m.add("accenture", 2);
-        m.add("acme", 3);
-        assert_eq!(m.find("Ac*****on"), [1]);
-        assert_eq!(m.find("Ac*****on Inc."), [1]);
-        assert_eq!(m.find("Ac******on"), Vec::<u32>::new());
-        assert_eq!(m.find("*********"), Vec::<u32>::new());
-        assert_eq!(m.find("Acc****re"), [2]);
+        for (i, t) in TERMS.iter().enumerate() {
+            m.add(t, i as u32);
+        }
+        assert_eq!(m.find("Ac*****on", text_of), [0]);
+        assert_eq!(m.find("Ac*****on Inc.", text_of), [0]);
+        assert_eq!(m.find("Ac******on", text_of), Vec::<u32>::new());
+        assert_eq!(m.find("*********", text_of), Vec::<u32>::new());
+        assert_eq!(m.find("Acc****re", text_of), [1]);
+        assert_eq!(m.find("Bo**squ*d", text_of), [5]);
     }
 
     #[test]
     fn truncated_titles_match_longer_names_that_start_with_them() {
         let mut p = Prefixes::default();
-        p.add("bombardier recreational products", 1);
-        p.add("bombardier", 2);
-        p.add("bomb squad", 3);
-        p.finish();
-        assert_eq!(p.find("Bombardier Recreational Pro..."), [1]);
-        assert_eq!(p.find("Bombardier Recreational Pro…"), [1]);
-        assert_eq!(p.find("Bom..."), Vec::<u32>::new());
-        p.add("denverhousing.org", 4);
-        p.finish();
-        assert_eq!(p.find("denverhousing.o... "), [4]);
+        for i in 0..TERMS.len() {
+            p.add(i as u32);
+        }
+        p.finish(text_of);
+        assert_eq!(p.find("Bombardier Recreational Pro...", text_of), [3]);
+        assert_eq!(p.find("Bombardier Recreational Pro…", text_of), [3]);
+        assert_eq!(p.find("Bom...", text_of), Vec::<u32>::new());
     }
 }
