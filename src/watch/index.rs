@@ -37,7 +37,10 @@ impl Hasher for FxHasher {
         self.write_u64(n as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits depending on the low input bits
+        // only, and the table indexes by the low bits: mix high into low.
+        let h = (self.0 ^ (self.0 >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 }
 

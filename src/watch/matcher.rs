@@ -174,6 +174,14 @@ struct EntryInfo {
     exclude: Vec<String>,
 }
 
+/// A field's text in both forms: as written, and normalized with the
+/// offset in `original` of every normalized byte.
+struct WordText<'a> {
+    original: &'a str,
+    norm: &'a str,
+    offsets: &'a [u32],
+}
+
 /// Per-thread buffers, so matching a posting allocates nothing on the usual path.
 #[derive(Default)]
 struct Scratch {
@@ -183,6 +191,7 @@ struct Scratch {
     domains: Vec<FoundDomain>,
     words: Vec<(u32, u32, u32)>,
     spans: Vec<(usize, usize, u32)>,
+    valid: Vec<(usize, usize, Term)>,
 }
 
 thread_local! {
@@ -251,10 +260,8 @@ fn label_forms(term: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 fn label_hash(label: &str) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = FxBuild::default().build_hasher();
-    label.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    FxBuild::default().hash_one(label)
 }
 
 impl Matcher {
@@ -421,7 +428,12 @@ impl Matcher {
             text::normalize_reusing(words, &mut s.norm, &mut s.offsets);
             self.index.find(&s.norm, &mut s.words, &mut s.spans);
             if !s.spans.is_empty() {
-                self.find_words(field, original, &s.norm, &s.offsets, &s.spans, &mut seen, &mut hits);
+                let text = WordText {
+                    original,
+                    norm: &s.norm,
+                    offsets: &s.offsets,
+                };
+                self.find_words(field, &text, &s.spans, &mut s.valid, &mut seen, &mut hits);
             }
             if field == Field::Title {
                 self.find_partial(posting, &mut seen, &mut hits);
@@ -503,17 +515,16 @@ impl Matcher {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn find_words(
         &self,
         field: Field,
-        original: &str,
-        norm: &str,
-        offsets: &[u32],
+        text: &WordText,
         spans: &[(usize, usize, u32)],
+        valid: &mut Vec<(usize, usize, Term)>,
         seen: &mut Vec<u32>,
         hits: &mut Vec<Hit>,
     ) {
+        let WordText { original, norm, offsets } = *text;
         // The original text of norm[s..e]: from the character its first byte
         // came from to the end of the one its last byte came from.
         let span = |s: usize, e: usize| {
@@ -521,7 +532,7 @@ impl Matcher {
             let last = offsets[e - 1] as usize;
             (start, last + original[last..].chars().next().map_or(0, char::len_utf8))
         };
-        let mut valid: Vec<(usize, usize, Term)> = Vec::new();
+        valid.clear();
         for &(s, e, t) in spans {
             let term = self.term(t);
             let noisy = noise::noisy(term).is_some();
@@ -542,7 +553,7 @@ impl Matcher {
                 valid.push((s, e, owner));
             }
         }
-        for &(s, e, owner) in &valid {
+        for &(s, e, owner) in valid.iter() {
             // "Bombardier" inside "Bombardier Recreational Products" belongs
             // to the longer entry when both are watched.
             let inside_longer = valid
@@ -701,16 +712,27 @@ fn snippet(original: &str, start: usize, end: usize) -> String {
     } else {
         to
     };
+    let mut out = String::with_capacity(to - from + 10);
     // Brackets in the posting itself must not look like our marks.
-    let part = |s: &str| s.replace("[[", "[ [").replace("]]", "] ]");
-    format!(
-        "{}{}[[{}]]{}{}",
-        if from > 0 { "…" } else { "" },
-        part(&original[from..start]),
-        part(&original[start..end]),
-        part(&original[end..to]),
-        if to < original.len() { "…" } else { "" },
-    )
+    let part = |out: &mut String, s: &str| {
+        if s.contains("[[") || s.contains("]]") {
+            out.push_str(&s.replace("[[", "[ [").replace("]]", "] ]"));
+        } else {
+            out.push_str(s);
+        }
+    };
+    if from > 0 {
+        out.push('…');
+    }
+    part(&mut out, &original[from..start]);
+    out.push_str("[[");
+    part(&mut out, &original[start..end]);
+    out.push_str("]]");
+    part(&mut out, &original[end..to]);
+    if to < original.len() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use super::index::FxBuild;
+
 /// The 5 000 most frequent English words that a dictionary lists in lower
 /// case (proper names such as "Microsoft" are not in it), one a line.
 const COMMON_WORDS: &str = include_str!("../../data/common-words.txt");
 
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| COMMON_WORDS.lines().collect());
+static COMMON: LazyLock<HashSet<&'static str, FxBuild>> = LazyLock::new(|| COMMON_WORDS.lines().collect());
 
 /// Why a normalized term is too noisy to match freely, if it is.
 pub fn noisy(normalized: &str) -> Option<&'static str> {
