@@ -579,7 +579,8 @@ impl Matcher {
         let title = posting.title.as_str();
         let mut candidates: Vec<(u32, u32, Reason)> = Vec::new();
         let owners_of = |t: u32| self.owners(t).iter().map(|o| (o.entry, o.written));
-        if posting.masked || title.contains("**") {
+        // Only on the extractor's word: `MAIL** PUBLISHED` on Cl0p is markup, not a mask.
+        if posting.masked {
             for t in self.masks.find(title, |t| self.term(t)) {
                 candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
             }

@@ -39,17 +39,36 @@ fn compact_masked(s: &str) -> Vec<char> {
     out
 }
 
-/// Terms by the number of their letters, for masked titles.
+/// Terms by the number of their letters and their first letter, for masked
+/// titles: sites show the first letters (`Ac*****on`), so one bucket is
+/// searched, not every name of that length.
 #[derive(Default)]
 pub struct Masks {
-    by_len: HashMap<usize, Vec<u32>>,
+    by_shape: HashMap<(usize, char), Vec<u32>>,
 }
 
 impl Masks {
     pub fn add(&mut self, normalized: &str, term: u32) {
         let len = normalized.chars().filter(|c| *c != ' ').count();
-        if len > MIN_VISIBLE {
-            self.by_len.entry(len).or_default().push(term);
+        if let Some(first) = normalized.chars().next()
+            && len > MIN_VISIBLE
+        {
+            self.by_shape.entry((len, first)).or_default().push(term);
+        }
+    }
+
+    /// The terms that can fit `pattern`: its bucket, or every bucket of its
+    /// length when its first letter is hidden too.
+    fn candidates(&self, pattern: &[char]) -> Box<dyn Iterator<Item = u32> + '_> {
+        let len = pattern.len();
+        match pattern.first() {
+            Some(&c) if c != '*' => Box::new(self.by_shape.get(&(len, c)).into_iter().flatten().copied()),
+            _ => Box::new(
+                self.by_shape
+                    .iter()
+                    .filter(move |((l, _), _)| *l == len)
+                    .flat_map(|(_, terms)| terms.iter().copied()),
+            ),
         }
     }
 
@@ -64,7 +83,7 @@ impl Masks {
             if !pattern.contains(&'*') || visible < MIN_VISIBLE {
                 continue;
             }
-            for &term in self.by_len.get(&pattern.len()).into_iter().flatten() {
+            for term in self.candidates(&pattern) {
                 let name = text_of(term).chars().filter(|c| *c != ' ');
                 let fits = name.zip(&pattern).all(|(n, p)| *p == '*' || n == *p);
                 if fits && !found.contains(&term) {
