@@ -192,6 +192,7 @@ struct Scratch {
     words: Vec<(u32, u32, u32)>,
     spans: Vec<(usize, usize, u32)>,
     valid: Vec<(usize, usize, Term)>,
+    seen: Vec<u32>,
 }
 
 thread_local! {
@@ -390,7 +391,9 @@ impl Matcher {
 
     fn find_with(&self, posting: &Posting, s: &mut Scratch) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
-        let mut seen: Vec<u32> = Vec::new();
+        // The entries hit so far: few, so a list beats a set.
+        let mut seen = std::mem::take(&mut s.seen);
+        seen.clear();
         if self.entries.is_empty() {
             return hits;
         }
@@ -439,6 +442,7 @@ impl Matcher {
                 self.find_partial(posting, &mut seen, &mut hits);
             }
         }
+        s.seen = seen;
         hits
     }
 
@@ -524,7 +528,11 @@ impl Matcher {
         seen: &mut Vec<u32>,
         hits: &mut Vec<Hit>,
     ) {
-        let WordText { original, norm, offsets } = *text;
+        let WordText {
+            original,
+            norm,
+            offsets,
+        } = *text;
         // The original text of norm[s..e]: from the character its first byte
         // came from to the end of the one its last byte came from.
         let span = |s: usize, e: usize| {
