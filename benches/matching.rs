@@ -127,7 +127,9 @@ fn generated(rng: &mut Rng) -> WatchEntry {
     e
 }
 
-/// `n` entries: the sample's victim names first (deduplicated), then generated ones.
+/// `n` entries: the sample's victim names first (deduplicated), then
+/// generated ones. With no victims: generated names only, the usual case of
+/// a supplier list that few postings name.
 fn entries(n: usize, victims: &[String]) -> Vec<WatchEntry> {
     let mut seen = std::collections::HashSet::new();
     let mut out: Vec<WatchEntry> = Vec::with_capacity(n);
@@ -220,6 +222,20 @@ fn main() {
         mb(pass_bytes * repeats),
         postings.len() * repeats
     );
+    // Normalization alone, the floor under any matcher on this text.
+    let (_, _, norm_cpu) = timed(|| {
+        let (mut out, mut offsets) = (String::new(), Vec::new());
+        for _ in 0..repeats {
+            for p in &postings {
+                leakwatch::text::normalize_reusing(&p.title, &mut out, &mut offsets);
+                std::hint::black_box(&out);
+            }
+        }
+    });
+    println!(
+        "normalization alone (with offsets): {:.1} MB/s CPU",
+        mb(pass_bytes * repeats) / norm_cpu
+    );
     println!(
         "{:>7} | {:>8} {:>7} | {:>7} {:>7} {:>10} {:>6} | {:>8} {:>10} {:>5} | {:>7}",
         "entries",
@@ -234,8 +250,15 @@ fn main() {
         "slice",
         "speedup"
     );
-    for n in [1_000, 10_000, 100_000] {
-        let list = entries(n, &victims);
+    let none: Vec<String> = Vec::new();
+    let runs = [
+        (1_000, &victims, ""),
+        (10_000, &victims, ""),
+        (100_000, &victims, ""),
+        (100_000, &none, " generated names only"),
+    ];
+    for (n, names, what) in runs {
+        let list = entries(n, names);
         let before = HELD.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         let (matcher, _, build_cpu) = timed(|| Matcher::new(&list));
@@ -282,7 +305,7 @@ fn main() {
             (bytes / cpu) / naive_rate
         );
         println!(
-            "        | build peak heap {:.1} MB; {} terms; {} hits over the measured passes; {:.1} s wall, {:.1} s CPU",
+            "        |{what} build peak heap {:.1} MB; {} terms; {} hits over the measured passes; {:.1} s wall, {:.1} s CPU",
             mb(peak),
             patterns.len(),
             total_hits,

@@ -511,7 +511,8 @@ impl Matcher {
                 if seen.contains(&e) || (noisy && field != Field::Title) {
                     continue;
                 }
-                if self.excluded(e, &text::normalize(&d.host)) {
+                let excludes = !self.entries[e as usize].exclude.is_empty();
+                if excludes && self.excluded(e, &text::normalize(&d.host)) {
                     continue;
                 }
                 self.push(hits, seen, (e, w), reason, field, snippet(original, d.start, d.end));
