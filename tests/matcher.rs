@@ -1,7 +1,7 @@
 //! The matcher against real victim names: titles as leak sites publish them
 //! (from the ransomlook posts sample and the LockBit/Cl0p pages in the shared
 //! corpus), against a watch list a vendor-risk team could keep. One table of
-//! positives and negatives, then a property test that the automaton finds
+//! positives and negatives, then a property test that the word index finds
 //! exactly what a naive search for each term finds.
 
 use std::collections::BTreeSet;
@@ -361,7 +361,7 @@ fn name() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
-    fn automaton_equals_naive_per_term_search(
+    fn word_index_equals_naive_per_term_search(
         names in prop::collection::vec(name(), 1..12),
         text in prop::collection::vec((prop::sample::select(WORDS), prop::sample::select(&[" ", ", ", "-", "  ", ". "][..])), 0..30),
     ) {
