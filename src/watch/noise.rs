@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 use super::index::FxBuild;
 
 /// The 5 000 most frequent English words that a dictionary lists in lower
-/// case (proper names such as "Microsoft" are not in it), one a line.
+/// case (proper names such as "Microsoft" are not in it), one a line; how it
+/// was made and its licence: `data/README.md`.
 const COMMON_WORDS: &str = include_str!("../../data/common-words.txt");
 
 static COMMON: LazyLock<HashSet<&'static str, FxBuild>> = LazyLock::new(|| COMMON_WORDS.lines().collect());
