@@ -100,9 +100,10 @@ CREATE TABLE "match" (
     entry_id      INTEGER NOT NULL REFERENCES watch_entry(id) ON DELETE CASCADE,
     run_id        INTEGER NOT NULL,
     term          TEXT NOT NULL,            -- the watch term that matched, as the entry writes it
-    reason        TEXT NOT NULL,            -- name | alias | domain | suffix
+    reason        TEXT NOT NULL,            -- name | alias | domain | suffix | label | truncated | masked | about
     field         TEXT NOT NULL,            -- title | body | link
     snippet       TEXT NOT NULL,            -- posting text around the match, term in [[ ]]
+    confidence    INTEGER NOT NULL DEFAULT 100,  -- 0-100: lower for body, partial (masked/truncated) and suffix-stripped matches
     retroactive   INTEGER NOT NULL DEFAULT 0,  -- found by matching a new entry against old postings
     changed       INTEGER NOT NULL DEFAULT 0,  -- found on a changed posting
     repeat_of     INTEGER,                  -- the earlier match of this entry for the same victim and source: no alert

@@ -53,7 +53,10 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
     let mut out = Vec::new();
     match database(config, keys) {
         Some(p) => out.push(p),
-        None => out.extend(unaddressed_entries(config, keys)),
+        None => {
+            out.extend(unaddressed_entries(config, keys));
+            out.extend(unknown_about(config, keys));
+        }
     }
     if let Some(Smtp {
         transport: Transport::Smtp {
@@ -161,6 +164,33 @@ fn database(config: &Config, keys: &Keys) -> Option<Problem> {
         }
         Err(e) => Some(problem(format!("cannot create the database in {}: {e}", dir.display()))),
     }
+}
+
+/// `about` names that are not on the watch list: such a source would fail.
+fn unknown_about(config: &Config, keys: &Keys) -> Vec<Problem> {
+    if config.sources.iter().all(|s| s.about.is_empty()) {
+        return Vec::new();
+    }
+    let entries = if config.database.exists() {
+        Store::open(&config.database)
+            .and_then(|s| s.entries())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let matcher = crate::watch::Matcher::new(&entries);
+    let mut out = Vec::new();
+    for s in &config.sources {
+        for name in matcher.unknown_names(&s.about) {
+            out.push(Problem {
+                file: None,
+                line: keys.source_line(&s.name, "about"),
+                key: format!("source \"{}\": about", s.name),
+                message: format!("`{name}` is not on the watch list: add it with `leakwatch watch add`"),
+            });
+        }
+    }
+    out
 }
 
 /// Watch entries whose matches would reach nobody: no recipients of their

@@ -122,8 +122,8 @@ pub fn init(dir: &Path) -> Result<Exit> {
         "next:
   1. edit {c}: [smtp], [notify] and the sources (the comments say how)
   2. leakwatch --config {c} source test example-leaks --file {}
-  3. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
-  4. leakwatch --config {c} watch import {}
+  3. leakwatch --config {c} watch import {}
+  4. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
   5. leakwatch --config {c} run, then a cron entry (see the README)",
         dir.join("samples/leaksite.html").display(),
         dir.join("watchlist.csv").display()
@@ -355,7 +355,7 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     })
 }
 
-pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry) -> Result<Exit> {
+pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> Result<Exit> {
     if text::clean(&entry.name).is_empty() {
         return Err(CommandError::Usage("the name is empty".into()));
     }
@@ -365,11 +365,22 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry) -> Result<Exit> {
     }
     let config = load(config)?;
     let new = open_store(&config)?.upsert_entry(&entry)?;
-    println!(
-        "{} {}: it will be matched against stored postings at the next run",
-        if new { "added" } else { "updated" },
-        entry.name
-    );
+    let done = if new { "added" } else { "updated" };
+    if let Some(flag) = watch::noise_flag(&entry) {
+        println!("note: {flag}");
+    }
+    if backfill {
+        let matches = crate::run::backfill_now(&config).map_err(|e| CommandError::Other(e.to_string()))?;
+        println!(
+            "{done} {}: {matches} new matches in stored postings; their alerts go out at the next run",
+            entry.name
+        );
+    } else {
+        println!(
+            "{done} {}: it will be matched against stored postings at the next run",
+            entry.name
+        );
+    }
     Ok(Exit::Success)
 }
 
@@ -386,10 +397,24 @@ pub fn watch_rm(config: Option<PathBuf>, name: &str) -> Result<Exit> {
 }
 
 pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
+    /// One entry for scripts: the entry, its times, and why it matches only in titles.
+    #[derive(serde::Serialize)]
+    struct Listed {
+        #[serde(flatten)]
+        listed: crate::store::ListedEntry,
+        title_only: Option<String>,
+    }
     let config = load(config)?;
-    let entries = open_store(&config)?.entries()?;
+    let entries = open_store(&config)?.entries_listed()?;
     if json {
-        print_json(&entries)?;
+        let listed: Vec<Listed> = entries
+            .into_iter()
+            .map(|l| Listed {
+                title_only: watch::noise_flag(&l.entry),
+                listed: l,
+            })
+            .collect();
+        print_json(&listed)?;
         return Ok(Exit::Success);
     }
     let mut rows = vec![vec![
@@ -399,8 +424,13 @@ pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         "DOMAINS".into(),
         "RECIPIENTS".into(),
         "EXCLUDE".into(),
+        "CREATED".into(),
+        "UPDATED".into(),
+        "NOTE".into(),
     ]];
-    for e in entries {
+    for l in entries {
+        let note = watch::noise_flag(&l.entry).unwrap_or_default();
+        let e = l.entry;
         rows.push(vec![
             e.name,
             e.kind.to_string(),
@@ -408,6 +438,9 @@ pub fn watch_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
             e.domains.join(";"),
             e.recipients.join(";"),
             e.exclude.join(";"),
+            l.created_at,
+            l.updated_at,
+            note,
         ]);
     }
     print_table(&rows);

@@ -309,6 +309,9 @@ struct RawConfig {
     notify: RawNotify,
     source: Vec<Spanned<RawSource>>,
     include: Vec<Spanned<String>>,
+    /// A `[database]` table is in the file, even if it could not be read:
+    /// then its own problem is reported, not "missing".
+    database_written: bool,
 }
 
 const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
@@ -612,12 +615,17 @@ fn read_sections(ck: &mut Checker) -> RawConfig {
         Ok(root) => root,
         Err(e) => {
             ck.add(e.span(), "", e.message().trim());
+            // Nothing else can be judged in a file that does not parse.
+            raw.database_written = true;
             return raw;
         }
     };
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
-            "database" => raw.database = section(ck, value),
+            "database" => {
+                raw.database_written = true;
+                raw.database = section(ck, value);
+            }
             "crawl" => raw.crawl = section(ck, value).unwrap_or_default(),
             "smtp" => raw.smtp = section(ck, value),
             "notify" => raw.notify = section(ck, value).unwrap_or_default(),
@@ -682,11 +690,13 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let mut sources: Vec<Source> = Vec::new();
     build_sources(ck, raw.source, &mut sources);
     let Some(database) = raw.database else {
-        ck.add(
-            None,
-            "database",
-            "missing [database] section: add one with path = \"leakwatch.db\"",
-        );
+        if !raw.database_written {
+            ck.add(
+                None,
+                "database",
+                "missing [database] section: add one with path = \"leakwatch.db\"",
+            );
+        }
         return None;
     };
     let keep_days = database.keep_days.and_then(|k| {

@@ -191,6 +191,9 @@ enum WatchCommand {
         /// A phrase that cancels a match it contains
         #[arg(long = "exclude", value_name = "PHRASE")]
         exclude: Vec<String>,
+        /// Match it against stored postings now, not at the next run
+        #[arg(long)]
+        backfill: bool,
     },
     /// Remove an entry
     Rm { name: String },
@@ -296,6 +299,7 @@ fn main() -> ExitCode {
                 kind,
                 recipients,
                 exclude,
+                backfill,
             } => {
                 let kind = match kind {
                     Kind::Own => leakwatch::watch::EntryKind::Own,
@@ -310,7 +314,7 @@ fn main() -> ExitCode {
                     exclude,
                     ..leakwatch::watch::WatchEntry::new(&name, kind)
                 };
-                commands::watch_add(config, entry)
+                commands::watch_add(config, entry, backfill)
             }
             WatchCommand::Rm { name } => commands::watch_rm(config, &name),
             WatchCommand::List { json } => commands::watch_list(config, json),

@@ -154,6 +154,10 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let bar = Stage::start(opts.progress, "sources", Some(sources.len() as u64));
     tracing::info!("run {run_id}: crawling {} sources", sources.len());
     for source in sources {
+        if let Some(outcome) = about_unknown(&matcher, &source) {
+            let _ = tx.send(outcome).await;
+            continue;
+        }
         let validators = store.source_validators(&source.name)?;
         let (fetcher, tx) = (fetcher.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
@@ -413,7 +417,9 @@ fn process(
             ChangeKind::New => counts.postings_new += 1,
             ChangeKind::Changed => counts.postings_changed += 1,
         }
-        for hit in matcher.find(&change.posting) {
+        let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
+        hits.extend(matcher.find(&change.posting));
+        for hit in hits {
             counts.matches += queue_hit(
                 &w,
                 config,
@@ -474,6 +480,58 @@ fn process(
     };
     notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
+}
+
+/// How old a posting may be, on the first crawl of a disclosure channel, to
+/// alert: older advisories are history, stored without an email.
+const ABOUT_FIRST_LOOK_DAYS: i64 = 30;
+
+/// A source whose `about` names entries not on the watch list fails without
+/// being fetched: its postings would alert no one.
+fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
+    let unknown = matcher.unknown_names(&source.about);
+    (!unknown.is_empty()).then(|| SourceOutcome {
+        source: Arc::new(source.clone()),
+        status: "config-error",
+        error: Some(format!(
+            "about names {}, not on the watch list: add with `leakwatch watch add NAME` or fix `about` in the config",
+            unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        )),
+        postings: Vec::new(),
+        pages: Vec::new(),
+        not_modified: 0,
+        tries: 0,
+    })
+}
+
+/// On a disclosure channel (`about`), every new posting names its entries;
+/// on its first crawl only the recent ones.
+fn about_hits(matcher: &Matcher, source: &Source, change: &store::Change, first_look: bool) -> Vec<crate::watch::Hit> {
+    if source.about.is_empty() || change.kind != ChangeKind::New {
+        return Vec::new();
+    }
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(ABOUT_FIRST_LOOK_DAYS);
+    if first_look && change.posting.posted_at.is_none_or(|d| d < cutoff) {
+        return Vec::new();
+    }
+    matcher.about(&source.about, &change.posting)
+}
+
+/// Matches watch entries added or changed since their last backfill against
+/// every stored posting now (`watch add --backfill`), queueing their alerts
+/// for the next delivery. Returns the number of new matches.
+pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
+    let _lock = RunLock::acquire(&config.database)?;
+    let mut store = Store::open(&config.database)?;
+    let run_id = store.begin_run(&store::now())?;
+    let entries = store.entries()?;
+    let matches = backfill(&mut store, config, run_id, &entries)?;
+    let counts = RunCounts {
+        matches,
+        ..RunCounts::default()
+    };
+    store.finish_run(run_id, &counts, "ok", &store::now())?;
+    Ok(matches)
 }
 
 /// Records a hit and queues its alerts; 1 if it was a new match.

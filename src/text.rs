@@ -74,6 +74,14 @@ pub fn normalize_with_offsets(s: &str) -> (String, Vec<u32>) {
     (out, offsets)
 }
 
+/// [`normalize_with_offsets`] into buffers the caller reuses (cleared first),
+/// so a hot loop over many postings does not allocate.
+pub fn normalize_reusing(s: &str, out: &mut String, offsets: &mut Vec<u32>) {
+    out.clear();
+    offsets.clear();
+    normalize_into(s, out, Some(offsets));
+}
+
 fn normalize_into(s: &str, out: &mut String, offsets: Option<&mut Vec<u32>>) {
     let mut f = Folder {
         out,
@@ -81,8 +89,17 @@ fn normalize_into(s: &str, out: &mut String, offsets: Option<&mut Vec<u32>>) {
         pending_space: false,
         prev_end: 0,
     };
+    let mut skip_to = 0;
     for (at, orig) in s.char_indices() {
-        let end = at + orig.len_utf8();
+        if at < skip_to {
+            continue;
+        }
+        let mut end = at + orig.len_utf8();
+        // Sites that escape twice show `&amp;` for `&`: "Henry Oil &amp; Gas".
+        if orig == '&' && s[at..].starts_with("&amp;") {
+            end = at + "&amp;".len();
+            skip_to = end;
+        }
         if orig.is_ascii() {
             // The common case, without the decomposition machinery.
             f.fold(orig, at, end);
@@ -164,6 +181,7 @@ mod tests {
         assert_eq!(normalize("ÉCOLE"), "ecole");
         assert_eq!(normalize(""), "");
         assert_eq!(normalize("AT&T"), "at and t");
+        assert_eq!(normalize("Henry Oil &amp; Gas"), "henry oil and gas");
     }
 
     #[test]

@@ -9,6 +9,8 @@ mod alerts;
 mod corpus;
 mod extract_props;
 mod fetch;
+mod matcher;
 mod operations;
 mod pipeline;
 mod tor;
+mod watch;

@@ -269,6 +269,18 @@ fn init_then_check_passes_and_the_samples_fit_the_example_sources() {
         "{}",
         stderr(&out)
     );
+    // The advisory source is about "Example Vendor": check wants it on the watch list.
+    assert!(
+        stderr(&out).contains("`Example Vendor` is not on the watch list"),
+        "{}",
+        stderr(&out)
+    );
+    let list = ws.path("site/watchlist.csv");
+    assert_ok(
+        &ws.cron(&["--config", config, "watch", "import", list.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
     let out = ws
         .cron(&["--config", config, "check"])
         .env("LEAKWATCH_SMTP_PASSWORD", "secret")

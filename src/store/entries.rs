@@ -29,7 +29,31 @@ fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<WatchEntry> {
 
 const SELECT_ENTRY: &str = "SELECT id, name, aliases, domains, kind, recipients, exclude FROM watch_entry";
 
+/// A watch entry with its bookkeeping, for `watch list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedEntry {
+    #[serde(flatten)]
+    pub entry: WatchEntry,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 impl Store {
+    /// The whole watch list with created/updated times, by name.
+    pub fn entries_listed(&self) -> Result<Vec<ListedEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, aliases, domains, kind, recipients, exclude, created_at, updated_at FROM watch_entry ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ListedEntry {
+                entry: entry_from_row(r)?,
+                created_at: r.get(7)?,
+                updated_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The whole watch list, by name.
     pub fn entries(&self) -> Result<Vec<WatchEntry>> {
         let mut stmt = self.conn.prepare_cached(&format!("{SELECT_ENTRY} ORDER BY name"))?;

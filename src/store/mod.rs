@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use entries::ImportReport;
+pub use entries::{ImportReport, ListedEntry};
 pub use outbox::PendingDigest;
 pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
 pub use retention::Pruned;

@@ -147,13 +147,13 @@ impl Writer<'_> {
         let inserted = self
             .tx
             .prepare_cached(
-                "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, retroactive, changed, created_at)
-                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now)
+                "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, confidence, retroactive, changed, created_at)
+                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :confidence, :retroactive, :changed, :now)
                  ON CONFLICT (posting_id, entry_id, revision) DO NOTHING",
             )?
             .execute(named_params! {
                 ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,
-                ":reason": hit.reason.as_str(), ":field": hit.field.as_str(), ":snippet": hit.snippet,
+                ":reason": hit.reason.as_str(), ":field": hit.field.as_str(), ":snippet": hit.snippet, ":confidence": hit.confidence,
                 ":retroactive": retroactive, ":changed": changed, ":now": now,
             })?;
         Ok((inserted == 1).then(|| self.tx.last_insert_rowid()))

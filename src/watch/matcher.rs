@@ -1,18 +1,21 @@
 //! The matcher: every watch term against a posting, all at once.
 //!
 //! Terms and posting text are both normalized ([`crate::text::normalize`]),
-//! then one Aho-Corasick automaton finds every term occurrence; an occurrence
-//! counts only on whole words. Domain-shaped strings (`files.accellion.com`)
-//! are cut out of the word text and matched as domains, so a look-alike such
-//! as `accellion.com.evil.io` never matches "Accellion" word by word.
+//! then one word index ([`super::index`]) finds every whole-word term
+//! occurrence in a single pass. Domain-shaped strings (`files.accellion.com`)
+//! are cut out of the word text and matched as domains through the public
+//! suffix list ([`super::domain`]), so a look-alike such as
+//! `accellion.com.evil.io` never matches "Accellion" word by word. Names too
+//! common to match freely ([`super::noise`]) count only in titles, as
+//! written; masked and truncated titles go through [`super::partial`].
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
+use std::cell::RefCell;
 
 use super::WatchEntry;
+use super::domain::{self, FoundDomain};
+use super::index::{FxBuild, WordIndex};
+use super::noise;
+use super::partial::{self, Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
 
@@ -65,10 +68,6 @@ const LEGAL_SUFFIXES: &[&str] = &[
 /// Most bytes of posting text shown on each side of a match.
 const SNIPPET_CONTEXT: usize = 60;
 
-static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,23}\b").expect("domain regex")
-});
-
 /// Why a term matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
@@ -80,6 +79,14 @@ pub enum Reason {
     Domain,
     /// The name or an alias without its legal suffix ("Qualys, Inc." → "Qualys").
     Suffix,
+    /// A domain whose registrable label is the name run together (`kumhotire.com`).
+    Label,
+    /// A title truncated by the site that starts like the name.
+    Truncated,
+    /// A title masked by the site that fits the name (`Ac*****on`).
+    Masked,
+    /// A posting on the entry's own disclosure channel (`about` in the config).
+    About,
 }
 
 impl Reason {
@@ -89,6 +96,21 @@ impl Reason {
             Reason::Alias => "alias",
             Reason::Domain => "domain",
             Reason::Suffix => "suffix",
+            Reason::Label => "label",
+            Reason::Truncated => "truncated",
+            Reason::Masked => "masked",
+            Reason::About => "about",
+        }
+    }
+
+    /// How sure a hit of this kind in the title is, in percent.
+    fn confidence(self) -> u8 {
+        match self {
+            Reason::Name | Reason::Domain | Reason::About => 100,
+            Reason::Alias => 95,
+            Reason::Suffix | Reason::Label => 90,
+            Reason::Truncated => 60,
+            Reason::Masked => 50,
         }
     }
 }
@@ -111,6 +133,17 @@ impl Field {
     }
 }
 
+/// Confidence, in percent, of a hit of `reason` found in `field`: the title
+/// names the victim; a body may only mention a name in passing.
+pub fn confidence(reason: Reason, field: Field) -> u8 {
+    let base = reason.confidence();
+    match field {
+        Field::Title => base,
+        Field::Link => base - 10,
+        Field::Body => (u16::from(base) * 3 / 4) as u8,
+    }
+}
+
 /// A watch entry found in a posting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -121,116 +154,249 @@ pub struct Hit {
     pub field: Field,
     /// Posting text around the match, the match wrapped in `[[` `]]`.
     pub snippet: String,
+    /// How sure the match is, 0–100: see [`confidence`].
+    pub confidence: u8,
 }
 
+/// One way an entry can be named: a normalized term stands for it.
+#[derive(Clone, Copy)]
 struct Term {
-    entry: usize,
-    display: String,
+    entry: u32,
+    /// Index into `Matcher::written`.
+    written: u32,
     reason: Reason,
+}
+
+struct EntryInfo {
+    id: i64,
+    /// Index into `Matcher::written` of its name.
+    name: u32,
+    exclude: Vec<String>,
+}
+
+/// A field's text in both forms: as written, and normalized with the
+/// offset in `original` of every normalized byte.
+struct WordText<'a> {
+    original: &'a str,
+    norm: &'a str,
+    offsets: &'a [u32],
+}
+
+/// Per-thread buffers, so matching a posting allocates nothing on the usual path.
+#[derive(Default)]
+struct Scratch {
+    norm: String,
+    offsets: Vec<u32>,
+    blanked: String,
+    domains: Vec<FoundDomain>,
+    words: Vec<(u32, u32, u32)>,
+    spans: Vec<(usize, usize, u32)>,
+    valid: Vec<(usize, usize, Term)>,
+    seen: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// All watch terms, compiled once per run.
 pub struct Matcher {
-    entries: Vec<(i64, Vec<String>)>, // id, normalized exclude phrases
-    automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the terms (of possibly several entries) it stands for.
-    terms: Vec<Vec<Term>>,
-    /// Registrable domain or subdomain → (entry index, domain as written).
-    domains: HashMap<String, Vec<(usize, String)>>,
+    entries: Vec<EntryInfo>,
+    /// Names, aliases and domains as the entries write them.
+    written: Vec<Box<str>>,
+    /// Normalized terms → term number.
+    index: WordIndex,
+    /// Term texts, back to back; term `t` is `text[ends[t-1]..ends[t]]`.
+    text: String,
+    ends: Vec<u32>,
+    /// Who each term stands for: `owners[starts[t]..starts[t+1]]`.
+    owners: Vec<Term>,
+    starts: Vec<u32>,
+    /// Domains (lowercase) the entries list or are named as, sorted:
+    /// (domain, entry, written).
+    domains: Vec<(Box<str>, u32, u32)>,
+    /// Hash of each term run together (`kumhotire`) or hyphened
+    /// (`kumho-tire`), sorted, with the term: for registrable labels.
+    labels: Vec<(u64, u32)>,
+    masks: Masks,
+    prefixes: Prefixes,
 }
 
-/// The term without trailing legal suffixes, if it had any and a word remains.
-fn strip_legal_suffix(normalized: &str) -> Option<&str> {
+/// The term with its trailing legal suffixes taken off one by one, as long
+/// as a word remains: "bns group ltd" → ["bns group", "bns"].
+fn legal_stems(normalized: &str) -> Vec<&str> {
+    let mut stems = Vec::new();
     let mut s = normalized;
-    loop {
-        let before = s;
-        for suffix in LEGAL_SUFFIXES {
-            if let Some(rest) = s.strip_suffix(suffix).and_then(|r| r.strip_suffix(' '))
-                && !rest.is_empty()
-            {
-                s = rest;
-            }
-        }
-        if s == before {
-            break;
-        }
+    while let Some(rest) = LEGAL_SUFFIXES.iter().find_map(|suffix| {
+        s.strip_suffix(suffix)
+            .and_then(|r| r.strip_suffix(' '))
+            .filter(|r| !r.is_empty())
+    }) {
+        // "gmbh and co kg": a connective left before a legal form goes with it.
+        s = rest.strip_suffix(" and").filter(|r| !r.is_empty()).unwrap_or(rest);
+        stems.push(s);
     }
-    (s != normalized).then_some(s)
+    stems
+}
+
+/// The letters and digits of the first `count` alphanumeric characters of
+/// `written`: "Target Corporation" with 6 → "Target".
+fn leading_letters(written: &str, count: usize) -> impl Iterator<Item = char> + '_ {
+    written.chars().filter(|c| c.is_alphanumeric()).take(count)
+}
+
+/// Whether the original text of a strict match spells the term's letters exactly.
+fn spelled_as(original: &str, written: &str, count: usize) -> bool {
+    original
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .eq(leading_letters(written, count))
+}
+
+/// The label forms of a normalized term: run together, and hyphened.
+fn label_forms(term: &str) -> impl Iterator<Item = String> + '_ {
+    let together = term.replace(' ', "");
+    let hyphened = term.contains(' ').then(|| term.replace(' ', "-"));
+    std::iter::once(together).chain(hyphened)
+}
+
+fn label_hash(label: &str) -> u64 {
+    use std::hash::BuildHasher;
+    FxBuild::default().hash_one(label)
 }
 
 impl Matcher {
     pub fn new(entries: &[WatchEntry]) -> Matcher {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut terms: Vec<Vec<Term>> = Vec::new();
-        let mut domains: HashMap<String, Vec<(usize, String)>> = HashMap::new();
-        let mut add = |pattern: &str, term: Term| {
-            if pattern.is_empty() {
-                return;
-            }
-            let i = *index.entry(pattern.to_owned()).or_insert_with(|| {
-                patterns.push(pattern.to_owned());
-                terms.push(Vec::new());
-                patterns.len() - 1
-            });
-            if !terms[i].iter().any(|t| t.entry == term.entry) {
-                terms[i].push(term);
-            }
+        let mut m = Matcher {
+            entries: Vec::with_capacity(entries.len()),
+            written: Vec::with_capacity(entries.len() * 2),
+            index: WordIndex::new(),
+            text: String::new(),
+            ends: Vec::new(),
+            owners: Vec::new(),
+            starts: Vec::new(),
+            domains: Vec::new(),
+            labels: Vec::new(),
+            masks: Masks::default(),
+            prefixes: Prefixes::default(),
         };
+        // (term, owner) in the order found: name before alias before stems.
+        let mut owned: Vec<(u32, Term)> = Vec::with_capacity(entries.len() * 2);
         for (e, entry) in entries.iter().enumerate() {
+            let e = e as u32;
+            m.entries.push(EntryInfo {
+                id: entry.id,
+                name: m.written.len() as u32,
+                exclude: entry.exclude.iter().map(|x| text::normalize(x)).collect(),
+            });
             let named =
                 std::iter::once((&entry.name, Reason::Name)).chain(entry.aliases.iter().map(|a| (a, Reason::Alias)));
             for (written, reason) in named {
+                let w = m.written.len() as u32;
+                m.written.push(written.as_str().into());
+                if let Some(host) = domain::as_domain(written) {
+                    m.domains.push((host.into(), e, w));
+                }
                 let n = text::normalize(written);
-                add(
-                    &n,
-                    Term {
-                        entry: e,
-                        display: written.clone(),
-                        reason,
-                    },
-                );
-                if let Some(stripped) = strip_legal_suffix(&n) {
-                    add(
-                        stripped,
+                let stems = legal_stems(&n);
+                let forms = std::iter::once((n.as_str(), reason)).chain(stems.into_iter().map(|s| (s, Reason::Suffix)));
+                for (form, reason) in forms {
+                    if form.is_empty() {
+                        continue;
+                    }
+                    let t = m.index.insert(form);
+                    if t as usize == m.ends.len() {
+                        m.text.push_str(form);
+                        m.ends.push(m.text.len() as u32);
+                        for label in label_forms(form) {
+                            m.labels.push((label_hash(&label), t));
+                        }
+                        m.masks.add(form, t);
+                        m.prefixes.add(t);
+                    }
+                    owned.push((
+                        t,
                         Term {
                             entry: e,
-                            display: written.clone(),
-                            reason: Reason::Suffix,
+                            written: w,
+                            reason,
                         },
-                    );
+                    ));
                 }
             }
             for d in &entry.domains {
-                domains.entry(d.to_ascii_lowercase()).or_default().push((e, d.clone()));
+                let w = m.written.len() as u32;
+                m.written.push(d.as_str().into());
+                m.domains.push((d.to_ascii_lowercase().into(), e, w));
             }
         }
-        let automaton = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .expect("watch terms compile")
-        });
-        Matcher {
-            entries: entries
-                .iter()
-                .map(|e| (e.id, e.exclude.iter().map(|x| text::normalize(x)).collect()))
-                .collect(),
-            automaton,
-            terms,
-            domains,
+        // Group owners by term, the first way each entry was named winning.
+        owned.sort_by_key(|&(t, o)| (t, o.entry));
+        owned.dedup_by_key(|&mut (t, o)| (t, o.entry));
+        m.starts = Vec::with_capacity(m.ends.len() + 1);
+        m.owners = Vec::with_capacity(owned.len());
+        for (t, o) in owned {
+            while m.starts.len() <= t as usize {
+                m.starts.push(m.owners.len() as u32);
+            }
+            m.owners.push(o);
         }
+        while m.starts.len() <= m.ends.len() {
+            m.starts.push(m.owners.len() as u32);
+        }
+        m.domains.sort_unstable();
+        m.domains.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        m.labels.sort_unstable();
+        let (text, ends) = (&m.text, &m.ends);
+        m.prefixes.finish(|t| term_text(text, ends, t));
+        m.written.shrink_to_fit();
+        m
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    fn term(&self, t: u32) -> &str {
+        term_text(&self.text, &self.ends, t)
+    }
+
+    fn owners(&self, t: u32) -> &[Term] {
+        &self.owners[self.starts[t as usize] as usize..self.starts[t as usize + 1] as usize]
+    }
+
+    /// Every normalized term the index searches for.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|t| self.term(t))
+    }
+
+    /// Every whole-word occurrence of a term in normalized text, as
+    /// (start, end, term): what the index finds, before the rules about
+    /// noise, exclusions and overlaps. The oracle test compares it with a
+    /// search for each term on its own.
+    pub fn occurrences(&self, normalized: &str) -> Vec<(usize, usize, String)> {
+        let (mut words, mut spans) = (Vec::new(), Vec::new());
+        self.index.find(normalized, &mut words, &mut spans);
+        spans
+            .into_iter()
+            .map(|(s, e, t)| (s, e, self.term(t).to_owned()))
+            .collect()
+    }
+
     /// Every entry the posting names, at most once each, the best place first
-    /// (title before body before link).
+    /// (title before body before link; whole names before partial ones).
     pub fn find(&self, posting: &Posting) -> Vec<Hit> {
+        SCRATCH.with_borrow_mut(|scratch| self.find_with(posting, scratch))
+    }
+
+    fn find_with(&self, posting: &Posting, s: &mut Scratch) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
-        let mut seen = vec![false; self.entries.len()];
+        // The entries hit so far: few, so a list beats a set.
+        let mut seen = std::mem::take(&mut s.seen);
+        seen.clear();
+        if self.entries.is_empty() {
+            return hits;
+        }
         let fields = [
             (Field::Title, posting.title.as_str()),
             (Field::Body, posting.body.as_str()),
@@ -240,86 +406,260 @@ impl Matcher {
             if original.is_empty() {
                 continue;
             }
-            self.find_domains(field, original, &mut seen, &mut hits);
-            if field != Field::Link {
-                self.find_words(field, original, &mut seen, &mut hits);
+            s.domains.clear();
+            if original.contains('.') {
+                domain::scan(original, &mut s.domains);
+            }
+            self.find_domains(field, original, &s.domains, &mut seen, &mut hits);
+            if field == Field::Link {
+                continue;
+            }
+            // Domains are matched as domains only: blank them out of the word text.
+            let words = if s.domains.is_empty() {
+                original
+            } else {
+                s.blanked.clear();
+                let mut at = 0;
+                for d in &s.domains {
+                    s.blanked.push_str(&original[at..d.start]);
+                    s.blanked.extend(std::iter::repeat_n(' ', d.end - d.start));
+                    at = d.end;
+                }
+                s.blanked.push_str(&original[at..]);
+                s.blanked.as_str()
+            };
+            text::normalize_reusing(words, &mut s.norm, &mut s.offsets);
+            self.index.find(&s.norm, &mut s.words, &mut s.spans);
+            if !s.spans.is_empty() {
+                let text = WordText {
+                    original,
+                    norm: &s.norm,
+                    offsets: &s.offsets,
+                };
+                self.find_words(field, &text, &s.spans, &mut s.valid, &mut seen, &mut hits);
+            }
+            if field == Field::Title {
+                self.find_partial(posting, &mut seen, &mut hits);
             }
         }
+        s.seen = seen;
         hits
     }
 
-    fn find_domains(&self, field: Field, original: &str, seen: &mut [bool], hits: &mut Vec<Hit>) {
-        if self.domains.is_empty() {
-            return;
-        }
-        for m in DOMAIN.find_iter(original) {
-            let found = m.as_str().to_ascii_lowercase();
-            // files.accellion.com → files.accellion.com, accellion.com, com
-            let mut candidate = found.as_str();
-            loop {
-                if let Some(owners) = self.domains.get(candidate) {
-                    for (e, written) in owners {
-                        if !seen[*e] && !self.excluded(*e, &text::normalize(m.as_str())) {
-                            seen[*e] = true;
-                            hits.push(Hit {
-                                entry_id: self.entries[*e].0,
-                                term: written.clone(),
-                                reason: Reason::Domain,
-                                field,
-                                snippet: snippet(original, m.start(), m.end()),
-                            });
-                        }
-                    }
+    /// Records a hit of `entry` through its term `written` (both indexes).
+    fn push(
+        &self,
+        hits: &mut Vec<Hit>,
+        seen: &mut Vec<u32>,
+        (entry, written): (u32, u32),
+        reason: Reason,
+        field: Field,
+        snippet: String,
+    ) {
+        seen.push(entry);
+        hits.push(Hit {
+            entry_id: self.entries[entry as usize].id,
+            term: self.written[written as usize].to_string(),
+            reason,
+            field,
+            snippet,
+            confidence: confidence(reason, field),
+        });
+    }
+
+    /// Entries listing `host` exactly.
+    fn domain_owners(&self, host: &str) -> &[(Box<str>, u32, u32)] {
+        let from = self.domains.partition_point(|d| d.0.as_ref() < host);
+        let to = from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count();
+        &self.domains[from..to]
+    }
+
+    fn find_domains(
+        &self,
+        field: Field,
+        original: &str,
+        found: &[FoundDomain],
+        seen: &mut Vec<u32>,
+        hits: &mut Vec<Hit>,
+    ) {
+        for d in found {
+            let mut matched: Vec<(u32, u32, Reason, bool)> = Vec::new();
+            for candidate in d.candidates() {
+                matched.extend(
+                    self.domain_owners(candidate)
+                        .iter()
+                        .map(|&(_, e, w)| (e, w, Reason::Domain, false)),
+                );
+            }
+            let label = d.label();
+            let hash = label_hash(label);
+            let from = self.labels.partition_point(|l| l.0 < hash);
+            for &(_, t) in self.labels[from..].iter().take_while(|l| l.0 == hash) {
+                let term = self.term(t);
+                if !label_forms(term).any(|f| f == label) {
+                    continue;
                 }
-                match candidate.split_once('.') {
-                    Some((_, rest)) if rest.contains('.') => candidate = rest,
-                    _ => break,
+                let noisy = noise::noisy(term).is_some();
+                matched.extend(
+                    self.owners(t)
+                        .iter()
+                        .map(|o| (o.entry, o.written, Reason::Label, noisy)),
+                );
+            }
+            for (e, w, reason, noisy) in matched {
+                // A noisy name as a domain label (`target.com`) counts in titles only.
+                if seen.contains(&e) || (noisy && field != Field::Title) {
+                    continue;
                 }
+                let excludes = !self.entries[e as usize].exclude.is_empty();
+                if excludes && self.excluded(e, &text::normalize(&d.host)) {
+                    continue;
+                }
+                self.push(hits, seen, (e, w), reason, field, snippet(original, d.start, d.end));
             }
         }
     }
 
-    fn find_words(&self, field: Field, original: &str, seen: &mut [bool], hits: &mut Vec<Hit>) {
-        let Some(ac) = &self.automaton else { return };
-        // Domains are matched as domains only: blank them out of the word text.
-        let masked;
-        let text = if DOMAIN.is_match(original) {
-            masked = DOMAIN.replace_all(original, |c: &regex::Captures| " ".repeat(c[0].len()));
-            masked.as_ref()
-        } else {
-            original
+    fn find_words(
+        &self,
+        field: Field,
+        text: &WordText,
+        spans: &[(usize, usize, u32)],
+        valid: &mut Vec<(usize, usize, Term)>,
+        seen: &mut Vec<u32>,
+        hits: &mut Vec<Hit>,
+    ) {
+        let WordText {
+            original,
+            norm,
+            offsets,
+        } = *text;
+        // The original text of norm[s..e]: from the character its first byte
+        // came from to the end of the one its last byte came from.
+        let span = |s: usize, e: usize| {
+            let start = offsets[s] as usize;
+            let last = offsets[e - 1] as usize;
+            (start, last + original[last..].chars().next().map_or(0, char::len_utf8))
         };
-        let (norm, offsets) = text::normalize_with_offsets(text);
-        let bytes = norm.as_bytes();
-        for m in ac.find_overlapping_iter(&norm) {
-            let (s, e) = (m.start(), m.end());
-            let whole_word = (s == 0 || bytes[s - 1] == b' ') && (e == bytes.len() || bytes[e] == b' ');
-            if !whole_word {
-                continue;
-            }
-            for term in &self.terms[m.pattern().as_usize()] {
-                if seen[term.entry] || self.excluded_at(term.entry, &norm, s, e) {
+        valid.clear();
+        for &(s, e, t) in spans {
+            let term = self.term(t);
+            let noisy = noise::noisy(term).is_some();
+            for &owner in self.owners(t) {
+                // A noisy term counts only in titles, spelled as the entry writes it.
+                if noisy {
+                    let (a, b) = span(s, e);
+                    let letters = term.chars().filter(|c| *c != ' ').count();
+                    if field != Field::Title
+                        || !spelled_as(&original[a..b], &self.written[owner.written as usize], letters)
+                    {
+                        continue;
+                    }
+                }
+                if self.excluded_at(owner.entry, norm, s, e) {
                     continue;
                 }
-                seen[term.entry] = true;
-                let start = offsets[s] as usize;
-                // The match ends with the input character its last byte came from.
-                let last = offsets[e - 1] as usize;
-                let end = last + original[last..].chars().next().map_or(0, char::len_utf8);
-                hits.push(Hit {
-                    entry_id: self.entries[term.entry].0,
-                    term: term.display.clone(),
-                    reason: term.reason,
-                    field,
-                    snippet: snippet(original, start, end),
-                });
+                valid.push((s, e, owner));
             }
         }
+        for &(s, e, owner) in valid.iter() {
+            // "Bombardier" inside "Bombardier Recreational Products" belongs
+            // to the longer entry when both are watched.
+            let inside_longer = valid
+                .iter()
+                .any(|&(s2, e2, o2)| o2.entry != owner.entry && s2 <= s && e <= e2 && (s2, e2) != (s, e));
+            if inside_longer || seen.contains(&owner.entry) {
+                continue;
+            }
+            let (a, b) = span(s, e);
+            self.push(
+                hits,
+                seen,
+                (owner.entry, owner.written),
+                owner.reason,
+                field,
+                snippet(original, a, b),
+            );
+        }
+    }
+
+    /// Masked and truncated titles: entries the visible part can stand for.
+    fn find_partial(&self, posting: &Posting, seen: &mut Vec<u32>, hits: &mut Vec<Hit>) {
+        let title = posting.title.as_str();
+        let mut candidates: Vec<(u32, u32, Reason)> = Vec::new();
+        let owners_of = |t: u32| self.owners(t).iter().map(|o| (o.entry, o.written));
+        // Only on the extractor's word: `MAIL** PUBLISHED` on Cl0p is markup, not a mask.
+        if posting.masked {
+            for t in self.masks.find(title, |t| self.term(t)) {
+                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
+            }
+        }
+        let cut = title.trim_end().ends_with("...") || title.trim_end().ends_with('…');
+        if posting.truncated || cut {
+            for t in self.prefixes.find(title, |t| self.term(t)) {
+                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Truncated)));
+            }
+            // `denverhousing.o...`: a domain cut short.
+            let shown = partial::shown(title).to_ascii_lowercase();
+            if shown.len() >= partial::MIN_PREFIX && shown.contains('.') {
+                let from = self.domains.partition_point(|d| d.0.as_ref() < shown.as_str());
+                let cut_domains = self.domains[from..]
+                    .iter()
+                    .take_while(|d| d.0.starts_with(shown.as_str()))
+                    .take(partial::MAX_CANDIDATES);
+                candidates.extend(cut_domains.map(|&(_, e, w)| (e, w, Reason::Truncated)));
+            }
+        }
+        for (e, w, reason) in candidates {
+            if !seen.contains(&e) {
+                self.push(hits, seen, (e, w), reason, Field::Title, snippet(title, 0, title.len()));
+            }
+        }
+    }
+
+    /// The entry named `name` (compared normalized), if there is one.
+    fn entry_named(&self, name: &str) -> Option<u32> {
+        let t = self.index.get(&text::normalize(name))?;
+        self.owners(t)
+            .iter()
+            .find(|o| o.reason == Reason::Name)
+            .map(|o| o.entry)
+    }
+
+    /// The names in a source's `about` that are not on the watch list.
+    pub fn unknown_names(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| self.entry_named(n).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Hits for the entries a disclosure channel is `about`: every new posting
+    /// on it names them, whatever its text says. Unknown names are skipped
+    /// (see [`Matcher::unknown_names`]).
+    pub fn about(&self, names: &[String], posting: &Posting) -> Vec<Hit> {
+        names
+            .iter()
+            .filter_map(|n| self.entry_named(n))
+            .map(|e| {
+                let entry = &self.entries[e as usize];
+                let name = &self.written[entry.name as usize];
+                Hit {
+                    entry_id: entry.id,
+                    term: name.to_string(),
+                    reason: Reason::About,
+                    field: Field::Title,
+                    snippet: format!("{name} published: [[{}]]", text::truncate(&posting.title, 200)),
+                    confidence: confidence(Reason::About, Field::Title),
+                }
+            })
+            .collect()
     }
 
     /// An exclude phrase of the entry covers the match at `norm[s..e]`.
-    fn excluded_at(&self, entry: usize, norm: &str, s: usize, e: usize) -> bool {
-        self.entries[entry].1.iter().any(|x| {
+    fn excluded_at(&self, entry: u32, norm: &str, s: usize, e: usize) -> bool {
+        self.entries[entry as usize].exclude.iter().any(|x| {
             !x.is_empty()
                 && norm.match_indices(x.as_str()).any(|(xs, _)| {
                     let xe = xs + x.len();
@@ -331,12 +671,28 @@ impl Matcher {
         })
     }
 
-    fn excluded(&self, entry: usize, normalized_match: &str) -> bool {
-        self.entries[entry]
-            .1
+    fn excluded(&self, entry: u32, normalized_match: &str) -> bool {
+        self.entries[entry as usize]
+            .exclude
             .iter()
             .any(|x| !x.is_empty() && normalized_match.contains(x.as_str()))
     }
+}
+
+/// Term `t` of the texts stored back to back.
+fn term_text<'a>(text: &'a str, ends: &[u32], t: u32) -> &'a str {
+    let start = if t == 0 { 0 } else { ends[t as usize - 1] as usize };
+    &text[start..ends[t as usize] as usize]
+}
+
+/// Why an entry's name or alias matches only in titles, if one does: shown
+/// by `watch list` so the analyst sees why a posting did not alert.
+pub fn noise_flag(entry: &WatchEntry) -> Option<String> {
+    let reasons: Vec<String> = std::iter::once(&entry.name)
+        .chain(&entry.aliases)
+        .filter_map(|w| noise::noisy(&text::normalize(w)).map(|why| format!("`{w}`: {why}")))
+        .collect();
+    (!reasons.is_empty()).then(|| format!("{}: title only, as written", reasons.join("; ")))
 }
 
 /// Up to [`SNIPPET_CONTEXT`] bytes each side of `original[start..end]`, cut at
@@ -366,16 +722,27 @@ fn snippet(original: &str, start: usize, end: usize) -> String {
     } else {
         to
     };
+    let mut out = String::with_capacity(to - from + 10);
     // Brackets in the posting itself must not look like our marks.
-    let part = |s: &str| s.replace("[[", "[ [").replace("]]", "] ]");
-    format!(
-        "{}{}[[{}]]{}{}",
-        if from > 0 { "…" } else { "" },
-        part(&original[from..start]),
-        part(&original[start..end]),
-        part(&original[end..to]),
-        if to < original.len() { "…" } else { "" },
-    )
+    let part = |out: &mut String, s: &str| {
+        if s.contains("[[") || s.contains("]]") {
+            out.push_str(&s.replace("[[", "[ [").replace("]]", "] ]"));
+        } else {
+            out.push_str(s);
+        }
+    };
+    if from > 0 {
+        out.push('…');
+    }
+    part(&mut out, &original[from..start]);
+    out.push_str("[[");
+    part(&mut out, &original[start..end]);
+    out.push_str("]]");
+    part(&mut out, &original[end..to]);
+    if to < original.len() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -466,9 +833,13 @@ mod tests {
 
     #[test]
     fn suffix_stripping_keeps_a_word() {
-        assert_eq!(strip_legal_suffix("qualys inc"), Some("qualys"));
-        assert_eq!(strip_legal_suffix("acme co ltd"), Some("acme"));
-        assert_eq!(strip_legal_suffix("ltd"), None);
-        assert_eq!(strip_legal_suffix("acme"), None);
+        assert_eq!(legal_stems("qualys inc"), ["qualys"]);
+        assert_eq!(legal_stems("bns group ltd"), ["bns group", "bns"]);
+        assert_eq!(
+            legal_stems("kupp gmbh and co kg"),
+            ["kupp gmbh and co", "kupp gmbh", "kupp"]
+        );
+        assert!(legal_stems("ltd").is_empty());
+        assert!(legal_stems("acme").is_empty());
     }
 }

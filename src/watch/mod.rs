@@ -7,12 +7,16 @@
 //! posting for all terms at once.
 
 pub mod csv;
+mod domain;
+mod index;
 mod matcher;
+mod noise;
+mod partial;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use matcher::{Field, Hit, Matcher, Reason};
+pub use matcher::{Field, Hit, Matcher, Reason, confidence, noise_flag};
 
 /// One watched organisation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
