@@ -17,6 +17,7 @@ use crate::config::{Extractor, Source};
 use crate::text;
 
 pub use dates::parse_date;
+pub use html::blocked_reason;
 
 /// The most body text kept per posting; descriptions beyond it add nothing
 /// to matching or to an email.

@@ -1,0 +1,265 @@
+//! Which element inside each item holds the title, the link, the date and
+//! the body.
+//!
+//! For every item the descendants are walked once in document order (the
+//! item itself first, as scraper's `ElementRef::select` does) and every
+//! element is filed under the simple selectors that match it — its tag, and
+//! its tag with each stable class (`h5`, `h5.card-title`). The first element
+//! filed under a selector is exactly what the extractor's `select(..).next()`
+//! returns, so the values scored here are the values `run` will read.
+
+use std::collections::{BTreeMap, HashSet};
+
+use scraper::ElementRef;
+
+use super::names::{stable_class, usable_class};
+use crate::extract::parse_date;
+use crate::text;
+
+/// The fields found for one set of items, as selectors relative to an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields {
+    pub title: String,
+    pub link: Option<String>,
+    pub date: Option<String>,
+    pub body: Option<String>,
+    /// The title of each item, in page order ("" where there is none).
+    pub titles: Vec<String>,
+    /// How much the titles look like the names of organisations, 0 to ~1.5.
+    pub title_score: f64,
+}
+
+/// What one relative selector reads in each item.
+#[derive(Default)]
+struct Column {
+    /// Per item: the text of the first match (cleaned), if any.
+    text: Vec<Option<String>>,
+    /// Per item: the `href` of the first match, if it has one.
+    href: Vec<Option<String>>,
+    /// Items whose first match is the item itself.
+    is_self: usize,
+    /// All matches, over all items.
+    matches: usize,
+}
+
+/// Finds the fields of `items`; `None` when no element reads as a title.
+pub fn infer(items: &[ElementRef]) -> Option<Fields> {
+    let n = items.len();
+    let mut columns: BTreeMap<String, Column> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let mut seen: HashSet<String> = HashSet::new();
+        for node in item.descendants() {
+            let Some(el) = ElementRef::wrap(node) else { continue };
+            let tag = el.value().name();
+            if matches!(
+                tag,
+                "script" | "style" | "noscript" | "template" | "svg" | "br" | "img" | "input"
+            ) || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                continue;
+            }
+            let mut keys = vec![tag.to_owned()];
+            keys.extend(
+                el.value()
+                    .classes()
+                    .filter(|c| usable_class(c))
+                    .map(|c| format!("{tag}.{c}")),
+            );
+            if tag == "a" && el.value().attr("href").is_some() {
+                keys.push("a[href]".to_owned());
+            }
+            let mut text = None;
+            for key in keys {
+                let col = columns.entry(key.clone()).or_insert_with(|| Column {
+                    text: vec![None; n],
+                    href: vec![None; n],
+                    ..Column::default()
+                });
+                col.matches += 1;
+                if !seen.insert(key) {
+                    continue;
+                }
+                let t = text.get_or_insert_with(|| element_text(el)).clone();
+                col.text[i] = (!t.is_empty()).then_some(t);
+                col.href[i] = el.value().attr("href").map(str::to_owned);
+                if el.id() == item.id() {
+                    col.is_self += 1;
+                }
+            }
+        }
+    }
+    let (title_key, title_score) = columns
+        .iter()
+        .map(|(k, c)| (k, title_score(k, c, n)))
+        .filter(|(_, s)| *s > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))?;
+    let titles: Vec<String> = columns[title_key]
+        .text
+        .iter()
+        .map(|t| t.clone().unwrap_or_default())
+        .collect();
+    Some(Fields {
+        title: title_key.clone(),
+        link: link(&columns, title_key, n),
+        date: best(&columns, |k, c| date_score(k, c, n)),
+        body: best(&columns, |k, c| body_score(k, c, &titles, title_key, n)),
+        titles,
+        title_score,
+    })
+}
+
+/// The text the extractor reads from an element: text nodes, `<br>` as a
+/// space, cleaned.
+pub fn element_text(el: ElementRef) -> String {
+    let mut s = String::new();
+    for node in el.descendants() {
+        if let Some(t) = node.value().as_text() {
+            s.push_str(t);
+        } else if node.value().as_element().is_some_and(|e| e.name() == "br") {
+            s.push(' ');
+        }
+    }
+    text::clean(&s)
+}
+
+fn best(columns: &BTreeMap<String, Column>, score: impl Fn(&str, &Column) -> f64) -> Option<String> {
+    columns
+        .iter()
+        .map(|(k, c)| (k, score(k, c)))
+        .filter(|(_, s)| *s > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(k, _)| k.clone())
+}
+
+fn values(c: &Column) -> impl Iterator<Item = &str> {
+    c.text.iter().flatten().map(String::as_str)
+}
+
+/// How much a column reads as the names of posted organisations.
+fn title_score(key: &str, c: &Column, n: usize) -> f64 {
+    let present: Vec<&str> = values(c).collect();
+    let coverage = present.len() as f64 / n as f64;
+    if coverage < 0.5 {
+        return 0.0;
+    }
+    let distinct = present.iter().collect::<HashSet<_>>().len() as f64 / present.len() as f64;
+    let namelike = present.iter().map(|v| name_like(v)).sum::<f64>() / present.len() as f64;
+    let multiplicity = c.matches as f64 / present.len() as f64;
+    let tag = key.split(['.', '[']).next().unwrap_or(key);
+    let mut bonus = match tag {
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => 1.3,
+        "strong" | "b" | "a" | "th" => 1.1,
+        "div" | "span" | "p" | "td" => 1.0,
+        _ => 0.9,
+    };
+    let class = key.split_once('.').map_or("", |(_, c)| c).to_ascii_lowercase();
+    if ["title", "name", "company", "victim"].iter().any(|h| class.contains(h)) {
+        bonus *= 1.3;
+    } else if ["date", "time", "desc", "text", "view", "count", "tag", "status"]
+        .iter()
+        .any(|h| class.contains(h))
+    {
+        bonus *= 0.5;
+    } else if !class.is_empty() {
+        bonus *= 1.05;
+    }
+    if let Some((_, class)) = key.split_once('.')
+        && !stable_class(class)
+    {
+        // A utility class only when nothing stable reads as well.
+        bonus *= 0.5;
+    }
+    coverage * coverage * distinct * namelike * bonus / multiplicity.max(1.0)
+}
+
+/// 1 for a value shaped like an organisation's name or domain, less for
+/// sentences, dates, numbers and words like "more".
+fn name_like(v: &str) -> f64 {
+    let chars = v.chars().count();
+    let words = v.split_whitespace().count();
+    if chars < 2 || !v.chars().any(char::is_alphabetic) || words > 14 || chars > 120 {
+        return 0.0;
+    }
+    if parse_date(v, None).is_some() {
+        return 0.0;
+    }
+    let lower = v.to_lowercase();
+    if [
+        "read more",
+        "more",
+        "details",
+        "view",
+        "open",
+        "download",
+        "published",
+        "next",
+        "previous",
+    ]
+    .contains(&lower.as_str())
+    {
+        return 0.1;
+    }
+    if words > 8 || chars > 70 { 0.4 } else { 1.0 }
+}
+
+/// The link: the title's own `href` when the title is a link, else the first
+/// link of the item.
+fn link(columns: &BTreeMap<String, Column>, title_key: &str, n: usize) -> Option<String> {
+    let covered = |c: &Column| c.href.iter().flatten().filter(|h| web_link(h)).count() as f64 / n as f64;
+    if title_key.starts_with("a") && columns.get(title_key).is_some_and(|c| covered(c) >= 0.5) {
+        return Some(title_key.to_owned());
+    }
+    columns
+        .get("a[href]")
+        .filter(|c| covered(c) >= 0.5)
+        .map(|_| "a[href]".to_owned())
+}
+
+fn web_link(href: &str) -> bool {
+    let h = href.trim().to_ascii_lowercase();
+    !(h.is_empty() || h.starts_with('#') || h.starts_with("javascript:") || h.starts_with("mailto:"))
+}
+
+fn date_score(key: &str, c: &Column, n: usize) -> f64 {
+    let parsed = values(c)
+        .filter(|v| v.len() <= 60 && parse_date(v, None).is_some())
+        .count() as f64
+        / n as f64;
+    if parsed < 0.6 || key == "a[href]" {
+        return 0.0;
+    }
+    let hint = if key.contains("date") || key.contains("time") {
+        1.2
+    } else {
+        1.0
+    };
+    parsed * hint
+}
+
+fn body_score(key: &str, c: &Column, titles: &[String], title_key: &str, n: usize) -> f64 {
+    if key == title_key || key == "a[href]" || c.is_self * 2 > n {
+        return 0.0;
+    }
+    let present: Vec<&str> = values(c).collect();
+    if (present.len() as f64) < 0.5 * n as f64 {
+        return 0.0;
+    }
+    let avg = present.iter().map(|v| v.chars().count()).sum::<usize>() as f64 / present.len() as f64;
+    if avg < 30.0 {
+        return 0.0;
+    }
+    let holds_title = c
+        .text
+        .iter()
+        .zip(titles)
+        .filter(|(v, t)| !t.is_empty() && v.as_deref().is_some_and(|v| v.contains(t.as_str())))
+        .count();
+    let mut score = present.len() as f64 / n as f64 * avg.min(400.0);
+    if holds_title * 2 > present.len() {
+        score *= 0.5;
+    }
+    if key == "p" || key.starts_with("p.") {
+        score *= 1.2;
+    }
+    score
+}

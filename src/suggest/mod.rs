@@ -1,0 +1,263 @@
+//! Selector inference: `leakwatch source suggest`.
+//!
+//! A leak site's listing is the same block repeated once per victim. This
+//! module finds such blocks without being told where they are: siblings of
+//! the same shape, repeated, holding short name-like text and links. For
+//! each group it writes item selectors from stable class names and structure
+//! (never positions or utility classes, see [`names`]), reads each selector's
+//! items the way the extractor will, finds the title, link, date and body
+//! inside them ([`fields`]), and ranks the results. The best one is printed
+//! as a `[source.html]` table an analyst can paste under a `[[source]]`.
+//!
+//! Pure: the same page gives the same suggestion; no I/O, no clock.
+
+mod fields;
+mod heal;
+mod names;
+mod verify;
+
+use std::collections::{BTreeMap, HashSet};
+
+use scraper::{ElementRef, Html, Selector};
+
+pub use heal::heal_hint;
+pub use verify::source;
+
+/// The fewest repeats that make a listing.
+const MIN_ITEMS: usize = 3;
+
+/// A suggested `[source.html]` definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub item: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub date: Option<String>,
+    pub body: Option<String>,
+}
+
+impl Definition {
+    /// The `[source.html]` table, ready to paste under a `[[source]]`.
+    pub fn to_toml(&self) -> String {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let mut out = format!("[source.html]\nitem = {}\ntitle = {}\n", q(&self.item), q(&self.title));
+        if let Some(link) = &self.link {
+            out.push_str(&format!("link = {{ selector = {}, attr = \"href\" }}\n", q(link)));
+        }
+        if let Some(date) = &self.date {
+            out.push_str(&format!("date = {}\n", q(date)));
+        }
+        if let Some(body) = &self.body {
+            out.push_str(&format!("body = {}\n", q(body)));
+        }
+        out
+    }
+}
+
+/// One ranked alternative.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub definition: Definition,
+    /// Elements the item selector matches.
+    pub items: usize,
+    /// The title of each item, in page order, as the extractor will read it.
+    pub titles: Vec<String>,
+    pub score: f64,
+}
+
+/// Why there is no suggestion.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoSuggestion {
+    #[error("the page is not a listing: {0}; fetch the listing itself and try again")]
+    Blocked(String),
+    #[error(
+        "no repeated structure with titles found (fewer than {MIN_ITEMS} items of the same shape); \
+         write the [source.html] table by hand, or try a page that lists more postings"
+    )]
+    NoRepeats,
+}
+
+/// Ranked definitions for a listing page, best first.
+pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
+    let doc = Html::parse_document(page);
+    if let Some(reason) = crate::extract::blocked_reason(&doc) {
+        return Err(NoSuggestion::Blocked(reason));
+    }
+    let mut tried = HashSet::new();
+    let mut seen_sets = HashSet::new();
+    let mut out = Vec::new();
+    for item in item_selectors(&doc) {
+        if !tried.insert(item.clone()) {
+            continue;
+        }
+        let Ok(sel) = Selector::parse(&item) else { continue };
+        let items: Vec<ElementRef> = doc.select(&sel).collect();
+        if items.len() < MIN_ITEMS || nested(&items) {
+            continue;
+        }
+        if !seen_sets.insert(items.iter().map(|e| e.id()).collect::<Vec<_>>()) {
+            continue;
+        }
+        let Some(f) = fields::infer(&items) else { continue };
+        let score = score(&item, &items, &f);
+        out.push(Candidate {
+            definition: Definition {
+                item,
+                title: f.title,
+                link: f.link,
+                date: f.date,
+                body: f.body,
+            },
+            items: items.len(),
+            titles: f.titles,
+            score,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.definition.item.cmp(&b.definition.item))
+    });
+    if out.is_empty() {
+        Err(NoSuggestion::NoRepeats)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Item selectors worth trying, from every group of same-shaped siblings:
+/// the siblings' own tag and stable classes, then qualified by their parent
+/// and grandparent when that narrows the match.
+fn item_selectors(doc: &Html) -> Vec<String> {
+    let mut out = Vec::new();
+    // Elements sharing a stable class wherever they sit (cards each wrapped
+    // in their own grid column are not siblings).
+    let mut classed: BTreeMap<String, usize> = BTreeMap::new();
+    // Links into the same section of the site (`/posts/…`, `/company/…`):
+    // the structure that survives even a page styled only with utilities.
+    let mut sections: BTreeMap<String, usize> = BTreeMap::new();
+    for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+        let tag = el.value().name();
+        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            continue;
+        }
+        for c in el.value().classes().filter(|c| names::stable_class(c)) {
+            *classed.entry(format!("{tag}.{c}")).or_default() += 1;
+        }
+        if tag == "a"
+            && let Some(prefix) = el.value().attr("href").and_then(section)
+        {
+            *sections.entry(prefix).or_default() += 1;
+        }
+    }
+    out.extend(classed.into_iter().filter(|(_, n)| *n >= MIN_ITEMS).map(|(s, _)| s));
+    out.extend(
+        sections
+            .into_iter()
+            .filter(|(_, n)| *n >= MIN_ITEMS)
+            .map(|(p, _)| format!("a[href^={}]", toml::Value::String(p))),
+    );
+    for parent in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+        let mut groups: BTreeMap<String, Vec<ElementRef>> = BTreeMap::new();
+        for child in parent.children().filter_map(ElementRef::wrap) {
+            if matches!(
+                child.value().name(),
+                "script" | "style" | "br" | "hr" | "img" | "option" | "meta" | "link" | "input"
+            ) {
+                continue;
+            }
+            groups.entry(shape(child)).or_default().push(child);
+        }
+        for (own, members) in groups {
+            if members.len() < MIN_ITEMS || own.is_empty() {
+                continue;
+            }
+            let p = simple(parent);
+            let gp = parent.parent().and_then(ElementRef::wrap).map(simple);
+            if own.contains('.') {
+                out.push(own.clone());
+            }
+            if let Some(p) = &p {
+                out.push(format!("{p} > {own}"));
+                if let Some(Some(gp)) = &gp {
+                    out.push(format!("{gp} > {p} > {own}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The section a relative link points into: `/posts/` for
+/// `/posts/6765…/`; `None` for links that are not relative paths at least
+/// two segments deep, or whose section needs quoting.
+fn section(href: &str) -> Option<String> {
+    let rest = href.strip_prefix('/')?;
+    let (first, tail) = rest.split_once('/')?;
+    let ok = !first.is_empty()
+        && !tail.trim_matches('/').is_empty()
+        && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then(|| format!("/{first}/"))
+}
+
+/// `tag.class1.class2` from an element's tag and stable classes; "" for a
+/// tag that cannot be written in a selector.
+fn shape(el: ElementRef) -> String {
+    let tag = el.value().name();
+    if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return String::new();
+    }
+    let mut classes: Vec<&str> = el.value().classes().filter(|c| names::stable_class(c)).collect();
+    classes.sort_unstable();
+    classes.truncate(2);
+    let mut s = tag.to_owned();
+    for c in classes {
+        s.push('.');
+        s.push_str(c);
+    }
+    s
+}
+
+/// How a parent is written in a selector: `#id` when it has a readable id,
+/// else its shape; `None` for `html`/`body`, which add nothing.
+fn simple(el: ElementRef) -> Option<String> {
+    if let Some(id) = el.value().id().filter(|id| names::stable_id(id)) {
+        return Some(format!("#{id}"));
+    }
+    let s = shape(el);
+    (!s.is_empty() && s != "html" && s != "body").then_some(s)
+}
+
+/// Whether one item lies inside another: such a selector reads every
+/// posting twice.
+fn nested(items: &[ElementRef]) -> bool {
+    let ids: HashSet<_> = items.iter().map(|e| e.id()).collect();
+    items.iter().any(|e| e.ancestors().any(|a| ids.contains(&a.id())))
+}
+
+/// Ranks a candidate: many items, name-like titles, text and a link in each,
+/// a short selector on class names.
+fn score(item: &str, items: &[ElementRef], f: &fields::Fields) -> f64 {
+    let n = items.len() as f64;
+    let text: usize = items
+        .iter()
+        .map(|e| fields::element_text(*e).chars().count().min(600))
+        .sum();
+    let per_item = text as f64 / n;
+    let mut s = f.title_score * n.ln() * (1.0 + (1.0 + per_item / 20.0).ln());
+    for (found, weight) in [
+        (f.link.is_some(), 1.3),
+        (f.date.is_some(), 1.3),
+        (f.body.is_some(), 1.2),
+    ] {
+        if found {
+            s *= weight;
+        }
+    }
+    let parts = item.split(" > ").count();
+    s *= 1.0 - 0.05 * (parts as f64 - 1.0);
+    if !item.contains(['.', '#']) {
+        s *= 0.85;
+    }
+    s
+}
