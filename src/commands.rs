@@ -345,7 +345,7 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
                 c.score,
                 c.items,
                 text::clean(&d.item),
-                text::clean(&d.title),
+                text::clean(&d.title.to_string()),
                 samples.join(" | ")
             );
         }

@@ -88,6 +88,16 @@ pub fn infer(items: &[ElementRef]) -> Option<Fields> {
             }
         }
     }
+    let own = columns.entry(OWN_TEXT.to_owned()).or_insert_with(|| Column {
+        text: vec![None; n],
+        href: vec![None; n],
+        ..Column::default()
+    });
+    for (i, item) in items.iter().enumerate() {
+        let t = own_text(*item);
+        own.matches += 1;
+        own.text[i] = (!t.is_empty()).then_some(t);
+    }
     let (title_key, title_score) = columns
         .iter()
         .map(|(k, c)| (k, title_score(k, c, n)))
@@ -106,6 +116,19 @@ pub fn infer(items: &[ElementRef]) -> Option<Fields> {
         titles,
         title_score,
     })
+}
+
+/// The column of each item's own text: `title = { own_text = true }`, for
+/// sites that write the name straight into the item, details in children.
+pub const OWN_TEXT: &str = "{own_text}";
+
+/// The text directly inside `el`, as the extractor's `own_text` reads it.
+fn own_text(el: ElementRef) -> String {
+    let s: String = el
+        .children()
+        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .collect();
+    text::clean(&s)
 }
 
 /// The text the extractor reads from an element: text nodes, `<br>` as a
@@ -146,6 +169,10 @@ fn title_score(key: &str, c: &Column, n: usize) -> f64 {
     let namelike = present.iter().map(|v| name_like(v)).sum::<f64>() / present.len() as f64;
     let multiplicity = c.matches as f64 / present.len() as f64;
     let tag = key.split(['.', '[']).next().unwrap_or(key);
+    let avg_chars = present.iter().map(|v| v.chars().count()).sum::<usize>() as f64 / present.len() as f64;
+    // Of two elements holding the name, the tighter one: "nhbg.com.co"
+    // rather than "nhbg.com.co published".
+    let tightness = 1.0 / (1.0 + avg_chars / 100.0);
     let mut bonus = match tag {
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => 1.3,
         "strong" | "b" | "a" | "th" => 1.1,
@@ -169,7 +196,12 @@ fn title_score(key: &str, c: &Column, n: usize) -> f64 {
         // A utility class only when nothing stable reads as well.
         bonus *= 0.5;
     }
-    coverage * coverage * distinct * namelike * bonus / multiplicity.max(1.0)
+    if c.is_self * 2 > n {
+        // The whole item as its title: right only when the item is nothing
+        // but the name, which a tighter element would say as well.
+        bonus *= 0.3;
+    }
+    coverage * distinct * namelike * tightness * bonus / multiplicity.max(1.0)
 }
 
 /// 1 for a value shaped like an organisation's name or domain, less for
@@ -199,6 +231,10 @@ fn name_like(v: &str) -> f64 {
     {
         return 0.1;
     }
+    if v.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+        // "25.9 GB", "#12": sizes and counters.
+        return 0.3;
+    }
     if words > 8 || chars > 70 { 0.4 } else { 1.0 }
 }
 
@@ -225,7 +261,7 @@ fn date_score(key: &str, c: &Column, n: usize) -> f64 {
         .filter(|v| v.len() <= 60 && parse_date(v, None).is_some())
         .count() as f64
         / n as f64;
-    if parsed < 0.6 || key == "a[href]" {
+    if parsed < 0.6 || key == "a[href]" || key == OWN_TEXT {
         return 0.0;
     }
     let hint = if key.contains("date") || key.contains("time") {
@@ -237,7 +273,7 @@ fn date_score(key: &str, c: &Column, n: usize) -> f64 {
 }
 
 fn body_score(key: &str, c: &Column, titles: &[String], title_key: &str, n: usize) -> f64 {
-    if key == title_key || key == "a[href]" || c.is_self * 2 > n {
+    if key == title_key || key == "a[href]" || key == OWN_TEXT || c.is_self * 2 > n {
         return 0.0;
     }
     let present: Vec<&str> = values(c).collect();

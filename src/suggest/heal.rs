@@ -40,3 +40,32 @@ pub fn heal_hint(page_html: &str, page_url: &Url) -> Option<String> {
     out.push_str("Check it with `leakwatch source test NAME` before relying on it.\n");
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redesigned_listing_gets_a_replacement_and_its_postings() {
+        let page = include_str!("../../fixtures/suggest/redesigned.html");
+        let url = Url::parse("http://leak.example/news/").unwrap();
+        let hint = heal_hint(page, &url).expect("a hint");
+        assert!(
+            hint.contains("[source.html]\nitem = \"tr.victim\"\ntitle = \"td.name\""),
+            "{hint}"
+        );
+        assert!(hint.contains("It extracts 6 postings"), "{hint}");
+        assert!(
+            hint.contains("  - Qualys, Inc.  <http://leak.example/posts/qualys/>"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn a_blocked_page_gets_no_hint() {
+        let url = Url::parse("http://leak.example/").unwrap();
+        let login =
+            "<html><head><title>Sign in</title></head><body><form><input type=password name=p></form></body></html>";
+        assert_eq!(heal_hint(login, &url), None);
+    }
+}

@@ -30,17 +30,39 @@ const MIN_ITEMS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
     pub item: String,
-    pub title: String,
+    pub title: Title,
     pub link: Option<String>,
     pub date: Option<String>,
     pub body: Option<String>,
+}
+
+/// Where an item's title is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Title {
+    /// The text of the first element this selector matches in the item.
+    Selector(String),
+    /// The item's own text, without its children's.
+    OwnText,
+}
+
+impl std::fmt::Display for Title {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Title::Selector(s) => f.write_str(s),
+            Title::OwnText => f.write_str("(own text)"),
+        }
+    }
 }
 
 impl Definition {
     /// The `[source.html]` table, ready to paste under a `[[source]]`.
     pub fn to_toml(&self) -> String {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
-        let mut out = format!("[source.html]\nitem = {}\ntitle = {}\n", q(&self.item), q(&self.title));
+        let title = match &self.title {
+            Title::Selector(s) => q(s),
+            Title::OwnText => "{ own_text = true }".to_owned(),
+        };
+        let mut out = format!("[source.html]\nitem = {}\ntitle = {title}\n", q(&self.item));
         if let Some(link) = &self.link {
             out.push_str(&format!("link = {{ selector = {}, attr = \"href\" }}\n", q(link)));
         }
@@ -103,7 +125,11 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
         out.push(Candidate {
             definition: Definition {
                 item,
-                title: f.title,
+                title: if f.title == fields::OWN_TEXT {
+                    Title::OwnText
+                } else {
+                    Title::Selector(f.title)
+                },
                 link: f.link,
                 date: f.date,
                 body: f.body,
@@ -260,4 +286,82 @@ fn score(item: &str, items: &[ElementRef], f: &fields::Fields) -> f64 {
         s *= 0.85;
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    const LISTING: &str = include_str!("../../fixtures/suggest/listing.html");
+    const REDESIGNED: &str = include_str!("../../fixtures/suggest/redesigned.html");
+
+    fn extracted_titles(def: &Definition, page: &str) -> Vec<String> {
+        let url = Url::parse("http://leak.example/").unwrap();
+        let source = source(def, &url).unwrap();
+        let x = crate::extract::extract(&source, &url, page).unwrap();
+        x.postings.into_iter().map(|p| p.title).collect()
+    }
+
+    #[test]
+    fn finds_the_posts_and_reads_them_as_the_extractor_does() {
+        let best = &suggest(LISTING).unwrap()[0];
+        let d = &best.definition;
+        assert_eq!(d.item, "article.post");
+        assert_eq!(d.title, Title::Selector("h3.post-title".into()));
+        assert!(d.link.is_some() && d.date.is_some() && d.body.is_some(), "{d:?}");
+        assert_eq!(best.items, 6);
+        let titles = extracted_titles(d, LISTING);
+        assert_eq!(titles, best.titles);
+        assert_eq!(titles[1], "Qualys, Inc.");
+    }
+
+    #[test]
+    fn never_writes_utility_classes_or_positions() {
+        for page in [LISTING, REDESIGNED] {
+            for c in suggest(page).unwrap() {
+                let toml = c.definition.to_toml();
+                for bad in ["px-4", "basis", "text-", "font-", "flex", "nth-", "rounded", "p-4"] {
+                    assert!(!toml.contains(bad), "{bad} in\n{toml}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_page_gives_the_same_suggestion() {
+        let a: Vec<String> = suggest(LISTING)
+            .unwrap()
+            .iter()
+            .map(|c| c.definition.to_toml())
+            .collect();
+        let b: Vec<String> = suggest(LISTING)
+            .unwrap()
+            .iter()
+            .map(|c| c.definition.to_toml())
+            .collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn blocked_pages_and_pages_without_repeats_get_none() {
+        let captcha = "<html><head><title>DDOS Protection</title></head><body><form><p>Prove that you are human</p>\
+                       <input name=c></form></body></html>";
+        assert!(matches!(suggest(captcha), Err(NoSuggestion::Blocked(_))));
+        let single = "<html><body><div class=post><h2>Only One</h2></div></body></html>";
+        assert_eq!(suggest(single).unwrap_err(), NoSuggestion::NoRepeats);
+    }
+
+    #[test]
+    fn the_table_survives_quotes_in_selectors() {
+        let d = Definition {
+            item: "a[href^=\"/posts/\"]".into(),
+            title: Title::Selector("h2".into()),
+            link: Some("a[href]".into()),
+            date: None,
+            body: None,
+        };
+        let url = Url::parse("http://leak.example/").unwrap();
+        assert!(source(&d, &url).is_ok(), "{}", d.to_toml());
+    }
 }

@@ -141,11 +141,51 @@ const UTILITY_PREFIXES: &[&str] = &[
     "is",
     "has",
     "js",
+    "row",
+    "to",
+    "from",
+    "via",
+    "last",
+    "group",
+    "peer",
+];
+
+/// Classes that say what state an element is in, not what it is: the same
+/// post changes them (`new` today, not tomorrow; `bad` until it is published).
+const STATE: &[&str] = &[
+    "active",
+    "current",
+    "selected",
+    "new",
+    "hot",
+    "featured",
+    "good",
+    "bad",
+    "open",
+    "closed",
+    "disabled",
+    "show",
+    "hide",
+    "odd",
+    "even",
+    "first",
+    "last",
+    "published",
+    "expired",
+    "pinned",
+    "fade",
+    "in",
+    "out",
+    "on",
+    "off",
 ];
 
 /// Whether `class` is worth writing into a selector.
 pub fn stable_class(class: &str) -> bool {
-    css_ident(class) && !utility_class(class) && !generated(class)
+    css_ident(class)
+        && !utility_class(class)
+        && !generated(class)
+        && !STATE.contains(&class.to_ascii_lowercase().as_str())
 }
 
 /// Whether an `id` is worth writing into a selector: readable, not numbered.
