@@ -329,7 +329,7 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
     };
     if all {
         let mut err = std::io::stderr().lock();
-        for (i, c) in candidates.iter().enumerate() {
+        for (i, c) in candidates.iter().enumerate().take(10) {
             let samples: Vec<String> = c
                 .titles
                 .iter()

@@ -84,7 +84,7 @@ enum SourceCommand {
         /// Read a saved page instead of fetching
         #[arg(long, value_name = "PAGE")]
         file: Option<PathBuf>,
-        /// Also print the ranked alternatives, with item counts and sample titles, on stderr
+        /// Also print the ten best alternatives, with item counts and sample titles, on stderr
         #[arg(long)]
         all: bool,
     },

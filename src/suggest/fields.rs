@@ -40,6 +40,8 @@ struct Column {
     is_self: usize,
     /// All matches, over all items.
     matches: usize,
+    /// Items with at least one match, blank or not.
+    found: usize,
 }
 
 /// Finds the fields of `items`; `None` when no element reads as a title.
@@ -79,6 +81,7 @@ pub fn infer(items: &[ElementRef]) -> Option<Fields> {
                 if !seen.insert(key) {
                     continue;
                 }
+                col.found += 1;
                 let t = text.get_or_insert_with(|| element_text(el)).clone();
                 col.text[i] = (!t.is_empty()).then_some(t);
                 col.href[i] = el.value().attr("href").map(str::to_owned);
@@ -96,7 +99,20 @@ pub fn infer(items: &[ElementRef]) -> Option<Fields> {
     for (i, item) in items.iter().enumerate() {
         let t = own_text(*item);
         own.matches += 1;
+        own.found += 1;
         own.text[i] = (!t.is_empty()).then_some(t);
+    }
+    if let Some((key, slugs)) = columns.get("a[href]").and_then(|c| slug_column(&c.href)) {
+        columns.insert(
+            key,
+            Column {
+                matches: slugs.iter().flatten().count(),
+                found: slugs.iter().flatten().count(),
+                text: slugs,
+                href: vec![None; n],
+                is_self: 0,
+            },
+        );
     }
     let (title_key, title_score) = columns
         .iter()
@@ -129,6 +145,35 @@ fn own_text(el: ElementRef) -> String {
         .filter_map(|n| n.value().as_text().map(|t| &**t))
         .collect();
     text::clean(&s)
+}
+
+/// Marks the column of names read from link paths: `{slug}/company/` holds
+/// `pu.edu.lb` for `<a href="/company/pu.edu.lb">`.
+pub const SLUG: &str = "{slug}";
+
+/// The names in the first links' paths, when most of them point into one
+/// section of the site: for sites that show a description and keep the name
+/// in the link only.
+fn slug_column(hrefs: &[Option<String>]) -> Option<(String, Vec<Option<String>>)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for s in hrefs.iter().flatten().filter_map(|h| super::section(h)) {
+        *counts.entry(s).or_default() += 1;
+    }
+    let (section, count) = counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))?;
+    if count * 5 < hrefs.len() * 4 {
+        return None;
+    }
+    let slugs = hrefs
+        .iter()
+        .map(|h| {
+            let rest = h.as_deref()?.strip_prefix(section.as_str())?;
+            let slug = text::clean(rest.split(['/', '?', '#']).next()?);
+            (!slug.is_empty()).then_some(slug)
+        })
+        .collect();
+    Some((format!("{SLUG}{section}"), slugs))
 }
 
 /// The text the extractor reads from an element: text nodes, `<br>` as a
@@ -167,7 +212,7 @@ fn title_score(key: &str, c: &Column, n: usize) -> f64 {
     }
     let distinct = present.iter().collect::<HashSet<_>>().len() as f64 / present.len() as f64;
     let namelike = present.iter().map(|v| name_like(v)).sum::<f64>() / present.len() as f64;
-    let multiplicity = c.matches as f64 / present.len() as f64;
+    let multiplicity = c.matches as f64 / c.found as f64;
     let tag = key.split(['.', '[']).next().unwrap_or(key);
     let avg_chars = present.iter().map(|v| v.chars().count()).sum::<usize>() as f64 / present.len() as f64;
     // Of two elements holding the name, the tighter one: "nhbg.com.co"
@@ -195,6 +240,11 @@ fn title_score(key: &str, c: &Column, n: usize) -> f64 {
     {
         // A utility class only when nothing stable reads as well.
         bonus *= 0.5;
+    }
+    if key.starts_with(SLUG) {
+        // A name from a path is spelled as a path (`Gihealthcare`): only
+        // when no text says it.
+        bonus *= 0.4;
     }
     if c.is_self * 2 > n {
         // The whole item as its title: right only when the item is nothing
@@ -261,7 +311,7 @@ fn date_score(key: &str, c: &Column, n: usize) -> f64 {
         .filter(|v| v.len() <= 60 && parse_date(v, None).is_some())
         .count() as f64
         / n as f64;
-    if parsed < 0.6 || key == "a[href]" || key == OWN_TEXT {
+    if parsed < 0.6 || key == "a[href]" || key.starts_with('{') {
         return 0.0;
     }
     let hint = if key.contains("date") || key.contains("time") {
@@ -273,7 +323,7 @@ fn date_score(key: &str, c: &Column, n: usize) -> f64 {
 }
 
 fn body_score(key: &str, c: &Column, titles: &[String], title_key: &str, n: usize) -> f64 {
-    if key == title_key || key == "a[href]" || key == OWN_TEXT || c.is_self * 2 > n {
+    if key == title_key || key == "a[href]" || key.starts_with('{') || c.is_self * 2 > n {
         return 0.0;
     }
     let present: Vec<&str> = values(c).collect();

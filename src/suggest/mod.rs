@@ -43,6 +43,8 @@ pub enum Title {
     Selector(String),
     /// The item's own text, without its children's.
     OwnText,
+    /// The path segment after this section (`/company/`) in the first link.
+    Slug(String),
 }
 
 impl std::fmt::Display for Title {
@@ -50,6 +52,7 @@ impl std::fmt::Display for Title {
         match self {
             Title::Selector(s) => f.write_str(s),
             Title::OwnText => f.write_str("(own text)"),
+            Title::Slug(section) => write!(f, "(link path after {section})"),
         }
     }
 }
@@ -61,6 +64,10 @@ impl Definition {
         let title = match &self.title {
             Title::Selector(s) => q(s),
             Title::OwnText => "{ own_text = true }".to_owned(),
+            Title::Slug(section) => format!(
+                "{{ selector = \"a[href]\", attr = \"href\", regex = {} }}",
+                q(&format!("^{section}([^/?#]+)"))
+            ),
         };
         let mut out = format!("[source.html]\nitem = {}\ntitle = {title}\n", q(&self.item));
         if let Some(link) = &self.link {
@@ -127,6 +134,8 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
                 item,
                 title: if f.title == fields::OWN_TEXT {
                     Title::OwnText
+                } else if let Some(section) = f.title.strip_prefix(fields::SLUG) {
+                    Title::Slug(section.to_owned())
                 } else {
                     Title::Selector(f.title)
                 },
@@ -217,7 +226,7 @@ fn item_selectors(doc: &Html) -> Vec<String> {
 /// The section a relative link points into: `/posts/` for
 /// `/posts/6765…/`; `None` for links that are not relative paths at least
 /// two segments deep, or whose section needs quoting.
-fn section(href: &str) -> Option<String> {
+pub(crate) fn section(href: &str) -> Option<String> {
     let rest = href.strip_prefix('/')?;
     let (first, tail) = rest.split_once('/')?;
     let ok = !first.is_empty()
