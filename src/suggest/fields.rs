@@ -281,6 +281,11 @@ fn name_like(v: &str) -> f64 {
     {
         return 0.1;
     }
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    if words == 1 && chars >= 8 && digits * 10 >= chars * 3 {
+        // "67657542ffa6d0708588d654": an id, not a name.
+        return 0.1;
+    }
     if v.chars().filter(|c| c.is_alphabetic()).count() < 3 {
         // "25.9 GB", "#12": sizes and counters.
         return 0.3;

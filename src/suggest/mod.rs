@@ -100,8 +100,9 @@ pub enum NoSuggestion {
     #[error("the page is not a listing: {0}; fetch the listing itself and try again")]
     Blocked(String),
     #[error(
-        "no repeated structure with titles found (fewer than {MIN_ITEMS} items of the same shape); \
-         write the [source.html] table by hand, or try a page that lists more postings"
+        "no repeated structure with titles found (fewer than {MIN_ITEMS} items of the same shape, \
+         and no element named like a posting); write the [source.html] table by hand, or try a page \
+         that lists more postings"
     )]
     NoRepeats,
 }
@@ -112,16 +113,32 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
     if let Some(reason) = crate::extract::blocked_reason(&doc) {
         return Err(NoSuggestion::Blocked(reason));
     }
+    let mut out = candidates(&doc, MIN_ITEMS, |_| true);
+    if out.is_empty() {
+        // A listing with one or two postings today has nothing repeated;
+        // an element named like a posting is the next best thing.
+        out = candidates(&doc, 1, named_like_a_posting);
+    }
+    if out.is_empty() {
+        Err(NoSuggestion::NoRepeats)
+    } else {
+        Ok(out)
+    }
+}
+
+/// Every item selector matching at least `min` elements (and accepted by
+/// `keep`) with the fields found in its items, ranked.
+fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candidate> {
     let mut tried = HashSet::new();
     let mut seen_sets = HashSet::new();
     let mut out = Vec::new();
-    for item in item_selectors(&doc) {
-        if !tried.insert(item.clone()) {
+    for item in item_selectors(doc, min) {
+        if !keep(&item) || !tried.insert(item.clone()) {
             continue;
         }
         let Ok(sel) = Selector::parse(&item) else { continue };
         let items: Vec<ElementRef> = doc.select(&sel).collect();
-        if items.len() < MIN_ITEMS || nested(&items) {
+        if items.len() < min || nested(&items) {
             continue;
         }
         if !seen_sets.insert(items.iter().map(|e| e.id()).collect::<Vec<_>>()) {
@@ -153,17 +170,24 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
             .total_cmp(&a.score)
             .then_with(|| a.definition.item.cmp(&b.definition.item))
     });
-    if out.is_empty() {
-        Err(NoSuggestion::NoRepeats)
-    } else {
-        Ok(out)
-    }
+    out
+}
+
+/// An item selector whose element is named like one posting: `article`,
+/// `div.post`, `li.victim`.
+fn named_like_a_posting(item: &str) -> bool {
+    let last = item.rsplit(" > ").next().unwrap_or(item);
+    let (tag, classes) = last.split_once('.').unwrap_or((last, ""));
+    tag == "article"
+        || ["post", "entry", "victim", "leak", "company", "card"]
+            .iter()
+            .any(|w| classes.to_ascii_lowercase().contains(w))
 }
 
 /// Item selectors worth trying, from every group of same-shaped siblings:
 /// the siblings' own tag and stable classes, then qualified by their parent
 /// and grandparent when that narrows the match.
-fn item_selectors(doc: &Html) -> Vec<String> {
+fn item_selectors(doc: &Html, min: usize) -> Vec<String> {
     let mut out = Vec::new();
     // Elements sharing a stable class wherever they sit (cards each wrapped
     // in their own grid column are not siblings).
@@ -185,11 +209,11 @@ fn item_selectors(doc: &Html) -> Vec<String> {
             *sections.entry(prefix).or_default() += 1;
         }
     }
-    out.extend(classed.into_iter().filter(|(_, n)| *n >= MIN_ITEMS).map(|(s, _)| s));
+    out.extend(classed.into_iter().filter(|(_, n)| *n >= min).map(|(s, _)| s));
     out.extend(
         sections
             .into_iter()
-            .filter(|(_, n)| *n >= MIN_ITEMS)
+            .filter(|(_, n)| *n >= min)
             .map(|(p, _)| format!("a[href^={}]", toml::Value::String(p))),
     );
     for parent in doc.root_element().descendants().filter_map(ElementRef::wrap) {
@@ -204,7 +228,7 @@ fn item_selectors(doc: &Html) -> Vec<String> {
             groups.entry(shape(child)).or_default().push(child);
         }
         for (own, members) in groups {
-            if members.len() < MIN_ITEMS || own.is_empty() {
+            if members.len() < min || own.is_empty() {
                 continue;
             }
             let p = simple(parent);
@@ -279,7 +303,7 @@ fn score(item: &str, items: &[ElementRef], f: &fields::Fields) -> f64 {
         .map(|e| fields::element_text(*e).chars().count().min(600))
         .sum();
     let per_item = text as f64 / n;
-    let mut s = f.title_score * n.ln() * (1.0 + (1.0 + per_item / 20.0).ln());
+    let mut s = f.title_score * (n + 1.0).ln() * (1.0 + (1.0 + per_item / 20.0).ln());
     for (found, weight) in [
         (f.link.is_some(), 1.3),
         (f.date.is_some(), 1.3),
@@ -357,8 +381,17 @@ mod tests {
         let captcha = "<html><head><title>DDOS Protection</title></head><body><form><p>Prove that you are human</p>\
                        <input name=c></form></body></html>";
         assert!(matches!(suggest(captcha), Err(NoSuggestion::Blocked(_))));
-        let single = "<html><body><div class=post><h2>Only One</h2></div></body></html>";
-        assert_eq!(suggest(single).unwrap_err(), NoSuggestion::NoRepeats);
+        let prose = "<html><body><div class=intro><h2>About us</h2><p>We are a blog.</p></div></body></html>";
+        assert_eq!(suggest(prose).unwrap_err(), NoSuggestion::NoRepeats);
+    }
+
+    #[test]
+    fn a_listing_with_one_posting_today_still_gets_one() {
+        let single = "<html><body><h1>Leaks</h1><article class=post><h2><a href='/p/1'>Only One Ltd</a></h2>\
+                      <p>Data of Only One Ltd</p></article></body></html>";
+        let best = &suggest(single).unwrap()[0];
+        assert_eq!(best.definition.item, "article.post");
+        assert_eq!(best.titles, ["Only One Ltd"]);
     }
 
     #[test]
