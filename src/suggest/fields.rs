@@ -8,7 +8,8 @@
 //! filed under a selector is exactly what the extractor's `select(..).next()`
 //! returns, so the values scored here are the values `run` will read.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use scraper::ElementRef;
 
@@ -45,14 +46,23 @@ struct Column {
 }
 
 /// Finds the fields of `items`; `None` when no element reads as a title.
-pub fn infer(items: &[ElementRef]) -> Option<Fields> {
+pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
     let n = items.len();
-    let mut columns: BTreeMap<String, Column> = BTreeMap::new();
+    let new_column = || Column {
+        text: vec![None; n],
+        href: vec![None; n],
+        ..Column::default()
+    };
+    // Keyed by (tag, class or "", is `a[href]`) borrowed from the page while
+    // walking; named as selectors once, at the end.
+    let mut found: HashMap<(&str, &str, bool), Column> = HashMap::new();
+    let mut seen: HashSet<(&str, &str, bool)> = HashSet::new();
     for (i, item) in items.iter().enumerate() {
-        let mut seen: HashSet<String> = HashSet::new();
+        seen.clear();
         for node in item.descendants() {
             let Some(el) = ElementRef::wrap(node) else { continue };
-            let tag = el.value().name();
+            let e = el.value();
+            let tag = e.name();
             if matches!(
                 tag,
                 "script" | "style" | "noscript" | "template" | "svg" | "br" | "img" | "input"
@@ -60,37 +70,38 @@ pub fn infer(items: &[ElementRef]) -> Option<Fields> {
             {
                 continue;
             }
-            let mut keys = vec![tag.to_owned()];
-            keys.extend(
-                el.value()
-                    .classes()
-                    .filter(|c| usable_class(c))
-                    .map(|c| format!("{tag}.{c}")),
-            );
-            if tag == "a" && el.value().attr("href").is_some() {
-                keys.push("a[href]".to_owned());
-            }
+            let href = e.attr("href");
+            let keys = std::iter::once((tag, "", false))
+                .chain(e.classes().filter(|c| usable_class(c)).map(|c| (tag, c, false)))
+                .chain((tag == "a" && href.is_some()).then_some(("a", "", true)));
             let mut text = None;
             for key in keys {
-                let col = columns.entry(key.clone()).or_insert_with(|| Column {
-                    text: vec![None; n],
-                    href: vec![None; n],
-                    ..Column::default()
-                });
+                let col = found.entry(key).or_insert_with(new_column);
                 col.matches += 1;
                 if !seen.insert(key) {
                     continue;
                 }
                 col.found += 1;
-                let t = text.get_or_insert_with(|| element_text(el)).clone();
-                col.text[i] = (!t.is_empty()).then_some(t);
-                col.href[i] = el.value().attr("href").map(str::to_owned);
+                let t: &Rc<str> = text.get_or_insert_with(|| texts.of(el));
+                col.text[i] = (!t.is_empty()).then(|| t.to_string());
+                col.href[i] = href.map(str::to_owned);
                 if el.id() == item.id() {
                     col.is_self += 1;
                 }
             }
         }
     }
+    let mut columns: BTreeMap<String, Column> = found
+        .into_iter()
+        .map(|((tag, class, href), c)| {
+            let key = match (class, href) {
+                (_, true) => "a[href]".to_owned(),
+                ("", false) => tag.to_owned(),
+                (class, false) => format!("{tag}.{class}"),
+            };
+            (key, c)
+        })
+        .collect();
     let own = columns.entry(OWN_TEXT.to_owned()).or_insert_with(|| Column {
         text: vec![None; n],
         href: vec![None; n],
@@ -176,9 +187,26 @@ fn slug_column(hrefs: &[Option<String>]) -> Option<(String, Vec<Option<String>>)
     Some((format!("{SLUG}{section}"), slugs))
 }
 
+/// Element texts already read, for the page being suggested for: the
+/// candidates overlap (a card, its body, its column), so each element's
+/// text is read once rather than once per candidate.
+#[derive(Default)]
+pub struct Texts {
+    /// Keyed by the element's address in the parsed page, which does not
+    /// move while the page is borrowed.
+    cache: HashMap<usize, Rc<str>>,
+}
+
+impl Texts {
+    pub fn of(&mut self, el: ElementRef) -> Rc<str> {
+        let key = std::ptr::from_ref(el.value()) as usize;
+        self.cache.entry(key).or_insert_with(|| element_text(el).into()).clone()
+    }
+}
+
 /// The text the extractor reads from an element: text nodes, `<br>` as a
 /// space, cleaned.
-pub fn element_text(el: ElementRef) -> String {
+fn element_text(el: ElementRef) -> String {
     let mut s = String::new();
     for node in el.descendants() {
         if let Some(t) = node.value().as_text() {
@@ -262,7 +290,7 @@ fn name_like(v: &str) -> f64 {
     if chars < 2 || !v.chars().any(char::is_alphabetic) || words > 14 || chars > 120 {
         return 0.0;
     }
-    if parse_date(v, None).is_some() {
+    if is_date(v) {
         return 0.0;
     }
     let lower = v.to_lowercase();
@@ -311,11 +339,17 @@ fn web_link(href: &str) -> bool {
     !(h.is_empty() || h.starts_with('#') || h.starts_with("javascript:") || h.starts_with("mailto:"))
 }
 
+/// Whether the extractor reads `v` as a date. Values that cannot be one
+/// are turned away first: parsing tries dozens of formats, and every value
+/// of every column is asked.
+fn is_date(v: &str) -> bool {
+    let plausible = v.len() <= 60
+        && (v.bytes().any(|b| b.is_ascii_digit()) || ["ago", "today", "yesterday"].iter().any(|w| v.contains(w)));
+    plausible && parse_date(v, None).is_some()
+}
+
 fn date_score(key: &str, c: &Column, n: usize) -> f64 {
-    let parsed = values(c)
-        .filter(|v| v.len() <= 60 && parse_date(v, None).is_some())
-        .count() as f64
-        / n as f64;
+    let parsed = values(c).filter(|v| is_date(v)).count() as f64 / n as f64;
     if parsed < 0.6 || key == "a[href]" || key.starts_with('{') {
         return 0.0;
     }

@@ -131,6 +131,7 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
 fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candidate> {
     let mut tried = HashSet::new();
     let mut seen_sets = HashSet::new();
+    let mut texts = fields::Texts::default();
     let mut out = Vec::new();
     for item in item_selectors(doc, min) {
         if !keep(&item) || !tried.insert(item.clone()) {
@@ -144,8 +145,10 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
         if !seen_sets.insert(items.iter().map(|e| e.id()).collect::<Vec<_>>()) {
             continue;
         }
-        let Some(f) = fields::infer(&items) else { continue };
-        let score = score(&item, &items, &f);
+        let Some(f) = fields::infer(&items, &mut texts) else {
+            continue;
+        };
+        let score = score(&item, &items, &f, &mut texts);
         out.push(Candidate {
             definition: Definition {
                 item,
@@ -296,12 +299,9 @@ fn nested(items: &[ElementRef]) -> bool {
 
 /// Ranks a candidate: many items, name-like titles, text and a link in each,
 /// a short selector on class names.
-fn score(item: &str, items: &[ElementRef], f: &fields::Fields) -> f64 {
+fn score(item: &str, items: &[ElementRef], f: &fields::Fields, texts: &mut fields::Texts) -> f64 {
     let n = items.len() as f64;
-    let text: usize = items
-        .iter()
-        .map(|e| fields::element_text(*e).chars().count().min(600))
-        .sum();
+    let text: usize = items.iter().map(|e| texts.of(*e).chars().count().min(600)).sum();
     let per_item = text as f64 / n;
     let mut s = f.title_score * (n + 1.0).ln() * (1.0 + (1.0 + per_item / 20.0).ln());
     for (found, weight) in [
