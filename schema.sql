@@ -91,7 +91,9 @@ CREATE TABLE watch_entry (
     backfilled  INTEGER NOT NULL DEFAULT 0  -- 0: match against stored postings at the next run
 ) STRICT;
 
--- A watch entry named in a posting. One per (posting, entry), ever.
+-- A watch entry named in a posting. One per (posting, entry), ever — plus a
+-- new revision when a changed posting says something meaningfully new
+-- (src/notify/repeat.rs).
 CREATE TABLE "match" (
     id            INTEGER PRIMARY KEY,
     posting_id    INTEGER NOT NULL REFERENCES posting(id),
@@ -103,8 +105,12 @@ CREATE TABLE "match" (
     snippet       TEXT NOT NULL,            -- posting text around the match, term in [[ ]]
     retroactive   INTEGER NOT NULL DEFAULT 0,  -- found by matching a new entry against old postings
     changed       INTEGER NOT NULL DEFAULT 0,  -- found on a changed posting
+    repeat_of     INTEGER,                  -- the earlier match of this entry for the same victim and source: no alert
+    change_note   TEXT,                     -- what is new since that victim was first announced (src/notify/repeat.rs)
+    revision      INTEGER NOT NULL DEFAULT 0,  -- 1, 2, … : the same posting changed meaningfully
+    said_published INTEGER NOT NULL DEFAULT 0, -- announced, the posting said the data was out
     created_at    TEXT NOT NULL,
-    UNIQUE (posting_id, entry_id)
+    UNIQUE (posting_id, entry_id, revision)
 ) STRICT;
 
 -- An email to send: one row per (match, recipient), written in the same
@@ -134,3 +140,32 @@ CREATE TABLE digest (
 CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
+
+-- Source health as admins were last told it (src/notify/health.rs). No row
+-- means ok; a row is written only when the state changes.
+CREATE TABLE source_health (
+    source  TEXT PRIMARY KEY,
+    state   TEXT NOT NULL,                  -- ok | broken | blocked | silent
+    since   TEXT NOT NULL
+) STRICT;
+
+-- An email to one admin about one change of a source's health, written in
+-- the same transaction as the change, with its Message-ID fixed then: the
+-- same outbox guarantees as alerts.
+CREATE TABLE admin_alert (
+    id          INTEGER PRIMARY KEY,
+    recipient   TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    event       TEXT NOT NULL,              -- broken | blocked | silent | recovered
+    previous    TEXT NOT NULL,              -- the state before
+    detail      TEXT NOT NULL,              -- what leakwatch saw: last error, counts
+    suggestion  TEXT,                       -- e.g. a replacement selector, shown when set
+    message_id  TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT
+) STRICT;
+
+CREATE INDEX admin_alert_pending ON admin_alert (state) WHERE state = 'pending';

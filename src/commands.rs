@@ -3,13 +3,14 @@
 //! [`text::clean`] so a hostile page cannot send escape sequences to the
 //! analyst's terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use url::Url;
 
 use crate::config::{Config, ConfigError, Extractor};
+use crate::logging;
 use crate::run::{self, RunError, RunOptions};
 use crate::store::{Store, StoreError};
 use crate::text;
@@ -61,23 +62,6 @@ impl CommandError {
 
 type Result<T> = std::result::Result<T, CommandError>;
 
-/// Logs go to stderr; quiet (warnings only) unless asked, `RUST_LOG` wins.
-pub fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("leakwatch={default}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,81 +112,154 @@ pub fn demo() -> Result<Exit> {
     Ok(if ok { Exit::Success } else { Exit::Partial })
 }
 
+pub fn init(dir: &Path) -> Result<Exit> {
+    let written = crate::init::init(dir).map_err(CommandError::Other)?;
+    for p in &written {
+        println!("wrote {}", p.display());
+    }
+    let config = dir.join("leakwatch.toml");
+    let c = config.display();
+    println!(
+        "next:
+  1. edit {c}: [smtp], [notify] and the sources (the comments say how)
+  2. leakwatch --config {c} source test example-leaks --file {}
+  3. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
+  4. leakwatch --config {c} watch import {}
+  5. leakwatch --config {c} run, then a cron entry (see the README)",
+        dir.join("samples/leaksite.html").display(),
+        dir.join("watchlist.csv").display()
+    );
+    Ok(Exit::Success)
+}
+
 pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let path = config_path(config);
-    let config = match Config::load(&path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(Exit::Problems);
+    let report = crate::check::check(&path);
+    match report.config {
+        Some(config) if report.problems.problems.is_empty() => {
+            println!("{}: ok, {} sources", path.display(), config.sources.len());
+            Ok(Exit::Success)
         }
-    };
-    let mut problems = Vec::new();
-    if let Some(crate::config::Smtp {
-        transport: crate::config::Transport::Smtp {
-            password_env: Some(var),
-            ..
-        },
-        ..
-    }) = &config.smtp
-        && std::env::var_os(var).is_none()
-    {
-        problems.push(format!("smtp.password_env: {var} is not set in this environment"));
-    }
-    if config.crawl.tor_proxy.is_none() {
-        for s in config.sources.iter().filter(|s| s.is_onion()) {
-            problems.push(format!(
-                "source \"{}\": {} is a .onion address, but crawl.tor_proxy is not set",
-                s.name, s.url
-            ));
+        _ => {
+            eprintln!("{}", report.problems);
+            Ok(Exit::Problems)
         }
-    }
-    // Opening creates the file: only open one that exists.
-    if config.database.exists() {
-        if let Err(e) = Store::open(&config.database) {
-            problems.push(e.to_string());
-        }
-    } else if let Some(dir) = config
-        .database
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
-    {
-        problems.push(format!("database.path: the folder {} does not exist", dir.display()));
-    }
-    if problems.is_empty() {
-        println!("{}: ok, {} sources", path.display(), config.sources.len());
-        Ok(Exit::Success)
-    } else {
-        eprintln!(
-            "{} has {} problem{}:",
-            path.display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        );
-        for p in problems {
-            eprintln!("  {}: {p}", path.display());
-        }
-        Ok(Exit::Problems)
     }
 }
 
-pub fn run(config: Option<PathBuf>, sources: Vec<String>) -> Result<Exit> {
+/// One run, or with `every` one run per period until SIGTERM or Ctrl-C.
+/// SIGTERM during a run closes it as 'interrupted' (exit 3 for a single
+/// run); `--every` stopped by a signal exits 0.
+pub fn run(
+    config: Option<PathBuf>,
+    sources: Vec<String>,
+    every: Option<std::time::Duration>,
+    progress: bool,
+) -> Result<Exit> {
+    let path = config_path(config);
+    let mut config = Config::load(&path)?;
+    runtime()?.block_on(async {
+        let mut stop = crate::schedule::stop_on_signals()
+            .map_err(|e| CommandError::Other(format!("cannot install signal handlers: {e}")))?;
+        let opts = RunOptions {
+            sources,
+            stop: Some(stop.clone()),
+            progress,
+            ..RunOptions::default()
+        };
+        let Some(period) = every else {
+            let summary = run::run(&config, &opts).await?;
+            report_run(&summary);
+            return Ok(if summary.all_ok() { Exit::Success } else { Exit::Partial });
+        };
+        loop {
+            let started = tokio::time::Instant::now();
+            match run::run(&config, &opts).await {
+                Ok(summary) => report_run(&summary),
+                // A cron run or a manual one is at work: this tick is skipped, not fatal.
+                Err(RunError::Lock(e @ crate::lock::LockError::Held { .. })) => tracing::warn!("{e}"),
+                Err(e) => return Err(e.into()),
+            }
+            if !crate::schedule::wait_next(started, period, &mut stop).await {
+                return Ok(Exit::Success);
+            }
+            // Edits to the config (a fixed selector, a new source) count from the next run on.
+            match Config::load(&path) {
+                Ok(fresh) => config = fresh,
+                Err(e) => logging::failure(&format!("{e}\n(the next run uses the config as it was last read)")),
+            }
+        }
+    })
+}
+
+/// Failures, then the summary line when something happened (or when asked).
+fn report_run(summary: &run::RunSummary) {
+    for f in &summary.source_failures {
+        logging::failure(f);
+    }
+    for e in &summary.delivery.errors {
+        logging::failure(e);
+    }
+    if summary.interrupted {
+        logging::failure(&format!(
+            "run {} was interrupted; the sources not done and the alerts not sent are for the next run",
+            summary.run_id
+        ));
+    }
+    logging::summary(summary);
+}
+
+/// `run --dry-run`: the whole run on a copy of the database; the emails it
+/// would send go to stdout, nothing is sent and the real database is untouched.
+pub fn dry_run(config: Option<PathBuf>, sources: Vec<String>) -> Result<Exit> {
     let config = load(config)?;
     let opts = RunOptions {
         sources,
+        dry_run: true,
         ..RunOptions::default()
     };
     let summary = runtime()?.block_on(run::run(&config, &opts))?;
+    let total = summary.previews.len();
+    for (i, email) in summary.previews.iter().enumerate() {
+        println!("===== email {} of {total} =====\n{email}", i + 1);
+    }
     for f in &summary.source_failures {
         eprintln!("leakwatch: {f}");
     }
-    for e in &summary.delivery.errors {
-        eprintln!("leakwatch: {e}");
-    }
-    if summary.eventful() || tracing::enabled!(tracing::Level::INFO) {
-        eprintln!("leakwatch: {}", summary.line());
-    }
-    Ok(if summary.all_ok() { Exit::Success } else { Exit::Partial })
+    eprintln!("leakwatch: dry run: {total} email(s) rendered, nothing sent, the database left as it was");
+    eprintln!("leakwatch: {}", summary.line());
+    Ok(if summary.source_failures.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+/// `notify test`: one message through the configured transport, to `to`
+/// or the first of `notify.recipients`; prints the server's reply.
+pub fn notify_test(config: Option<PathBuf>, to: Option<String>) -> Result<Exit> {
+    let config = load(config)?;
+    let smtp = config
+        .smtp
+        .as_ref()
+        .ok_or_else(|| CommandError::Other(crate::notify::NotifyError::NotConfigured.to_string()))?;
+    let to = match to {
+        Some(to) => to,
+        None => config
+            .notify
+            .recipients
+            .first()
+            .or(config.notify.admin_recipients.first())
+            .map(|a| a.to_string())
+            .ok_or_else(|| {
+                CommandError::Usage("no --to given and notify.recipients is empty: say where to send the test".into())
+            })?,
+    };
+    let reply = runtime()?
+        .block_on(crate::notify::send_test(smtp, &to))
+        .map_err(|e| CommandError::Other(format!("notify test: {e}")))?;
+    println!("test message sent to {to}; the server replied: {reply}");
+    Ok(Exit::Success)
 }
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
@@ -438,15 +495,36 @@ pub fn watch_export(config: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn postings(
-    config: Option<PathBuf>,
-    source: Option<String>,
-    since: Option<String>,
-    format: Format,
-) -> Result<Exit> {
+/// `--source`, `--since`, `--entry` as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub source: Option<String>,
+    pub since: Option<String>,
+    pub entry: Option<String>,
+}
+
+impl Filters {
+    /// Checks the date and that the entry exists (a typo would list nothing, silently).
+    fn resolve(self, store: &Store) -> Result<crate::store::Filter> {
+        if let Some(name) = &self.entry
+            && !store.entries()?.iter().any(|e| e.name.eq_ignore_ascii_case(name))
+        {
+            return Err(CommandError::Usage(format!(
+                "--entry {name}: no watch entry of that name (see `leakwatch watch list`)"
+            )));
+        }
+        Ok(crate::store::Filter {
+            source: self.source,
+            since: self.since.map(|s| parse_since(&s)).transpose()?,
+            entry: self.entry,
+        })
+    }
+}
+
+pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Result<Exit> {
     let config = load(config)?;
-    let since = since.map(|s| parse_since(&s)).transpose()?;
-    let rows = open_store(&config)?.postings(source.as_deref(), since.as_deref())?;
+    let store = open_store(&config)?;
+    let rows = store.postings(&filters.resolve(&store)?)?;
     output(
         &rows,
         format,
@@ -463,10 +541,10 @@ pub fn postings(
     )
 }
 
-pub fn matches(config: Option<PathBuf>, since: Option<String>, format: Format) -> Result<Exit> {
+pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Result<Exit> {
     let config = load(config)?;
-    let since = since.map(|s| parse_since(&s)).transpose()?;
-    let rows = open_store(&config)?.matches(since.as_deref())?;
+    let store = open_store(&config)?;
+    let rows = store.matches(&filters.resolve(&store)?)?;
     output(
         &rows,
         format,
@@ -490,6 +568,25 @@ pub fn matches(config: Option<PathBuf>, since: Option<String>, format: Format) -
     )
 }
 
+pub fn report(config: Option<PathBuf>, out: &Path, since: Option<String>) -> Result<Exit> {
+    let since = match since {
+        Some(s) => parse_since(&s)?,
+        None => (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let config = load(config)?;
+    let store = open_store(&config)?;
+    let report = crate::report::Report::load(&config, &store, &since)?;
+    let path = crate::report::write(out, &report).map_err(CommandError::Other)?;
+    println!(
+        "wrote {}: {} matches since {}, {} sources",
+        path.display(),
+        report.matches.len(),
+        since,
+        report.sources.len()
+    );
+    Ok(Exit::Success)
+}
+
 pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
     let config = load(config)?;
     let rows = open_store(&config)?.runs(50)?;
@@ -498,22 +595,34 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         &rows,
         format,
         &[
-            "RUN", "STARTED", "STATUS", "OK", "FAILED", "NEW", "MATCHES", "SENT", "PENDING",
+            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT", "PENDING",
         ],
         |r| {
             vec![
                 r.id.to_string(),
                 r.started_at.clone(),
+                took(&r.started_at, r.finished_at.as_deref()),
                 r.status.clone(),
                 r.counts.sources_ok.to_string(),
                 r.counts.sources_failed.to_string(),
+                r.counts.pages_fetched.to_string(),
                 r.counts.postings_new.to_string(),
+                r.counts.postings_changed.to_string(),
                 r.counts.matches.to_string(),
                 r.counts.emails_sent.to_string(),
                 r.counts.emails_pending.to_string(),
             ]
         },
     )
+}
+
+/// How long a run took, from its stored start and finish ("" while unfinished).
+fn took(started: &str, finished: Option<&str>) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (parse(started), finished.and_then(parse)) {
+        (Some(s), Some(f)) => format!("{}s", (f - s).num_seconds().max(0)),
+        _ => String::new(),
+    }
 }
 
 /// `YYYY-MM-DD` (or a full RFC 3339 time) as the stored timestamp form.
@@ -542,7 +651,8 @@ fn output<T: Serialize>(
             let err = |e: csv::Error| CommandError::Other(e.to_string());
             w.write_record(header).map_err(err)?;
             for r in rows {
-                w.write_record(cells(r)).map_err(err)?;
+                w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))
+                    .map_err(err)?;
             }
             w.flush().map_err(|e| CommandError::Other(e.to_string()))?;
         }
@@ -553,6 +663,17 @@ fn output<T: Serialize>(
         }
     }
     Ok(Exit::Success)
+}
+
+/// A cell a spreadsheet will not run as a formula: posting text is written
+/// by criminals, and `=HYPERLINK(…)` in a title would be live in Excel.
+/// Such cells get a leading `'`, the usual guard.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {

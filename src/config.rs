@@ -24,10 +24,14 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub const DEFAULT_PER_HOST_RATE: &str = "1/s";
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 20;
+/// Longest silence while reading a body: a server trickling bytes is cut off.
+pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 pub const DEFAULT_SMTP_PORT: u16 = 587;
+/// Failed runs in a row before admins hear that a source is broken.
+pub const DEFAULT_BROKEN_AFTER: u32 = 3;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -35,6 +39,8 @@ pub struct Config {
     /// The file this was loaded from; relative paths in it are relative to its folder.
     pub path: PathBuf,
     pub database: PathBuf,
+    /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
+    pub keep_days: Option<u32>,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
@@ -48,6 +54,8 @@ pub struct Crawl {
     pub per_host_rate: Rate,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Longest silence between two reads of one reply.
+    pub read_timeout: Duration,
     pub max_body_bytes: u64,
     pub retries: u32,
     pub tor_proxy: Option<Url>,
@@ -69,6 +77,9 @@ pub enum Transport {
         username: Option<String>,
         /// Name of the environment variable holding the password.
         password_env: Option<String>,
+        /// PEM file of a CA to trust for the server's certificate, besides
+        /// the system's (a private relay with its own CA).
+        ca_file: Option<PathBuf>,
     },
     /// Writes each email as an `.eml` file into `dir` (the demo uses this).
     File { dir: PathBuf },
@@ -86,6 +97,27 @@ pub enum Security {
 pub struct Notify {
     pub recipients: Vec<Address>,
     pub admin_recipients: Vec<Address>,
+    /// Failed runs in a row before a source counts as broken (at least 1).
+    pub broken_after: u32,
+    /// Chat / HTTP channels that get the same alerts as email.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `[[notify.webhook]]`: alerts POSTed as JSON to a URL kept in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Name of the environment variable holding the URL (a secret).
+    pub url_env: String,
+    pub format: WebhookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"text": …}`, what Slack (and Mattermost, Teams' Slack mode) accept.
+    Slack,
+    /// The alerts as structured JSON.
+    Json,
 }
 
 /// One configured page (or feed, or API) to watch.
@@ -97,6 +129,9 @@ pub struct Source {
     pub url: Url,
     /// Overrides `crawl.per_host_rate` for this source's host.
     pub rate: Option<Rate>,
+    /// This source's own proxy (`socks5h://`, `socks5://`, `http://`), used
+    /// instead of the direct client or `crawl.tor_proxy`.
+    pub proxy: Option<Url>,
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
@@ -137,18 +172,28 @@ pub struct HtmlRules {
     pub body: Option<Field>,
     pub next_page: Option<Field>,
     pub max_pages: u32,
+    /// The page is not a listing when this matches (a site's own CAPTCHA or
+    /// maintenance page that the built-in heuristics miss).
+    pub blocked_if: Option<Selector>,
 }
 
 /// Where one value of a posting comes from, inside its item element.
 #[derive(Debug, Clone)]
 pub struct Field {
-    pub selector: Selector,
+    /// `None` reads the item element itself (e.g. an item that is an `<a>`).
+    pub selector: Option<Selector>,
+    /// Only the element's own text, not its children's (a name written
+    /// before nested `<div>`s of details).
+    pub own_text: bool,
     /// Read this attribute instead of the text content.
     pub attr: Option<String>,
     /// Keep only the first capture group of this regex.
     pub regex: Option<regex::Regex>,
     /// chrono format string for dates.
     pub format: Option<String>,
+    /// Puts the value into a string at `{}`, e.g. `"topic.php?id={}"` when
+    /// the site builds its links in JavaScript.
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +204,13 @@ pub struct JsonRules {
     pub link: Option<String>,
     pub date: Option<String>,
     pub body: Option<String>,
+    /// The JSON sits inside this element of an HTML page (`pre`, `script`).
+    pub embedded: Option<Selector>,
+    /// With `embedded`: the page is not a listing when this matches.
+    pub blocked_if: Option<Selector>,
+    /// The site hard-wraps titles at this many characters (akira): a line
+    /// this long followed by a lowercase letter was cut mid-word.
+    pub title_wrap: Option<usize>,
 }
 
 /// A request rate: `count` requests per `per`.
@@ -211,6 +263,8 @@ pub struct ConfigError {
 /// One problem, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// Another file than the config itself (an included sources file).
+    pub file: Option<PathBuf>,
     pub line: Option<usize>,
     /// The key the problem is about, e.g. `source "clop": html.title`.
     pub key: String,
@@ -227,7 +281,7 @@ impl fmt::Display for ConfigError {
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            write!(f, "\n  {}", self.file.display())?;
+            write!(f, "\n  {}", p.file.as_deref().unwrap_or(&self.file).display())?;
             if let Some(line) = p.line {
                 write!(f, ":{line}")?;
             }
@@ -254,14 +308,16 @@ struct RawConfig {
     smtp: Option<RawSmtp>,
     notify: RawNotify,
     source: Vec<Spanned<RawSource>>,
+    include: Vec<Spanned<String>>,
 }
 
-const SECTIONS: &str = "database, crawl, smtp, notify, source";
+const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     path: Spanned<String>,
+    keep_days: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -272,6 +328,7 @@ struct RawCrawl {
     per_host_rate: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
     connect_timeout_secs: Option<Spanned<u64>>,
+    read_timeout_secs: Option<Spanned<u64>>,
     max_body_bytes: Option<Spanned<u64>>,
     retries: Option<u32>,
     tor_proxy: Option<Spanned<String>>,
@@ -290,6 +347,7 @@ struct RawSmtp {
     password_env: Option<String>,
     from: Spanned<String>,
     dir: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -299,6 +357,16 @@ struct RawNotify {
     recipients: Vec<Spanned<String>>,
     #[serde(default)]
     admin_recipients: Vec<Spanned<String>>,
+    broken_after: Option<u32>,
+    #[serde(default)]
+    webhook: Vec<RawWebhook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url_env: String,
+    format: WebhookFormat,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +376,7 @@ struct RawSource {
     kind: Spanned<String>,
     url: Spanned<String>,
     rate: Option<Spanned<String>>,
+    proxy: Option<Spanned<String>>,
     label: Option<String>,
     #[serde(default)]
     about: Vec<String>,
@@ -325,6 +394,7 @@ struct RawHtml {
     body: Option<Spanned<RawField>>,
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
+    blocked_if: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -335,6 +405,9 @@ struct RawJson {
     link: Option<Spanned<String>>,
     date: Option<Spanned<String>>,
     body: Option<Spanned<String>>,
+    embedded: Option<Spanned<String>>,
+    blocked_if: Option<Spanned<String>>,
+    title_wrap: Option<usize>,
 }
 
 /// A field spec: a bare selector string, or a table.
@@ -346,10 +419,13 @@ enum RawField {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFieldSpec {
-    selector: String,
+    selector: Option<String>,
     attr: Option<String>,
     regex: Option<String>,
     format: Option<String>,
+    #[serde(default)]
+    own_text: bool,
+    template: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawField {
@@ -360,7 +436,7 @@ impl<'de> Deserialize<'de> for RawField {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = RawField;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a CSS selector string or a table { selector, attr, regex, format }")
+                f.write_str("a CSS selector string or a table { selector, attr, regex, format, own_text, template }")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawField, E> {
                 Ok(RawField::Selector(v.to_owned()))
@@ -390,6 +466,7 @@ impl Checker<'_> {
     fn add(&mut self, span: Option<std::ops::Range<usize>>, key: impl Into<String>, message: impl Into<String>) {
         let line = span.map(|s| self.line_of(s.start));
         self.problems.push(Problem {
+            file: None,
             line,
             key: key.into(),
             message: message.into(),
@@ -403,6 +480,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_owned(),
             problems: vec![Problem {
+                file: None,
                 line: None,
                 key: String::new(),
                 message: format!(
@@ -415,21 +493,115 @@ impl Config {
 
     /// Validates `text` as if it were the file at `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut ck = Checker {
-            text,
-            problems: Vec::new(),
-        };
-        let raw = read_sections(&mut ck);
-        let base = path.parent().unwrap_or(Path::new("."));
-        let config = build(&mut ck, path, base, raw);
-        if ck.problems.is_empty() {
+        let (config, problems) = Config::parse_partial(path, text);
+        if problems.is_empty() {
             Ok(config.expect("a config without problems is complete"))
         } else {
             Err(ConfigError {
                 file: path.to_owned(),
-                problems: ck.problems,
+                problems,
             })
         }
+    }
+
+    /// What could be built despite problems (sources and sections with
+    /// problems left out), and every problem: `leakwatch check` goes on from
+    /// it to the checks that need the machine (database, secrets, proxy).
+    pub fn parse_partial(path: &Path, text: &str) -> (Option<Config>, Vec<Problem>) {
+        let mut ck = Checker {
+            text,
+            problems: Vec::new(),
+        };
+        let mut raw = read_sections(&mut ck);
+        let base = path.parent().unwrap_or(Path::new("."));
+        let includes = std::mem::take(&mut raw.include);
+        let mut config = build(&mut ck, path, base, raw);
+        let mut scratch = Vec::new();
+        for file in include_files(&mut ck, base, &includes) {
+            let sources = config.as_mut().map_or(&mut scratch, |c| &mut c.sources);
+            if let Err(e) = include_sources(&file, sources) {
+                ck.problems.extend(e.problems.into_iter().map(|p| Problem {
+                    file: Some(file.clone()),
+                    ..p
+                }));
+            }
+        }
+        (config, ck.problems)
+    }
+}
+
+/// The files an `include` list names, in order: a file as is, a folder (or
+/// `folder/*.toml`) as every `.toml` file in it, sorted by name.
+fn include_files(ck: &mut Checker, base: &Path, includes: &[Spanned<String>]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for inc in includes {
+        let text = inc.get_ref();
+        let dir_part = text.strip_suffix("*.toml").unwrap_or(text);
+        let path = resolve(base, dir_part);
+        if path.is_dir() {
+            match std::fs::read_dir(&path) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => ck.add(
+                    Some(inc.span()),
+                    "include",
+                    format!("cannot read the folder {}: {e}", path.display()),
+                ),
+            }
+        } else if path.is_file() && !text.ends_with("*.toml") {
+            files.push(path);
+        } else {
+            ck.add(
+                Some(inc.span()),
+                "include",
+                format!(
+                    "{} is neither a file nor a folder (paths are relative to this config's folder)",
+                    path.display()
+                ),
+            );
+        }
+    }
+    files
+}
+
+/// Adds the `[[source]]` tables of an included file to `sources`; its
+/// problems are reported against that file, with its own line numbers.
+fn include_sources(file: &Path, sources: &mut Vec<Source>) -> Result<(), ConfigError> {
+    let fail = |problems| ConfigError {
+        file: file.to_owned(),
+        problems,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        fail(vec![Problem {
+            file: None,
+            line: None,
+            key: String::new(),
+            message: format!("cannot read this included file: {e}"),
+        }])
+    })?;
+    let mut ck = Checker {
+        text: &text,
+        problems: Vec::new(),
+    };
+    let raw = read_sections(&mut ck);
+    if raw.database.is_some() || raw.smtp.is_some() || !raw.include.is_empty() {
+        ck.add(
+            None,
+            "",
+            "an included file holds only [[source]] tables: move other sections to the main config",
+        );
+    }
+    build_sources(&mut ck, raw.source, sources);
+    if ck.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(ck.problems))
     }
 }
 
@@ -449,6 +621,7 @@ fn read_sections(ck: &mut Checker) -> RawConfig {
             "crawl" => raw.crawl = section(ck, value).unwrap_or_default(),
             "smtp" => raw.smtp = section(ck, value),
             "notify" => raw.notify = section(ck, value).unwrap_or_default(),
+            "include" => raw.include = section(ck, value).unwrap_or_default(),
             "source" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -495,9 +668,54 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let notify = Notify {
         recipients: addresses(ck, "notify.recipients", raw.notify.recipients),
         admin_recipients: addresses(ck, "notify.admin_recipients", raw.notify.admin_recipients),
+        broken_after: raw.notify.broken_after.unwrap_or(DEFAULT_BROKEN_AFTER).max(1),
+        webhooks: raw
+            .notify
+            .webhook
+            .into_iter()
+            .map(|w| Webhook {
+                url_env: w.url_env,
+                format: w.format,
+            })
+            .collect(),
     };
     let mut sources: Vec<Source> = Vec::new();
-    for (i, s) in raw.source.into_iter().enumerate() {
+    build_sources(ck, raw.source, &mut sources);
+    let Some(database) = raw.database else {
+        ck.add(
+            None,
+            "database",
+            "missing [database] section: add one with path = \"leakwatch.db\"",
+        );
+        return None;
+    };
+    let keep_days = database.keep_days.and_then(|k| {
+        if *k.get_ref() == 0 {
+            ck.add(
+                Some(k.span()),
+                "database.keep_days",
+                "must be at least 1 (leave it out to keep everything)",
+            );
+            None
+        } else {
+            Some(k.into_inner())
+        }
+    });
+    Some(Config {
+        path: path.to_owned(),
+        keep_days,
+        database: resolve(base, database.path.get_ref()),
+        crawl,
+        smtp,
+        notify,
+        sources,
+    })
+}
+
+/// Checks each `[[source]]` and appends it; names are unique across the
+/// main config and every included file.
+fn build_sources(ck: &mut Checker, raw: Vec<Spanned<RawSource>>, sources: &mut Vec<Source>) {
+    for (i, s) in raw.into_iter().enumerate() {
         let span = s.span();
         let s = s.into_inner();
         let name = s.name.get_ref().clone();
@@ -512,22 +730,6 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
             sources.push(source);
         }
     }
-    let Some(database) = raw.database else {
-        ck.add(
-            None,
-            "database",
-            "missing [database] section: add one with path = \"leakwatch.db\"",
-        );
-        return None;
-    };
-    Some(Config {
-        path: path.to_owned(),
-        database: resolve(base, database.path.get_ref()),
-        crawl,
-        smtp,
-        notify,
-        sources,
-    })
 }
 
 fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
@@ -552,6 +754,12 @@ fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
         &raw.connect_timeout_secs,
         "crawl.connect_timeout_secs",
         DEFAULT_CONNECT_TIMEOUT_SECS,
+    );
+    let read_timeout = positive(
+        ck,
+        &raw.read_timeout_secs,
+        "crawl.read_timeout_secs",
+        DEFAULT_READ_TIMEOUT_SECS,
     );
     let max_body_bytes = positive(ck, &raw.max_body_bytes, "crawl.max_body_bytes", DEFAULT_MAX_BODY_BYTES);
     let concurrency = match raw.concurrency {
@@ -598,6 +806,7 @@ fn build_crawl(ck: &mut Checker, raw: RawCrawl) -> Crawl {
         per_host_rate,
         timeout: Duration::from_secs(timeout),
         connect_timeout: Duration::from_secs(connect_timeout),
+        read_timeout: Duration::from_secs(read_timeout),
         max_body_bytes,
         retries: raw.retries.unwrap_or(DEFAULT_RETRIES),
         tor_proxy,
@@ -625,6 +834,7 @@ fn build_smtp(ck: &mut Checker, base: &Path, raw: RawSmtp) -> Option<Smtp> {
                 security: raw.security.unwrap_or(Security::Starttls),
                 username: raw.username,
                 password_env: raw.password_env,
+                ca_file: raw.ca_file.map(|f| resolve(base, &f)),
             }),
             None => {
                 ck.add(
@@ -721,6 +931,11 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             .map_err(|m| ck.add(Some(r.span()), key("rate"), m))
             .ok()
     });
+    let proxy = raw.proxy.as_ref().and_then(|p| {
+        source_proxy(url.as_ref(), p.get_ref())
+            .map_err(|m| ck.add(Some(p.span()), key("proxy"), m))
+            .ok()
+    });
     let extractor = match raw.kind.get_ref().as_str() {
         "html" => match raw.html {
             Some(h) => build_html(ck, &name, h.into_inner()).map(Extractor::Html),
@@ -762,9 +977,30 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         name,
         url: url?,
         rate,
+        proxy,
         about: raw.about,
         extractor: extractor?,
     })
+}
+
+/// A source's own proxy: SOCKS5 or HTTP; a `.onion` source needs `socks5h`
+/// so that the proxy, not the local resolver, looks the name up.
+fn source_proxy(source_url: Option<&Url>, text: &str) -> Result<Url, String> {
+    let u = Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    let onion = source_url
+        .and_then(|s| s.host_str())
+        .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"));
+    match u.scheme() {
+        "socks5h" | "http" | "https" => Ok(u),
+        "socks5" if onion => Err(format!(
+            "`{u}` would resolve the .onion name locally (a DNS leak, and it fails): write socks5h://{}",
+            &u[url::Position::BeforeHost..]
+        )),
+        "socks5" => Ok(u),
+        _ => Err(format!(
+            "`{u}`: a proxy is socks5h://HOST:PORT, socks5://HOST:PORT or http://HOST:PORT"
+        )),
+    }
 }
 
 fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules> {
@@ -775,6 +1011,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let date = raw.date.and_then(|f| field(ck, source, "html.date", f));
     let body = raw.body.and_then(|f| field(ck, source, "html.body", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
+    let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
     if ck.problems.len() > before {
         return None;
     }
@@ -786,6 +1023,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         body,
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
+        blocked_if,
     })
 }
 
@@ -807,14 +1045,29 @@ fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> O
     let span = raw.span();
     let spec = match raw.into_inner() {
         RawField::Selector(s) => RawFieldSpec {
-            selector: s,
+            selector: Some(s),
             attr: None,
             regex: None,
             format: None,
+            own_text: false,
+            template: None,
         },
         RawField::Spec(spec) => spec,
     };
-    let sel = selector(ck, source, key, &Spanned::new(span.clone(), spec.selector));
+    let sel = match spec.selector {
+        Some(s) => Some(selector(ck, source, key, &Spanned::new(span.clone(), s))?),
+        None => None,
+    };
+    if let Some(t) = &spec.template
+        && !t.contains("{}")
+    {
+        ck.add(
+            Some(span),
+            format!("source \"{source}\": {key}.template"),
+            format!("`{t}` has no `{{}}` to put the value in"),
+        );
+        return None;
+    }
     let regex = match spec.regex {
         Some(r) => match regex::Regex::new(&r) {
             Ok(re) if re.captures_len() >= 2 => Some(re),
@@ -838,10 +1091,12 @@ fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> O
         None => None,
     };
     Some(Field {
-        selector: sel?,
+        selector: sel,
+        own_text: spec.own_text,
         attr: spec.attr,
         regex,
         format: spec.format,
+        template: spec.template,
     })
 }
 
@@ -858,12 +1113,22 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         }
         p.into_inner()
     };
+    let items = raw.items.map(|p| pointer("items", p)).unwrap_or_default();
+    let title = pointer("title", raw.title);
+    let link = raw.link.map(|p| pointer("link", p));
+    let date = raw.date.map(|p| pointer("date", p));
+    let body = raw.body.map(|p| pointer("body", p));
+    let embedded = raw.embedded.and_then(|s| selector(ck, source, "json.embedded", &s));
+    let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "json.blocked_if", &s));
     let rules = JsonRules {
-        items: raw.items.map(|p| pointer("items", p)).unwrap_or_default(),
-        title: pointer("title", raw.title),
-        link: raw.link.map(|p| pointer("link", p)),
-        date: raw.date.map(|p| pointer("date", p)),
-        body: raw.body.map(|p| pointer("body", p)),
+        items,
+        title,
+        link,
+        date,
+        body,
+        embedded,
+        blocked_if,
+        title_wrap: raw.title_wrap.filter(|&w| w > 0),
     };
     (ck.problems.len() == before).then_some(rules)
 }
@@ -915,6 +1180,35 @@ link = { selector = "a", attr = "href" }
     }
 
     #[test]
+    fn alert_settings_load_with_defaults() {
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), GOOD).unwrap();
+        assert_eq!(c.notify.broken_after, DEFAULT_BROKEN_AFTER);
+        assert!(c.notify.webhooks.is_empty());
+        let text = GOOD
+            .replace("transport = \"file\"\ndir = \"out\"", "transport = \"smtp\"\nhost = \"relay.example\"\nca_file = \"ca.pem\"")
+            .replace(
+                "recipients = [\"secops@example.org\"]",
+                "recipients = [\"secops@example.org\"]\nbroken_after = 5\n\n[[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"json\"",
+            );
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
+        assert_eq!(c.notify.broken_after, 5);
+        assert_eq!(
+            c.notify.webhooks,
+            [Webhook {
+                url_env: "HOOK".into(),
+                format: WebhookFormat::Json
+            }]
+        );
+        assert!(matches!(
+            &c.smtp.unwrap().transport,
+            Transport::Smtp { ca_file: Some(f), .. } if f == Path::new("/etc/lw/ca.pem")
+        ));
+        let p = problems(&text.replace("format = \"json\"", "format = \"teams\""));
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("unknown variant `teams`"), "{p:?}");
+    }
+
+    #[test]
     fn unknown_key_is_named_with_its_line() {
         let text = GOOD.replace("per_host_rate = \"2/min\"", "per_host_rate = \"2/min\"\nspeed = 3");
         let p = problems(&text);
@@ -962,10 +1256,85 @@ link = { selector = "a", attr = "href" }
     }
 
     #[test]
+    fn a_source_proxy_for_onion_must_resolve_names_remotely() {
+        let text = GOOD.replace(
+            "rate = \"6/min\"",
+            "rate = \"6/min\"\nproxy = \"socks5://127.0.0.1:9150\"",
+        );
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].key, "source \"clop\": proxy");
+        assert!(p[0].message.contains("socks5h://127.0.0.1:9150"), "{p:?}");
+        let text = GOOD.replace(
+            "rate = \"6/min\"",
+            "rate = \"6/min\"\nproxy = \"socks5h://127.0.0.1:9150\"",
+        );
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
+        assert_eq!(
+            c.sources[0].proxy.as_ref().map(Url::as_str),
+            Some("socks5h://127.0.0.1:9150")
+        );
+    }
+
+    #[test]
+    fn read_timeout_is_configurable_and_positive() {
+        let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), GOOD).unwrap();
+        assert_eq!(c.crawl.read_timeout, Duration::from_secs(DEFAULT_READ_TIMEOUT_SECS));
+        let text = GOOD.replace("[crawl]", "[crawl]\nread_timeout_secs = 0");
+        assert_eq!(problems(&text)[0].key, "crawl.read_timeout_secs");
+    }
+
+    #[test]
     fn the_example_config_is_valid() {
         let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/leakwatch.example.toml"));
         let c = Config::load(path).unwrap();
         assert_eq!(c.sources.len(), 3);
+    }
+
+    #[test]
+    fn included_source_files_add_sources_and_report_their_own_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sources")).unwrap();
+        let one = "[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"http://a.example/\"\n";
+        std::fs::write(dir.path().join("sources/a.toml"), one).unwrap();
+        std::fs::write(dir.path().join("sources/b.toml"), one.replace("\"a\"", "\"b\"")).unwrap();
+        std::fs::write(dir.path().join("sources/notes.txt"), "not toml").unwrap();
+        let main = dir.path().join("leakwatch.toml");
+        let text = "include = [\"sources/*.toml\"]\n[database]\npath = \"x.db\"\n";
+        let c = Config::parse(&main, text).unwrap();
+        let names: Vec<_> = c.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+
+        std::fs::write(
+            dir.path().join("sources/b.toml"),
+            "[[source]]\nname = \"b\"\nkind = \"html\"\nurl = \"http://b.example/\"\n[source.html]\nitem = \"div..x\"\ntitle = \"h2\"\n",
+        )
+        .unwrap();
+        let e = Config::parse(&main, text).unwrap_err();
+        assert_eq!(
+            e.problems[0].file.as_deref(),
+            Some(dir.path().join("sources/b.toml").as_path())
+        );
+        assert!(
+            e.to_string().contains("sources/b.toml:6: source \"b\": html.item"),
+            "{e}"
+        );
+        assert_eq!(e.problems[0].key, "source \"b\": html.item");
+        assert_eq!(e.problems[0].line, Some(6));
+
+        let e = Config::parse(&main, &text.replace("sources/*.toml", "nowhere/")).unwrap_err();
+        assert_eq!(e.problems[0].key, "include");
+    }
+
+    #[test]
+    fn shipped_source_definitions_load() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/sources"));
+        let text = format!(
+            "include = [{:?}]\n[database]\npath = \"x.db\"\n",
+            dir.display().to_string()
+        );
+        let c = Config::parse(Path::new("/tmp/leakwatch.toml"), &text).unwrap();
+        assert!(c.sources.len() >= 10, "{}", c.sources.len());
     }
 
     #[test]

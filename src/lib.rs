@@ -11,14 +11,20 @@
 //! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
 //! → [`run::RunSummary`].
 
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod extract;
 pub mod fetch;
+pub mod init;
 pub mod lock;
+pub mod logging;
 pub mod notify;
+pub mod progress;
+pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod store;
 pub mod suggest;
 pub mod text;

@@ -4,13 +4,22 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use leakwatch::commands::{self, Exit, Format};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use leakwatch::commands::{self, Exit, Filters, Format};
+
+/// Exit codes and environment, for `--help` and the man page.
+const AFTER_HELP: &str = "\
+Exit codes of `run`: 0 every source fetched and every alert delivered; 3 the run finished but a source \
+or a delivery failed (each named on stderr), or it was interrupted; 75 another run holds the lock, \
+nothing done; 1 fatal (bad config, database unusable); 2 usage error.
+
+Environment: LEAKWATCH_CONFIG (the config file), the variable named by smtp.password_env \
+(the SMTP password), RUST_LOG (log filter, e.g. leakwatch=debug).";
 
 /// Watch ransomware leak sites and disclosure feeds for the organisations you
 /// care about, and email the right people when one is named.
 #[derive(Parser)]
-#[command(name = "leakwatch", version, about, max_term_width = 100)]
+#[command(name = "leakwatch", version, about, max_term_width = 100, after_long_help = AFTER_HELP)]
 struct Cli {
     /// Config file [default: $LEAKWATCH_CONFIG, then ./leakwatch.toml]
     #[arg(long, global = true, value_name = "FILE")]
@@ -18,6 +27,9 @@ struct Cli {
     /// More log output (-v: each stage, -vv: each request)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// How log lines are written: text, or one JSON object per line for log collectors
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormatArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,13 +38,24 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on bundled pages served on loopback; emails go to ./demo-outbox
     Demo,
+    /// Write a starter config, watch list and sample source pages into DIR (never overwrites)
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Validate the config and sources; lists every problem, exit 1 if any
     Check,
-    /// Crawl, diff, match and send alerts once
+    /// Crawl, diff, match and send alerts: once, or --every DURATION
     Run {
         /// Only this source (repeatable)
         #[arg(long = "source", value_name = "NAME")]
         sources: Vec<String>,
+        /// Keep running: a run now, then one every DURATION (30m, 1h, 1h30m) until SIGTERM or Ctrl-C
+        #[arg(long, value_name = "DURATION", value_parser = leakwatch::schedule::parse_every, conflicts_with = "dry_run")]
+        every: Option<std::time::Duration>,
+        /// Print the emails instead of sending them; store nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The configured sources, and the analyst's selector workbench
     #[command(subcommand)]
@@ -42,26 +65,99 @@ enum Command {
     Watch(WatchCommand),
     /// Stored postings
     Postings {
-        #[arg(long)]
+        /// Only from this source
+        #[arg(long, value_name = "NAME")]
         source: Option<String>,
         /// Only those first seen on or after this date (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only those this watch entry matched
+        #[arg(long, value_name = "NAME")]
+        entry: Option<String>,
         #[command(flatten)]
         format: FormatArgs,
     },
     /// Matches found, with their delivery state
     Matches {
+        /// Only in postings from this source
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
         /// Only those made on or after this date (YYYY-MM-DD)
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only this watch entry's
+        #[arg(long, value_name = "NAME")]
+        entry: Option<String>,
         #[command(flatten)]
         format: FormatArgs,
     },
+    /// Check that alerts can be sent
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Recent runs
     Runs {
         #[arg(long)]
         json: bool,
+    },
+    /// Write a static HTML page (DIR/index.html): recent matches and the health of every source
+    Report {
+        /// The folder to write index.html into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Matches made on or after this date (YYYY-MM-DD) [default: 30 days ago]
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `leakwatch completions bash > /etc/bash_completion.d/leakwatch`)
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (`leakwatch man > leakwatch.1`), or write one per subcommand into DIR
+    Man {
+        /// Write leakwatch.1, leakwatch-run.1, … into this folder
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// The completion script or man page, generated from the CLI definition
+/// above so they can never fall behind it.
+fn generated(command: &Command) -> std::io::Result<()> {
+    let mut cli = Cli::command();
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut cli, "leakwatch", &mut out);
+            Ok(())
+        }
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(cli, dir)
+        }
+        _ => clap_mangen::Man::new(cli).render(&mut out),
+    }
+}
+
+#[derive(Subcommand)]
+enum NotifyCommand {
+    /// Send one test email through the configured transport and print the server's reply
+    Test {
+        /// Recipient [default: the first of notify.recipients]
+        #[arg(long, value_name = "EMAIL")]
+        to: Option<String>,
     },
 }
 
@@ -127,6 +223,12 @@ enum WatchCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Kind {
     #[value(name = "self")]
     Own,
@@ -163,12 +265,39 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    commands::init_logging(cli.verbose);
+    leakwatch::logging::init(
+        cli.verbose,
+        match cli.log_format {
+            LogFormatArg::Text => leakwatch::logging::LogFormat::Text,
+            LogFormatArg::Json => leakwatch::logging::LogFormat::Json,
+        },
+    );
+    let progress = leakwatch::progress::wanted(cli.verbose);
     let config = cli.config;
+    if let Command::Completions { .. } | Command::Man { .. } = cli.command {
+        return match generated(&cli.command) {
+            Ok(()) => ExitCode::SUCCESS,
+            // `leakwatch man | head` is fine.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                leakwatch::logging::fatal(&format!("cannot write the output: {e}"));
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = match cli.command {
         Command::Demo => commands::demo(),
+        Command::Init { dir } => commands::init(&dir),
         Command::Check => commands::check(config),
-        Command::Run { sources } => commands::run(config, sources),
+        Command::Run {
+            sources,
+            every,
+            dry_run: false,
+        } => commands::run(config, sources, every, progress),
+        Command::Run {
+            sources, dry_run: true, ..
+        } => commands::dry_run(config, sources),
+        Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
         Command::Source(SourceCommand::Suggest { url, file, all }) => {
@@ -203,16 +332,28 @@ fn main() -> ExitCode {
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
             WatchCommand::Export => commands::watch_export(config),
         },
-        Command::Postings { source, since, format } => commands::postings(config, source, since, format.format()),
-        Command::Matches { since, format } => commands::matches(config, since, format.format()),
+        Command::Postings {
+            source,
+            since,
+            entry,
+            format,
+        } => commands::postings(config, Filters { source, since, entry }, format.format()),
+        Command::Matches {
+            source,
+            since,
+            entry,
+            format,
+        } => commands::matches(config, Filters { source, since, entry }, format.format()),
         Command::Runs { json } => commands::runs(config, json),
+        Command::Report { out, since } => commands::report(config, &out, since),
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,
         Ok(Exit::Problems) => ExitCode::from(1),
         Ok(Exit::Partial) => ExitCode::from(3),
         Err(e) => {
-            eprintln!("leakwatch: {e}");
+            leakwatch::logging::fatal(&e.to_string());
             ExitCode::from(e.exit_code())
         }
     }

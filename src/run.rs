@@ -23,7 +23,8 @@ use crate::config::{Config, Extractor, Source};
 use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
-use crate::notify::{self, Delivery, Mailer, NotifyError};
+use crate::notify::{self, Delivery, Mailer, NotifyError, repeat};
+use crate::progress::Stage;
 use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
 
@@ -34,6 +35,15 @@ pub struct RunOptions {
     pub sources: Vec<String>,
     /// Shorter retry delays (tests and the demo).
     pub retry_base: Option<Duration>,
+    /// Becomes `true` when the run should stop (SIGTERM, Ctrl-C): the source
+    /// being written finishes, the rest are dropped, the run is closed as
+    /// 'interrupted' and its alerts wait in the outbox for the next run.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Draw a progress bar per stage (see [`crate::progress`]).
+    pub progress: bool,
+    /// Work on a copy of the database and render the emails instead of
+    /// sending them: the real postings and outbox are left as they were.
+    pub dry_run: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -45,12 +55,16 @@ pub struct RunSummary {
     pub source_failures: Vec<String>,
     pub delivery: Delivery,
     pub duration: Duration,
+    /// Stopped before every source was processed.
+    pub interrupted: bool,
+    /// With `dry_run`: the emails that would have been sent, rendered.
+    pub previews: Vec<String>,
 }
 
 impl RunSummary {
     /// Everything fetched and processed, every alert delivered.
     pub fn all_ok(&self) -> bool {
-        self.source_failures.is_empty() && self.delivery.pending == 0 && self.delivery.failed == 0
+        !self.interrupted && self.source_failures.is_empty() && self.delivery.pending == 0 && self.delivery.failed == 0
     }
 
     /// Something worth a line in cron's mail.
@@ -62,8 +76,9 @@ impl RunSummary {
     pub fn line(&self) -> String {
         let c = &self.counts;
         format!(
-            "run {}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
+            "run {}{}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
             self.run_id,
+            if self.interrupted { " (interrupted)" } else { "" },
             c.sources_ok,
             c.sources_failed,
             c.pages_fetched,
@@ -108,14 +123,23 @@ struct SourceOutcome {
 pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let _lock = RunLock::acquire(&config.database)?;
-    let mut store = Store::open(&config.database)?;
+    let scratch = opts.dry_run.then(tempfile_dir).transpose()?;
+    let mut store = match &scratch {
+        Some(dir) => dry_run_store(config, dir.path())?,
+        None => Store::open(&config.database)?,
+    };
     let sources = selected_sources(config, &opts.sources)?;
-    let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+    let mailer = match opts.dry_run {
+        true => None,
+        false => config.smtp.as_ref().map(Mailer::new).transpose()?,
+    };
     let run_id = store.begin_run(&store::now())?;
 
     let entries = store.entries()?;
     let mut counts = RunCounts::default();
+    let bar = Stage::start(opts.progress, "backfill", None);
     counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    drop(bar);
 
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
@@ -126,37 +150,77 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let fetcher = Arc::new(fetcher);
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SourceOutcome>(sources.len().max(1));
+    let mut tasks = Vec::with_capacity(sources.len());
+    let bar = Stage::start(opts.progress, "sources", Some(sources.len() as u64));
+    tracing::info!("run {run_id}: crawling {} sources", sources.len());
     for source in sources {
         let validators = store.source_validators(&source.name)?;
         let (fetcher, tx) = (fetcher.clone(), tx.clone());
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let outcome = crawl_source(&fetcher, Arc::new(source), validators).await;
             let _ = tx.send(outcome).await;
-        });
+        }));
     }
     drop(tx);
 
     let mut source_failures = Vec::new();
-    while let Some(outcome) = rx.recv().await {
+    let mut stop = opts.stop.clone();
+    let mut interrupted = false;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = stop_requested(&mut stop) => {
+                interrupted = true;
+                break;
+            }
+            outcome = rx.recv() => match outcome {
+                Some(outcome) => outcome,
+                None => break,
+            },
+        };
         let name = outcome.source.name.clone();
         if let Some(e) = &outcome.error {
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        let (status, found) = (outcome.status, outcome.postings.len());
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        tracing::info!("source {name}: {status}, {found} postings");
+        bar.done(&name);
+    }
+    drop(bar);
+    for task in &tasks {
+        // Fetches still in flight write nothing; their sources wait for the next run.
+        task.abort();
     }
 
-    let delivery = match (&mailer, &config.smtp) {
-        (Some(mailer), Some(smtp)) => {
-            let labels = config
-                .sources
-                .iter()
-                .map(|s| (s.name.clone(), s.label.clone()))
-                .collect();
+    let labels: HashMap<String, String> = config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.label.clone()))
+        .collect();
+    let previews = match opts.dry_run {
+        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        false => Vec::new(),
+    };
+    let mut delivery = match (&mailer, &config.smtp) {
+        (Some(mailer), Some(smtp)) if !interrupted => {
+            let _bar = Stage::start(opts.progress, "alerts", None);
             notify::deliver(&mut store, mailer, smtp, &labels).await?
         }
         _ => Delivery::default(),
     };
+    if !opts.dry_run && !interrupted && !config.notify.webhooks.is_empty() {
+        let domain = config
+            .smtp
+            .as_ref()
+            .map_or("leakwatch.invalid", |s| s.from.email.domain());
+        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        delivery.sent += hooks.sent;
+        delivery.pending += hooks.pending;
+        delivery.failed += hooks.failed;
+        delivery.errors.extend(hooks.errors);
+    }
     for e in &delivery.errors {
         tracing::warn!("{e}");
     }
@@ -169,10 +233,60 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         source_failures,
         delivery,
         duration: started.elapsed(),
+        interrupted,
+        previews,
     };
-    let status = if summary.all_ok() { "ok" } else { "failed" };
+    let status = match (summary.interrupted, summary.all_ok()) {
+        (true, _) => "interrupted",
+        (false, true) => "ok",
+        (false, false) => "failed",
+    };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
+    if let Some(days) = config.keep_days {
+        prune(&mut store, days);
+    }
     Ok(summary)
+}
+
+/// Applies `[database] keep_days`. A failure here costs only disk space, so
+/// it is logged, not made the run's failure.
+fn prune(store: &mut Store, days: u32) {
+    let before =
+        (chrono::Utc::now() - chrono::Duration::days(days.into())).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match store.prune(&before) {
+        Ok(p) if p.runs + p.fetches > 0 || p.vacuumed => tracing::info!(
+            "retention: {} runs and {} fetch records older than {days} days pruned{}",
+            p.runs,
+            p.fetches,
+            if p.vacuumed { "; database vacuumed" } else { "" }
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("retention (keep_days = {days}): {e}"),
+    }
+}
+
+/// Resolves when a stop was asked for; never when none can be.
+async fn stop_requested(stop: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    if let Some(rx) = stop
+        && rx.wait_for(|stop| *stop).await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
+
+/// A private folder for a dry run's copy of the database.
+fn tempfile_dir() -> Result<tempfile::TempDir, RunError> {
+    tempfile::tempdir().map_err(|e| RunError::Setup(format!("--dry-run needs a temporary folder: {e}")))
+}
+
+/// A copy of the real database (or a new one) in `dir`, for a dry run.
+fn dry_run_store(config: &Config, dir: &std::path::Path) -> Result<Store, RunError> {
+    let copy = dir.join("dry-run.db");
+    if config.database.exists() {
+        Store::open(&config.database)?.snapshot_to(&copy)?;
+    }
+    Ok(Store::open(&copy)?)
 }
 
 fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, RunError> {
@@ -220,6 +334,7 @@ async fn crawl_source(
             break;
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
+        tracing::debug!("source {}: GET {url}", source.name);
         let page = match fetcher.fetch(&url, &old).await {
             Ok(page) => page,
             Err(failure) => {
@@ -256,9 +371,14 @@ async fn crawl_source(
             break;
         }
         out.postings.extend(extraction.postings);
-        next = extraction
-            .next_page
-            .filter(|n| fetch::host_key(n) == fetch::host_key(&source.url));
+        // A page may point anywhere; pagination stays on the source's host.
+        next = extraction.next_page.filter(|n| {
+            let same_host = fetch::host_key(n) == fetch::host_key(&source.url);
+            if !same_host {
+                tracing::info!("source {}: next page {n} is on another host: not followed", source.name);
+            }
+            same_host
+        });
     }
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
@@ -299,6 +419,7 @@ fn process(
                 config,
                 entries,
                 change.posting_id,
+                &change.posting,
                 &hit,
                 run_id,
                 false,
@@ -343,6 +464,15 @@ fn process(
         failures_in_row: if failed { old_state.failures_in_row + 1 } else { 0 },
     };
     w.save_source_state(name, &old_state, &new_state)?;
+    let health = notify::health::Observation {
+        status: outcome.status,
+        error: outcome.error.as_deref(),
+        failures_in_row: new_state.failures_in_row,
+        listed,
+        postings: outcome.postings.len(),
+        previous_count: old_state.last_count,
+    };
+    notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
 }
 
@@ -353,15 +483,46 @@ fn queue_hit(
     config: &Config,
     entries: &HashMap<i64, WatchEntry>,
     posting_id: i64,
+    posting: &Posting,
     hit: &crate::watch::Hit,
     run_id: i64,
     retroactive: bool,
     changed: bool,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let Some(match_id) = w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? else {
-        return Ok(0);
+    let facts = repeat::Facts {
+        title: posting.title.clone(),
+        body: posting.body.clone(),
+        posted_at: posting.posted_at,
     };
+    let match_id = match w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? {
+        Some(match_id) => {
+            match repeat::judge(
+                &facts,
+                &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
+            ) {
+                repeat::Verdict::First => {}
+                repeat::Verdict::Repeat { of } => {
+                    w.mark_repeat(match_id, of)?;
+                    return Ok(1);
+                }
+                repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
+            }
+            match_id
+        }
+        // Already matched: only a meaningful change of the posting is news.
+        None if changed => {
+            let announced = w.announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+            let repeat::Verdict::News { note } = repeat::judge(&facts, &announced) else {
+                return Ok(0);
+            };
+            let match_id = w.insert_match_revision(posting_id, hit, run_id, now)?;
+            w.set_change_note(match_id, &note)?;
+            match_id
+        }
+        None => return Ok(0),
+    };
+    w.mark_announced(match_id, repeat::says_published(&facts))?;
     let entry = entries.get(&hit.entry_id);
     let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
     let recipients: Vec<String> = if own.is_empty() {
@@ -375,8 +536,12 @@ fn queue_hit(
             entry.map_or("a watch entry", |e| e.name.as_str())
         );
     }
-    for r in &recipients {
-        w.queue_alert(match_id, r, now)?;
+    for r in recipients
+        .iter()
+        .cloned()
+        .chain(config.notify.webhooks.iter().map(notify::webhook::recipient))
+    {
+        w.queue_alert(match_id, &r, now)?;
     }
     Ok(1)
 }
@@ -396,7 +561,18 @@ fn backfill(store: &mut Store, config: &Config, run_id: i64, all: &[WatchEntry])
     let mut matches = 0;
     for stored in &postings {
         for hit in matcher.find(&stored.posting) {
-            matches += queue_hit(&w, config, &entries, stored.id, &hit, run_id, true, false, &now)?;
+            matches += queue_hit(
+                &w,
+                config,
+                &entries,
+                stored.id,
+                &stored.posting,
+                &hit,
+                run_id,
+                true,
+                false,
+                &now,
+            )?;
         }
     }
     w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;

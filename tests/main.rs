@@ -5,5 +5,10 @@
 
 mod support;
 
+mod alerts;
+mod corpus;
+mod fetch;
+mod operations;
 mod pipeline;
 mod suggest;
+mod tor;

@@ -167,6 +167,10 @@ fn suggestions_match_the_hand_written_definitions_on_the_real_corpus() {
             let got = match leakwatch::suggest::suggest(&body) {
                 Ok(c) => {
                     let s = leakwatch::suggest::source(&c[0].definition, &hand.url).unwrap();
+                    // The selectors pick, through the real extractor, the
+                    // very items the suggestion was scored on.
+                    let x = leakwatch::extract::extract(&s, &hand.url, &body).unwrap();
+                    assert_eq!(x.postings.len() + x.untitled, c[0].items, "{}", page.display());
                     title_set(&s, &hand.url, &body)
                 }
                 Err(_) => HashSet::new(),

@@ -43,27 +43,56 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
         .and_then(|f| value(doc.root_element(), f))
         .and_then(|href| url.join(href.trim()).ok())
         .filter(|next| next != url);
-    if out.postings.is_empty() {
-        out.blocked = blocked_reason(&doc);
-    }
+    out.blocked = classify(&doc, rules.blocked_if.as_ref(), out.postings.is_empty());
     out
+}
+
+/// Why this page is not a listing, if it is not: the source's own
+/// `blocked_if` selector always counts; the heuristics are only asked when
+/// no posting was found, since a listing may mention "captcha" in a post.
+pub(super) fn classify(doc: &Html, blocked_if: Option<&Selector>, nothing_found: bool) -> Option<String> {
+    if let Some(sel) = blocked_if
+        && doc.select(sel).next().is_some()
+    {
+        return Some("the page matches this source's blocked_if selector".into());
+    }
+    if nothing_found { blocked_reason(doc) } else { None }
 }
 
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.
 fn value(scope: ElementRef, field: &Field) -> Option<String> {
-    let el = scope.select(&field.selector).next()?;
-    let raw = match &field.attr {
-        Some(attr) => el.value().attr(attr)?.to_owned(),
-        None => element_text(el),
+    let el = match &field.selector {
+        Some(sel) => scope.select(sel).next()?,
+        None => scope,
+    };
+    let raw = match (&field.attr, field.own_text) {
+        (Some(attr), _) => el.value().attr(attr)?.to_owned(),
+        (None, true) => own_text(el),
+        (None, false) => element_text(el),
     };
     let kept = match &field.regex {
         Some(re) => re.captures(&raw)?.get(1)?.as_str().to_owned(),
         None => raw,
     };
     let kept = text::clean(&kept);
-    (!kept.is_empty()).then_some(kept)
+    if kept.is_empty() {
+        return None;
+    }
+    Some(match &field.template {
+        Some(t) => t.replacen("{}", &kept, 1),
+        None => kept,
+    })
+}
+
+/// The text directly inside `el`, without its child elements' text.
+fn own_text(el: ElementRef) -> String {
+    let s: String = el
+        .children()
+        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .collect();
+    text::clean(&s)
 }
 
 /// Text content with whitespace collapsed; `<br>` counts as a space so that
@@ -167,6 +196,49 @@ mod tests {
         assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
         assert_eq!(out.next_page.unwrap().as_str(), "http://leak.example/list/?page=2");
         assert!(out.blocked.is_none());
+    }
+
+    #[test]
+    fn text_is_cleaned_and_missing_optional_fields_are_empty() {
+        let r = rules(
+            "item = \"li\"\ntitle = \"b\"\nlink = { selector = \"a\", attr = \"href\" }\ndate = \"time\"\nbody = \"p\"",
+        );
+        let url = Url::parse("http://leak.example/").unwrap();
+        let page = "<ul><li><b>Acc\u{200B}el\u{7}lion\u{FEFF}  &amp;amp;\n Co</b></li><li><b>   </b><p>x</p></li></ul>";
+        let out = extract(&r, &url, page);
+        assert_eq!(out.postings.len(), 1);
+        assert_eq!(out.untitled, 1);
+        let p = &out.postings[0];
+        assert_eq!(p.title, "Accellion & Co");
+        assert_eq!((p.link.as_deref(), p.posted_at, p.body.as_str()), (None, None, ""));
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn item_itself_own_text_and_template() {
+        let r = rules(
+            "item = \"th.News\"\ntitle = { own_text = true }\nlink = { attr = \"onclick\", regex = \"view\\\\('(\\\\w+)'\\\\)\", template = \"topic.php?id={}\" }",
+        );
+        let url = Url::parse("http://leak.example/index.php").unwrap();
+        let page = "<table><tr><th class=News onclick=\"view('AB12')\">Garvey<div>United States<div>added: 2024-09-29</th></tr></table>";
+        let out = extract(&r, &url, page);
+        assert_eq!(out.postings[0].title, "Garvey");
+        assert_eq!(
+            out.postings[0].link.as_deref(),
+            Some("http://leak.example/topic.php?id=AB12")
+        );
+    }
+
+    #[test]
+    fn blocked_if_wins_even_when_items_match() {
+        let r = rules("item = \"div.post\"\ntitle = \"h2\"\nblocked_if = \"#maintenance\"");
+        let url = Url::parse("http://leak.example/").unwrap();
+        let page = "<div id=maintenance></div><div class=post><h2>Back soon</h2></div>";
+        assert_eq!(extract(&r, &url, page).class(), super::super::PageClass::Blocked);
+        assert_eq!(
+            extract(&r, &url, &page.replace("maintenance", "m")).class(),
+            super::super::PageClass::Ok
+        );
     }
 
     #[test]

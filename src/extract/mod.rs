@@ -6,9 +6,11 @@
 //! dates, so it is unit-tested on fixture pages and fuzzed.
 
 mod dates;
+mod entities;
 mod feed;
 mod html;
 mod json;
+mod victim;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -17,7 +19,9 @@ use crate::config::{Extractor, Source};
 use crate::text;
 
 pub use dates::parse_date;
+pub use entities::decode as decode_entities;
 pub use html::blocked_reason;
+pub use victim::{is_masked, is_truncated};
 
 /// The most body text kept per posting; descriptions beyond it add nothing
 /// to matching or to an email.
@@ -64,13 +68,14 @@ pub struct Extraction {
     pub next_page: Option<Url>,
     /// Things an analyst fixing selectors wants to know.
     pub warnings: Vec<String>,
-    /// Why the page looks blocked, if it does.
+    /// Why the page looks blocked, if it does: set by the heuristics only
+    /// when nothing was found, by a source's `blocked_if` whenever it matches.
     pub blocked: Option<String>,
 }
 
 impl Extraction {
     pub fn class(&self) -> PageClass {
-        if self.blocked.is_some() && self.postings.is_empty() {
+        if self.blocked.is_some() {
             PageClass::Blocked
         } else if self.postings.is_empty() {
             PageClass::Empty
@@ -93,15 +98,29 @@ pub enum ExtractError {
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
-    let mut out = match &source.extractor {
-        Extractor::Html(rules) => html::extract(rules, url, body),
-        Extractor::Feed => feed::extract(url, body)?,
-        Extractor::Json(rules) => json::extract(rules, url, body)?,
+    let parsed = match &source.extractor {
+        Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
+        Extractor::Feed => feed::extract(url, body),
+        Extractor::Json(rules) => json::extract(rules, url, body),
+    };
+    let mut out = match parsed {
+        Ok(out) => out,
+        // A feed or API behind a CAPTCHA or login answers with an HTML page:
+        // that is "blocked", not a broken source.
+        Err(e) => match html::classify(&scraper::Html::parse_document(body), None, true) {
+            Some(reason) => Extraction {
+                blocked: Some(reason),
+                ..Extraction::default()
+            },
+            None => return Err(e),
+        },
     };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
         p.key = posting_key(&p.title, p.link.as_deref());
-        p.victim = victim_key(&p.title);
+        p.masked = victim::is_masked(&p.title);
+        p.truncated = victim::is_truncated(&p.title);
+        p.victim = victim::victim_key(&p.title, p.masked);
     }
     Ok(out)
 }
@@ -112,15 +131,15 @@ pub fn posting_key(title: &str, link: Option<&str>) -> String {
     format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
 }
 
-/// The victim a posting is about, for grouping the parts of one leak.
-/// For now the normalized title; the extract stage refines it.
+/// The victim a posting is about, for grouping the parts of one leak
+/// (`QUALYS.COM FILES PART1 PUBLISHED` and `PART2` share `qualys com`).
 pub fn victim_key(title: &str) -> String {
-    text::normalize(title)
+    victim::victim_key(title, victim::is_masked(title))
 }
 
 /// Builds a posting from raw field values, cleaning each.
 fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, body: &str) -> Option<Posting> {
-    let title = text::clean(title);
+    let title = text::clean(&entities::decode(title));
     if title.is_empty() {
         return None;
     }
@@ -130,7 +149,7 @@ fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, 
         title: text::truncate(&title, 512),
         link,
         posted_at,
-        body: text::truncate(&text::clean(body), MAX_BODY_BYTES),
+        body: text::truncate(&text::clean(&entities::decode(body)), MAX_BODY_BYTES),
         victim: String::new(),
         masked: false,
         truncated: false,
@@ -146,4 +165,32 @@ fn resolve_link(base: &Url, href: &str) -> Option<String> {
     }
     let url = base.join(href).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    #[test]
+    fn a_feed_or_api_answering_with_a_captcha_page_is_blocked() {
+        let text = "[database]\npath = \"x.db\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://f.example/\"\n[[source]]\nname = \"j\"\nkind = \"json\"\nurl = \"http://j.example/\"\n[source.json]\ntitle = \"/t\"\n";
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let url = Url::parse("http://f.example/").unwrap();
+        let captcha = "<html><title>DDOS Protection</title><body><form>Prove that you are human</form></body></html>";
+        for s in &c.sources {
+            assert_eq!(
+                extract(s, &url, captcha).unwrap().class(),
+                PageClass::Blocked,
+                "{}",
+                s.name
+            );
+            assert!(
+                extract(s, &url, "<html><body>garbage</body></html>").is_err(),
+                "{}",
+                s.name
+            );
+        }
+    }
 }

@@ -1,38 +1,40 @@
 //! Fetch: the polite, rate-limited, hostile-server-proof HTTP client.
 //!
-//! One [`Fetcher`] serves a whole run. It owns two reqwest clients — direct,
-//! and through Tor for `.onion` hosts — a rate limiter per host, and a
-//! semaphore bounding requests in flight across all hosts. Everything a
-//! server says is distrusted: bodies are capped while streaming (after
-//! decompression), content types are checked before reading, and redirects
-//! are limited and kept away from private addresses.
+//! One [`Fetcher`] serves a whole run. It owns the reqwest clients — direct,
+//! through Tor for `.onion` hosts, and one per source that sets its own
+//! `proxy` — a rate limiter per host, and a semaphore bounding requests in
+//! flight across all hosts. Everything a server says is distrusted: bodies
+//! are capped while streaming (after decompression), content types are
+//! checked before reading, and redirects are limited and kept away from
+//! private addresses and from `.onion` outside Tor. Proxies come from the
+//! config only: proxy environment variables are ignored.
 
 mod addr;
 mod decode;
+mod redirect;
+mod resolve;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{StatusCode, redirect};
 use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::{Crawl, Rate, Source};
 
 pub use addr::is_private_host;
-
-/// Most redirects followed for one page.
-pub const MAX_REDIRECTS: usize = 5;
+pub use redirect::MAX_REDIRECTS;
 /// Longest wait a server's `Retry-After` can impose on one retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
 pub const RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
-/// Longest silence while reading a body: a server trickling bytes is cut off.
-pub const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Tor circuits are slow: onion requests get this many times the timeouts.
+/// Tor circuits are slow: onion requests get this many times the timeouts
+/// (`timeout_secs`, `connect_timeout_secs`, `read_timeout_secs`).
 pub const TOR_TIMEOUT_FACTOR: u32 = 3;
 
 /// A fetched page, decoded to text.
@@ -111,12 +113,15 @@ impl FetchError {
 pub struct Fetcher {
     direct: reqwest::Client,
     tor: Option<reqwest::Client>,
+    /// Clients of sources with their own `proxy`, by host key.
+    proxied: HashMap<String, reqwest::Client>,
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
     rates: HashMap<String, Rate>,
     default_rate: Rate,
     slots: Semaphore,
     max_body_bytes: u64,
     retries: u32,
+    allow_private: bool,
     /// Delay before the first retry; tests shorten it.
     retry_base: Duration,
 }
@@ -135,20 +140,28 @@ impl Fetcher {
     pub fn new(crawl: &Crawl, sources: &[Source]) -> Result<Fetcher, String> {
         let direct = client(crawl, 1)
             .no_proxy()
+            .dns_resolver(resolve::GuardedResolver {
+                trusted: sources
+                    .iter()
+                    .filter_map(|s| s.url.host_str())
+                    .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
+                allow_private: crawl.allow_private_addresses,
+            })
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let tor = match &crawl.tor_proxy {
-            Some(proxy) => {
-                let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("crawl.tor_proxy: {e}"))?;
-                Some(
-                    client(crawl, TOR_TIMEOUT_FACTOR)
-                        .proxy(proxy)
-                        .build()
-                        .map_err(|e| format!("cannot build the Tor client: {e}"))?,
-                )
-            }
+            Some(proxy) => Some(proxied(crawl, proxy, true).map_err(|e| format!("crawl.tor_proxy: {e}"))?),
             None => None,
         };
+        let mut proxied_clients = HashMap::new();
+        for s in sources {
+            if let Some(proxy) = &s.proxy {
+                let client =
+                    proxied(crawl, proxy, s.is_onion()).map_err(|e| format!("source \"{}\": proxy: {e}", s.name))?;
+                proxied_clients.insert(host_key(&s.url), client);
+            }
+        }
         let rates = sources
             .iter()
             .filter_map(|s| Some((host_key(&s.url), s.rate?)))
@@ -156,12 +169,14 @@ impl Fetcher {
         Ok(Fetcher {
             direct,
             tor,
+            proxied: proxied_clients,
             limiters: Mutex::new(HashMap::new()),
             rates,
             default_rate: crawl.per_host_rate,
             slots: Semaphore::new(crawl.concurrency),
             max_body_bytes: crawl.max_body_bytes,
             retries: crawl.retries,
+            allow_private: crawl.allow_private_addresses,
             retry_base: RETRY_BASE_DELAY,
         })
     }
@@ -184,32 +199,48 @@ impl Fetcher {
             .clone()
     }
 
+    /// Waits for a request slot and `url`'s host turn, and holds the slot.
+    ///
+    /// The host's permit is taken only while holding a slot, so the request
+    /// leaves when its permit is granted: taking the permit first and then
+    /// queueing for a slot would let a delayed request and the next one reach
+    /// the server closer together than the rate allows. No slot is held while
+    /// waiting for a host's turn, so a slow host never blocks a ready one.
+    async fn turn(&self, url: &Url) -> tokio::sync::SemaphorePermit<'_> {
+        let limiter = self.limiter(url);
+        loop {
+            let slot = self.slots.acquire().await.expect("semaphore never closed");
+            match limiter.check() {
+                Ok(()) => return slot,
+                Err(not_until) => {
+                    drop(slot);
+                    let wait = not_until.wait_time_from(limiter.clock().now());
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
     /// Fetches `url`, retrying what is worth retrying, each try waiting for
     /// its host's rate. `validators` make it a conditional GET.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
-        let is_onion = url
-            .host_str()
-            .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"));
-        let client = match (&self.tor, is_onion) {
-            (Some(tor), true) => tor,
-            (None, true) => {
+        let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
+        let client = match (self.proxied.get(&host_key(url)), &self.tor, is_onion) {
+            (Some(own), _, _) => own,
+            (None, Some(tor), true) => tor,
+            (None, None, true) => {
                 return Err(FetchFailure {
                     error: FetchError::NoTorProxy { url: url.clone() },
                     tries: 0,
                 });
             }
-            (_, false) => &self.direct,
+            (None, _, false) => &self.direct,
         };
-        let limiter = self.limiter(url);
+        let via_proxy = !std::ptr::eq(client, &self.direct);
         let mut tries = 0;
         loop {
             tries += 1;
-            limiter.until_ready().await;
-            let result = {
-                let _slot = self.slots.acquire().await.expect("semaphore never closed");
-                self.try_once(client, url, validators, is_onion).await
-            };
-            match result {
+            match self.follow(client, url, validators, is_onion, via_proxy).await {
                 Ok(mut page) => {
                     page.tries = tries;
                     return Ok(page);
@@ -225,13 +256,59 @@ impl Fetcher {
         }
     }
 
+    /// One try: the request and the redirects it leads to, each hop checked
+    /// before it is sent and waiting for its own host's rate.
+    async fn follow(
+        &self,
+        client: &reqwest::Client,
+        start: &Url,
+        validators: &Validators,
+        is_onion: bool,
+        via_proxy: bool,
+    ) -> Result<Page, (FetchError, Option<Duration>)> {
+        let mut visited: Vec<Url> = Vec::new();
+        let mut url = start.clone();
+        let none = Validators::default();
+        loop {
+            let hop = {
+                let _slot = self.turn(&url).await;
+                // Validators belong to the configured page, not to where it redirects.
+                let sent = if visited.is_empty() { validators } else { &none };
+                self.try_once(client, &url, sent, is_onion).await?
+            };
+            match hop {
+                Hop::Page(mut page) => {
+                    if !visited.is_empty() {
+                        page.validators = Validators::default();
+                    }
+                    return Ok(page);
+                }
+                Hop::Redirect(next) => {
+                    visited.push(url);
+                    let from = &visited[visited.len() - 1];
+                    redirect::check(&visited, &next, self.allow_private, via_proxy).map_err(|detail| {
+                        (
+                            FetchError::Redirect {
+                                url: from.clone(),
+                                detail,
+                            },
+                            None,
+                        )
+                    })?;
+                    url = next;
+                }
+            }
+        }
+    }
+
+    /// One request: a page, or where it redirects to.
     async fn try_once(
         &self,
         client: &reqwest::Client,
         url: &Url,
         validators: &Validators,
         is_onion: bool,
-    ) -> Result<Page, (FetchError, Option<Duration>)> {
+    ) -> Result<Hop, (FetchError, Option<Duration>)> {
         let mut req = client.get(url.as_str());
         if let Some(etag) = &validators.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
@@ -241,14 +318,26 @@ impl Fetcher {
         }
         let mut resp = req.send().await.map_err(|e| (request_error(url, e, is_onion), None))?;
         let status = resp.status();
+        let target = redirect::target(url, status, resp.headers()).map_err(|detail| {
+            (
+                FetchError::Redirect {
+                    url: url.clone(),
+                    detail,
+                },
+                None,
+            )
+        })?;
+        if let Some(next) = target {
+            return Ok(Hop::Redirect(next));
+        }
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Page {
+            return Ok(Hop::Page(Page {
                 url: resp.url().clone(),
                 body: String::new(),
                 not_modified: true,
                 validators: validators.clone(),
                 tries: 1,
-            });
+            }));
         }
         if !status.is_success() {
             let retry_after = retry_after(resp.headers());
@@ -294,44 +383,43 @@ impl Fetcher {
                 Err(e) => return Err((request_error(&final_url, e, is_onion), None)),
             }
         }
-        Ok(Page {
+        Ok(Hop::Page(Page {
             body: decode::decode(&bytes, &content_type),
             url: final_url,
             not_modified: false,
             validators: new_validators,
             tries: 1,
-        })
+        }))
     }
 }
 
+/// What one request gave.
+enum Hop {
+    Page(Page),
+    Redirect(Url),
+}
+
+/// A client whose every request goes through `proxy`, and only it: setting
+/// a proxy turns off reqwest's reading of proxy environment variables.
+/// `slow` (Tor) multiplies the timeouts by [`TOR_TIMEOUT_FACTOR`].
+fn proxied(crawl: &Crawl, proxy: &Url, slow: bool) -> Result<reqwest::Client, String> {
+    let factor = if slow { TOR_TIMEOUT_FACTOR } else { 1 };
+    let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| format!("`{proxy}`: {e}"))?;
+    client(crawl, factor)
+        .proxy(proxy)
+        .build()
+        .map_err(|e| format!("cannot build the proxied HTTP client: {e}"))
+}
+
+/// Redirects are not left to reqwest: [`Fetcher::follow`] takes them hop by hop.
 fn client(crawl: &Crawl, factor: u32) -> reqwest::ClientBuilder {
-    let allow_private = crawl.allow_private_addresses;
     reqwest::Client::builder()
         .user_agent(crawl.user_agent.clone())
         .timeout(crawl.timeout * factor)
         .connect_timeout(crawl.connect_timeout * factor)
-        .read_timeout(READ_IDLE_TIMEOUT * factor)
+        .read_timeout(crawl.read_timeout * factor)
         .referer(false)
-        .redirect(redirect::Policy::custom(move |attempt| {
-            let previous = attempt.previous();
-            if previous.len() >= MAX_REDIRECTS {
-                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            if previous.contains(attempt.url()) {
-                let msg = format!("redirect loop back to {}", attempt.url());
-                return attempt.error(msg);
-            }
-            let origin = &previous[0];
-            let target = attempt.url();
-            if !allow_private && host_key(origin) != host_key(target) && is_private_host(target) {
-                let msg = format!(
-                    "redirect to {target} refused: it leaves {} for a private address (crawl.allow_private_addresses = false)",
-                    origin.host_str().unwrap_or("")
-                );
-                return attempt.error(msg);
-            }
-            attempt.follow()
-        }))
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
@@ -393,4 +481,53 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let wait = retry_after(&headers(&soon)).expect("a date");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None,
+            "in the past"
+        );
+        assert_eq!(retry_after(&headers("soon")), None);
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let url = Url::parse("http://example.org/").unwrap();
+        let status = |s: u16| FetchError::Status {
+            url: url.clone(),
+            status: StatusCode::from_u16(s).unwrap(),
+        };
+        for s in [429, 500, 502, 503, 504] {
+            assert!(status(s).retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 451] {
+            assert!(!status(s).retryable(), "{s}");
+        }
+        assert!(FetchError::Timeout { url: url.clone() }.retryable());
+        let refused = FetchError::ContentType {
+            url,
+            content_type: "application/zip".into(),
+        };
+        assert!(!refused.retryable());
+    }
 }

@@ -90,6 +90,9 @@ fn notes(a: &Alert) -> Vec<String> {
     if a.changed {
         notes.push("the posting changed since leakwatch first saw it".into());
     }
+    if let Some(change) = &a.change_note {
+        notes.push(format!("what changed: {change}"));
+    }
     notes
 }
 
@@ -111,9 +114,9 @@ fn text(alerts: &[Alert]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "leakwatch found {} watched name{} in new postings.\n",
+        "leakwatch found {} new match{} for your watch list.\n",
         alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
+        if alerts.len() == 1 { "" } else { "es" }
     );
     for (i, a) in alerts.iter().enumerate() {
         let _ = writeln!(s, "{}. {} ({})", i + 1, clean(&a.entry), a.entry_kind);
@@ -183,9 +186,9 @@ fn html(alerts: &[Alert]) -> String {
     );
     let _ = writeln!(
         s,
-        "<p>leakwatch found {} watched name{} in new postings.</p>",
+        "<p>leakwatch found {} new match{} for your watch list.</p>",
         alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
+        if alerts.len() == 1 { "" } else { "es" }
     );
     for a in alerts {
         let _ = writeln!(
@@ -261,7 +264,7 @@ fn crlf(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn alert(entry: &str, title: &str) -> Alert {
@@ -281,6 +284,7 @@ mod tests {
             retroactive: false,
             changed: false,
             first_look: false,
+            change_note: None,
         }
     }
 

@@ -1,16 +1,22 @@
-//! Notify: from the outbox to people's inboxes.
+//! Notify: from the outbox to people's inboxes (and chat channels).
 //!
 //! Rendering ([`email`]) is separate from sending ([`Mailer`]), as in
 //! urlwatch: the email is a pure function of the alerts it carries.
 //! [`deliver`] walks the outbox: assemble digests, render, send, and mark
-//! each sent only once the server has accepted it.
+//! each sent only once the server has accepted it. [`repeat`] decides which
+//! matches are news, [`health`] which source-health changes admins hear
+//! about, [`webhook`] posts the same digests to chat.
 
 pub mod email;
+pub mod health;
+pub mod repeat;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Security, Smtp, Transport};
@@ -18,9 +24,12 @@ use crate::store::{self, Store, StoreError};
 
 /// How long one SMTP conversation may take before it counts as failed (and is retried next run).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most one email (or the relay check) may take in all, whatever the
+/// relay does: a run must end, and the email is kept for the next one.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(180);
 
 /// One match, to one recipient, with everything the email says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Alert {
     pub entry: String,
     pub entry_kind: String,
@@ -41,6 +50,8 @@ pub struct Alert {
     pub changed: bool,
     /// Already listed when leakwatch first crawled the source.
     pub first_look: bool,
+    /// What is new since this victim was first announced (see [`repeat`]).
+    pub change_note: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +64,8 @@ pub enum NotifyError {
     Dir(String, std::io::Error),
     #[error("no [smtp] section: add one to send alerts")]
     NotConfigured,
+    #[error("smtp.ca_file {0}: {1}: it must be a readable PEM certificate")]
+    CaFile(String, String),
 }
 
 /// A send that failed.
@@ -67,7 +80,13 @@ pub struct SendError {
 
 /// Where emails go: an SMTP relay, or `.eml` files in a folder.
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        /// host:port, for error messages.
+        server: String,
+        username: Option<String>,
+        password_env: Option<String>,
+    },
     File(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -84,15 +103,18 @@ impl Mailer {
                 security,
                 username,
                 password_env,
+                ca_file,
             } => {
-                let transport_err = |e: lettre::transport::smtp::Error| NotifyError::Transport(e.to_string());
-                let builder = match security {
-                    Security::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(transport_err)?
-                    }
-                    Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(transport_err)?,
-                    Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                let tls = match security {
+                    Security::None => None,
+                    Security::Starttls | Security::Tls => Some(tls_parameters(host, ca_file.as_deref())?),
                 };
+                let builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(match (security, tls) {
+                        (Security::Starttls, Some(p)) => Tls::Required(p),
+                        (Security::Tls, Some(p)) => Tls::Wrapper(p),
+                        _ => Tls::None,
+                    });
                 let mut builder = builder.port(*port).timeout(Some(SMTP_TIMEOUT));
                 if let Some(user) = username {
                     let password = match password_env {
@@ -101,25 +123,104 @@ impl Mailer {
                     };
                     builder = builder.credentials(Credentials::new(user.clone(), password));
                 }
-                Ok(Mailer::Smtp(builder.build()))
+                Ok(Mailer::Smtp {
+                    transport: Box::new(builder.build()),
+                    server: format!("{host}:{port}"),
+                    username: username.clone(),
+                    password_env: password_env.clone(),
+                })
             }
         }
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
-        match self {
-            Mailer::Smtp(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                unreachable: !e.is_permanent() && !e.is_transient(),
-                message: error_chain(&e),
-            }),
-            Mailer::File(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: false,
-                unreachable: true,
-                message: error_chain(&e),
-            }),
+    /// Connects, says hello, starts TLS and logs in, without sending: a
+    /// failure here is about the relay or our settings, not a recipient, so
+    /// the caller keeps every email for the next run and says what to fix.
+    pub async fn check(&self) -> Result<(), SendError> {
+        let Mailer::Smtp {
+            transport,
+            server,
+            username,
+            password_env,
+        } = self
+        else {
+            return Ok(());
+        };
+        let unreachable = |message: String| SendError {
+            permanent: false,
+            unreachable: true,
+            message,
+        };
+        let Ok(tested) = tokio::time::timeout(SEND_DEADLINE, transport.test_connection()).await else {
+            return Err(unreachable(format!(
+                "{server} did not finish connecting within {}s",
+                SEND_DEADLINE.as_secs()
+            )));
+        };
+        match tested {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(unreachable(format!("{server} did not answer NOOP after login"))),
+            Err(e)
+                if e.status()
+                    .is_some_and(|c| AUTH_REFUSED.contains(&c.to_string().as_str())) =>
+            {
+                Err(unreachable(format!(
+                    "{server} refused the login for {}: check smtp.username and the password in ${} ({})",
+                    username.as_deref().unwrap_or("(no username)"),
+                    password_env.as_deref().unwrap_or("(smtp.password_env not set)"),
+                    error_chain(&e)
+                )))
+            }
+            Err(e) if e.is_tls() || error_chain(&e).contains("certificate") => Err(unreachable(format!(
+                "TLS with {server} failed: {}: if the relay uses a private CA, name its certificate (PEM) in smtp.ca_file",
+                error_chain(&e)
+            ))),
+            Err(e) => Err(unreachable(format!("cannot talk to {server}: {}", error_chain(&e)))),
         }
     }
+
+    /// Sends one message; the server's reply on success.
+    pub async fn send(&self, message: Message) -> Result<String, SendError> {
+        match self {
+            Mailer::Smtp { transport, server, .. } => tokio::time::timeout(SEND_DEADLINE, transport.send(message))
+                .await
+                .map_err(|_| SendError {
+                    permanent: false,
+                    unreachable: true,
+                    message: format!("{server} did not take the email within {}s", SEND_DEADLINE.as_secs()),
+                })?
+                .map(|r| format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")))
+                .map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    unreachable: !e.is_permanent() && !e.is_transient(),
+                    message: error_chain(&e),
+                }),
+            Mailer::File(t) => t
+                .send(message)
+                .await
+                .map(|id| format!("written as {id}.eml"))
+                .map_err(|e| SendError {
+                    permanent: false,
+                    unreachable: true,
+                    message: error_chain(&e),
+                }),
+        }
+    }
+}
+
+/// SMTP replies that mean "your login is wrong or missing".
+const AUTH_REFUSED: [&str; 4] = ["530", "534", "535", "538"];
+
+/// TLS settings: the system's roots, plus the CA in `ca_file` when given.
+fn tls_parameters(host: &str, ca_file: Option<&std::path::Path>) -> Result<TlsParameters, NotifyError> {
+    let mut params = TlsParameters::builder(host.to_owned());
+    if let Some(file) = ca_file {
+        let pem = std::fs::read(file).map_err(|e| NotifyError::CaFile(file.display().to_string(), e.to_string()))?;
+        let cert =
+            Certificate::from_pem(&pem).map_err(|e| NotifyError::CaFile(file.display().to_string(), e.to_string()))?;
+        params = params.add_root_certificate(cert);
+    }
+    params.build().map_err(|e| NotifyError::Transport(error_chain(&e)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -159,9 +260,17 @@ pub async fn deliver(
     let domain = smtp.from.email.domain().to_owned();
     store.assemble_digests(&store::now(), &domain)?;
     let mut out = Delivery::default();
-    let mut server_down = false;
-    for digest in store.pending_digests()? {
-        if server_down {
+    let pending: Vec<_> = store
+        .pending_digests()?
+        .into_iter()
+        .filter(|d| !d.recipient.starts_with(webhook::PREFIX))
+        .collect();
+    let mut gate = Gate::default();
+    for digest in pending {
+        if gate.down {
+            if let Some(e) = &gate.setup_error {
+                store.mark_digest_failed(digest.id, e, false)?;
+            }
             out.pending += 1;
             continue;
         }
@@ -187,11 +296,20 @@ pub async fn deliver(
             }
         };
         match mailer.send(message).await {
-            Ok(()) => {
+            Ok(_reply) => {
                 store.mark_digest_sent(digest.id, &store::now())?;
                 out.sent += 1;
             }
             Err(e) => {
+                if let Some(setup) = gate.setup_problem(mailer).await {
+                    store.mark_digest_failed(digest.id, &setup, false)?;
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "email to {} not sent, kept for the next run: {setup}",
+                        digest.recipient
+                    ));
+                    continue;
+                }
                 store.mark_digest_failed(digest.id, &e.message, e.permanent)?;
                 if e.permanent {
                     out.failed += 1;
@@ -203,10 +321,163 @@ pub async fn deliver(
                         "email to {} not sent, kept for the next run: {}",
                         digest.recipient, e.message
                     ));
-                    server_down = e.unreachable;
+                    gate.down = e.unreachable;
                 }
             }
         }
     }
+    deliver_admin_alerts(store, mailer, smtp, labels, &mut gate, &mut out).await?;
     Ok(out)
+}
+
+/// Whether the relay and our settings work, learned from the first failed
+/// send rather than an extra connection up front (a run keeps one pooled
+/// connection for all its emails).
+#[derive(Default)]
+struct Gate {
+    checked: bool,
+    /// The relay or our settings are at fault: every email waits.
+    setup_error: Option<String>,
+    /// Stop trying this run.
+    down: bool,
+}
+
+impl Gate {
+    /// After a failed send: is it the relay or our configuration (cannot
+    /// connect, TLS, login) rather than this message? Checked once per run,
+    /// so a wrong password keeps emails pending instead of failing them.
+    async fn setup_problem(&mut self, mailer: &Mailer) -> Option<String> {
+        if !self.checked {
+            self.checked = true;
+            if let Err(e) = mailer.check().await {
+                self.setup_error = Some(e.message);
+                self.down = true;
+            }
+        }
+        self.setup_error.clone()
+    }
+}
+
+/// Sends pending admin alerts (source health), after the digests.
+async fn deliver_admin_alerts(
+    store: &mut Store,
+    mailer: &Mailer,
+    smtp: &Smtp,
+    labels: &HashMap<String, String>,
+    gate: &mut Gate,
+    out: &mut Delivery,
+) -> Result<(), StoreError> {
+    for alert in store.pending_admin_alerts()? {
+        if gate.down {
+            out.pending += 1;
+            continue;
+        }
+        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let rendered = health::render(&alert, label);
+        let sent = match email::message(&smtp.from, &alert.recipient, &alert.message_id, &rendered) {
+            Ok(message) => mailer.send(message).await,
+            Err(e) => Err(SendError {
+                permanent: true,
+                unreachable: false,
+                message: format!("cannot build the email: {e}"),
+            }),
+        };
+        match sent {
+            Ok(_) => {
+                store.mark_admin_alert_sent(alert.id, &store::now())?;
+                out.sent += 1;
+            }
+            Err(e) => {
+                if let Some(setup) = gate.setup_problem(mailer).await {
+                    store.mark_admin_alert_failed(alert.id, &setup, false)?;
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "admin email to {} not sent, kept for the next run: {setup}",
+                        alert.recipient
+                    ));
+                    continue;
+                }
+                store.mark_admin_alert_failed(alert.id, &e.message, e.permanent)?;
+                if e.permanent {
+                    out.failed += 1;
+                    out.errors
+                        .push(format!("admin email to {} refused: {}", alert.recipient, e.message));
+                } else {
+                    out.pending += 1;
+                    out.errors.push(format!(
+                        "admin email to {} not sent, kept for the next run: {}",
+                        alert.recipient, e.message
+                    ));
+                    gate.down = e.unreachable;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A dry run's emails: every pending digest and admin alert rendered as
+/// text, nothing sent. Run on a copy of the database (see `run --dry-run`).
+pub fn preview(
+    store: &mut Store,
+    smtp: Option<&Smtp>,
+    labels: &HashMap<String, String>,
+) -> Result<Vec<String>, StoreError> {
+    let from = smtp.map_or_else(
+        || "leakwatch <alerts@leakwatch.invalid>".to_owned(),
+        |s| s.from.to_string(),
+    );
+    let domain = smtp.map_or("leakwatch.invalid", |s| s.from.email.domain()).to_owned();
+    store.assemble_digests(&store::now(), &domain)?;
+    let show = |to: &str, message_id: &str, r: &email::Rendered| {
+        format!(
+            "From: {from}\nTo: {to}\nSubject: {}\nMessage-ID: {message_id}\n(text part below; an HTML part with the same content is sent too)\n\n{}",
+            r.subject, r.text
+        )
+    };
+    let mut out = Vec::new();
+    for digest in store.pending_digests()? {
+        let mut alerts = store.digest_alerts(digest.id)?;
+        if alerts.is_empty() {
+            continue;
+        }
+        for a in &mut alerts {
+            if let Some(label) = labels.get(&a.source) {
+                a.source_label.clone_from(label);
+            }
+        }
+        out.push(show(&digest.recipient, &digest.message_id, &email::render(&alerts)));
+    }
+    for alert in store.pending_admin_alerts()? {
+        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        out.push(show(
+            &alert.recipient,
+            &alert.message_id,
+            &health::render(&alert, label),
+        ));
+    }
+    Ok(out)
+}
+
+/// `leakwatch notify test`: sends one short message to `to` and returns
+/// the server's reply.
+pub async fn send_test(smtp: &Smtp, to: &str) -> Result<String, String> {
+    let mailer = Mailer::new(smtp).map_err(|e| e.to_string())?;
+    mailer.check().await.map_err(|e| e.message)?;
+    let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let message_id = format!("<leakwatch.test.{stamp:x}@{}>", smtp.from.email.domain());
+    let rendered = email::Rendered {
+        subject: "[leakwatch] test message".to_owned(),
+        text: "This is a test message from `leakwatch notify test`: alerts can reach this address.\n-- \nleakwatch\n"
+            .to_owned(),
+        html: "<!DOCTYPE html>\n<html><body><p>This is a test message from <code>leakwatch notify test</code>: alerts can reach this address.</p></body></html>\n".to_owned(),
+    };
+    let message = email::message(&smtp.from, to, &message_id, &rendered)?;
+    mailer.send(message).await.map_err(|e| {
+        if e.permanent {
+            format!("the server refused the message to {to}: {}", e.message)
+        } else {
+            format!("the message to {to} was not sent: {}", e.message)
+        }
+    })
 }

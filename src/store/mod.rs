@@ -8,9 +8,11 @@
 //! process writes meanwhile, whatever the busy timeout.
 
 mod entries;
+mod health;
 mod migrate;
 mod outbox;
 mod postings;
+mod retention;
 mod runs;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use entries::ImportReport;
 pub use outbox::PendingDigest;
-pub use postings::{Change, ChangeKind, MatchRow, PostingRow, StoredPosting};
+pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
+pub use retention::Pruned;
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};
 
 /// How long a writer waits for another process's transaction.

@@ -8,8 +8,10 @@
 
 use rusqlite::named_params;
 
-use super::{Result, Store};
+use super::{Result, Store, Writer};
 use crate::notify::Alert;
+use crate::notify::repeat::Announced;
+use crate::watch::Hit;
 
 /// A digest waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +69,7 @@ impl Store {
     pub fn digest_alerts(&self, digest_id: i64) -> Result<Vec<Alert>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.id, e.name, e.kind, m.term, m.reason, m.field, m.snippet, p.source, p.title, p.link, p.posted_at,
-                    p.first_seen_at, m.retroactive, m.changed, p.first_look
+                    p.first_seen_at, m.retroactive, m.changed, p.first_look, m.change_note
              FROM outbox o JOIN \"match\" m ON m.id = o.match_id JOIN posting p ON p.id = m.posting_id
                   JOIN watch_entry e ON e.id = m.entry_id
              WHERE o.digest_id = :digest ORDER BY o.id",
@@ -89,6 +91,7 @@ impl Store {
                 retroactive: r.get(12)?,
                 changed: r.get(13)?,
                 first_look: r.get(14)?,
+                change_note: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -113,5 +116,87 @@ impl Store {
         )?
         .execute(named_params! {":error": error, ":permanent": permanent, ":id": id})?;
         w.commit()
+    }
+}
+
+impl Store {
+    /// Copies the whole database into a new file at `path` (a dry run works
+    /// on the copy, so the real outbox and postings stay as they were).
+    pub fn snapshot_to(&self, path: &std::path::Path) -> Result<()> {
+        self.conn
+            .execute("VACUUM INTO :path", named_params! {":path": path.to_string_lossy()})?;
+        Ok(())
+    }
+}
+
+impl Writer<'_> {
+    /// The announced (not repeat) matches of `entry` for `victim` on
+    /// `source`, other than `except`: what a new match is judged against.
+    pub fn announced_for(&self, entry: i64, source: &str, victim: &str, except: i64) -> Result<Vec<Announced>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at
+             FROM \"match\" m JOIN posting p ON p.id = m.posting_id
+             WHERE m.entry_id = :entry AND p.source = :source AND p.victim = :victim
+                   AND m.repeat_of IS NULL AND m.id != :except
+             ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map(
+            named_params! {":entry": entry, ":source": source, ":victim": victim, ":except": except},
+            |r| {
+                Ok(Announced {
+                    match_id: r.get(0)?,
+                    title: r.get(1)?,
+                    posted_at: r
+                        .get::<_, Option<String>>(2)?
+                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                        .map(|d| d.with_timezone(&chrono::Utc)),
+                    published: r.get(3)?,
+                    first_seen_at: r.get(4)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks a match as repeating `of`: recorded, never emailed.
+    pub fn mark_repeat(&self, match_id: i64, of: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE \"match\" SET repeat_of = :of WHERE id = :id")?
+            .execute(named_params! {":of": of, ":id": match_id})?;
+        Ok(())
+    }
+
+    /// Records what an announced match's posting said: later versions are
+    /// judged against this, not against the posting as it is then.
+    pub fn mark_announced(&self, match_id: i64, published: bool) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE \"match\" SET said_published = :published WHERE id = :id")?
+            .execute(named_params! {":published": published, ":id": match_id})?;
+        Ok(())
+    }
+
+    /// A new revision of the match of `hit` in `posting_id`, for a posting
+    /// that changed meaningfully after it was announced.
+    pub fn insert_match_revision(&self, posting_id: i64, hit: &Hit, run_id: i64, now: &str) -> Result<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, changed, revision, created_at)
+                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, 1,
+                         (SELECT coalesce(max(revision), 0) + 1 FROM \"match\" WHERE posting_id = :posting AND entry_id = :entry),
+                         :now)",
+            )?
+            .execute(named_params! {
+                ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,
+                ":reason": hit.reason.as_str(), ":field": hit.field.as_str(), ":snippet": hit.snippet, ":now": now,
+            })?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Says what a match adds to an earlier announcement of its victim.
+    pub fn set_change_note(&self, match_id: i64, note: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE \"match\" SET change_note = :note WHERE id = :id")?
+            .execute(named_params! {":note": note, ":id": match_id})?;
+        Ok(())
     }
 }

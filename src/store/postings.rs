@@ -40,6 +40,16 @@ pub struct PostingRow {
     pub body: String,
 }
 
+/// What `leakwatch postings` and `leakwatch matches` are narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub source: Option<String>,
+    /// Stored timestamp form (RFC 3339, UTC): first seen / matched at or after.
+    pub since: Option<String>,
+    /// A watch entry's name (any case): postings it matched, its matches.
+    pub entry: Option<String>,
+}
+
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
@@ -139,7 +149,7 @@ impl Writer<'_> {
             .prepare_cached(
                 "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, retroactive, changed, created_at)
                  VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now)
-                 ON CONFLICT (posting_id, entry_id) DO NOTHING",
+                 ON CONFLICT (posting_id, entry_id, revision) DO NOTHING",
             )?
             .execute(named_params! {
                 ":posting": posting_id, ":entry": hit.entry_id, ":run": run_id, ":term": hit.term,
@@ -189,14 +199,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Postings first seen at or after `since`, newest first.
-    pub fn postings(&self, source: Option<&str>, since: Option<&str>) -> Result<Vec<PostingRow>> {
+    /// Postings passing `filter` (first seen at or after `since`), newest first.
+    pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT source, title, link, posted_at, first_seen_at, body FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
+               AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
+                                             WHERE e.name = :entry COLLATE NOCASE))
              ORDER BY first_seen_at DESC, id DESC",
         )?;
-        let rows = stmt.query_map(named_params! {":source": source, ":since": since}, |r| {
+        let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
+        let rows = stmt.query_map(params, |r| {
             Ok(PostingRow {
                 source: r.get(0)?,
                 title: r.get(1)?,
@@ -209,8 +222,8 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Matches made at or after `since`, newest first, with their delivery state.
-    pub fn matches(&self, since: Option<&str>) -> Result<Vec<MatchRow>> {
+    /// Matches passing `filter` (made at or after `since`), newest first, with their delivery state.
+    pub fn matches(&self, filter: &Filter) -> Result<Vec<MatchRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
@@ -218,10 +231,12 @@ impl Store {
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
-             WHERE (:since IS NULL OR m.created_at >= :since)
+             WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
+               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
              ORDER BY m.created_at DESC, m.id DESC",
         )?;
-        let rows = stmt.query_map(named_params! {":since": since}, |r| {
+        let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
+        let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
                 matched_at: r.get(0)?,
                 entry: r.get(1)?,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
@@ -15,6 +15,12 @@ pub struct Request {
     pub path: String,
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
+    /// GET, POST, …
+    pub method: String,
+    /// The request body (read when `Content-Length` says there is one).
+    pub body: Vec<u8>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 /// What a route answers.
@@ -74,6 +80,8 @@ pub struct HttpServer {
     pub host: String,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     requests: Arc<Mutex<Vec<Request>>>,
+    /// (path, whether the whole reply was written) for each reply sent.
+    replies: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
 impl HttpServer {
@@ -88,11 +96,12 @@ impl HttpServer {
         let port = listener.local_addr().unwrap().port();
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
         let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let (r, q) = (routes.clone(), requests.clone());
+        let replies: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let (r, q, d) = (routes.clone(), requests.clone(), replies.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, q) = (r.clone(), q.clone());
-                std::thread::spawn(move || handle(stream, &r, &q));
+                let (r, q, d) = (r.clone(), q.clone(), d.clone());
+                std::thread::spawn(move || handle(stream, &r, &q, &d));
             }
         });
         HttpServer {
@@ -100,6 +109,7 @@ impl HttpServer {
             host: host.to_owned(),
             routes,
             requests,
+            replies,
         }
     }
 
@@ -126,15 +136,42 @@ impl HttpServer {
     pub fn total_hits(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
+
+    /// For each reply to `path` whose writing has ended, whether all of it
+    /// was written: `false` means the client hung up before reading it all.
+    /// Waits up to 10 s for `count` replies to end.
+    pub fn replies_written(&self, path: &str, count: usize) -> Vec<bool> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let done: Vec<bool> = self
+                .replies
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, whole)| *whole)
+                .collect();
+            if done.len() >= count || Instant::now() > deadline {
+                return done;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
-fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &Mutex<Vec<Request>>) {
+fn handle(
+    stream: TcpStream,
+    routes: &Mutex<HashMap<String, Route>>,
+    requests: &Mutex<Vec<Request>>,
+    replies: &Mutex<Vec<(String, bool)>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut headers = HashMap::new();
     loop {
@@ -146,9 +183,16 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
+    let mut body = vec![0; headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0)];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        body.clear();
+    }
     let request = Request {
         path: path.clone(),
         headers,
+        method,
+        body,
+        at: Instant::now(),
     };
     requests.lock().unwrap().push(request.clone());
     let route = routes.lock().unwrap().get(&path).cloned();
@@ -164,8 +208,11 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
+            let whole = stream
+                .write_all(head.as_bytes())
+                .and_then(|_| stream.write_all(&body))
+                .is_ok();
+            replies.lock().unwrap().push((path, whole));
         }
         Reply::Trickle {
             headers,
@@ -178,15 +225,15 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, requests: &
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("Connection: close\r\n\r\n");
-            if stream.write_all(head.as_bytes()).is_err() {
-                return;
-            }
+            let mut whole = stream.write_all(head.as_bytes()).is_ok();
             for _ in 0..count {
-                if stream.write_all(&chunk).and_then(|_| stream.flush()).is_err() {
-                    return;
+                if !whole || stream.write_all(&chunk).and_then(|_| stream.flush()).is_err() {
+                    whole = false;
+                    break;
                 }
                 std::thread::sleep(pause);
             }
+            replies.lock().unwrap().push((path, whole));
         }
     }
     let _ = stream.flush();

@@ -5,6 +5,9 @@
 
 pub mod http;
 pub mod smtp;
+pub mod socks;
+pub mod tls;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -118,4 +121,57 @@ pub fn assert_exit(out: &Output, code: i32) {
 /// The repository's `fixtures/` folder.
 pub fn fixtures() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))
+}
+
+impl Workspace {
+    /// The binary as cron runs it: an empty environment but for `PATH` and the
+    /// config (no HOME, no TERM, no proxies), no terminal on any stream.
+    pub fn cron(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_leakwatch"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("LEAKWATCH_CONFIG", self.config())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// Starts the binary as cron would, without waiting for it.
+    pub fn spawn_cron(&self, args: &[&str]) -> std::process::Child {
+        self.cron(args).spawn().expect("spawn leakwatch")
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds; panics after `secs` seconds.
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` (e.g. "TERM") to a process with the system's `kill`.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+impl Workspace {
+    /// Like [`Workspace::count`], but `None` while the database or its
+    /// tables do not exist yet (a process under test is creating them).
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.db().exists() {
+            return None;
+        }
+        let conn = rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        conn.query_row(sql, [], |r| r.get(0)).ok()
+    }
 }

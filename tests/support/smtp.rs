@@ -2,9 +2,12 @@
 //! records every message it accepts, and can refuse on purpose.
 
 use std::net::{IpAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use mailin_embedded::{Handler, Response, Server, response};
+use mailin_embedded::{Action, AuthMechanism, Handler, Response, Server, SslConfig, response};
 
 /// One accepted message.
 #[derive(Debug, Clone)]
@@ -76,6 +79,14 @@ pub struct Behaviour {
     pub refuse_rcpt: Vec<String>,
     /// The first N messages get 451 at the end of DATA.
     pub temp_fail_first: usize,
+    /// The first N messages wait `stall_for` at the end of DATA before the
+    /// server accepts them (a relay hanging mid-transaction).
+    pub stall_first: usize,
+    pub stall_for: Duration,
+    /// Offer STARTTLS with this certificate and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Require AUTH PLAIN (after STARTTLS) with this user and password.
+    pub login: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -83,12 +94,26 @@ struct Recorder {
     behaviour: Behaviour,
     received: Arc<Mutex<Vec<Received>>>,
     temp_failed: Arc<Mutex<usize>>,
+    stalls: Arc<AtomicUsize>,
+    hellos: Arc<AtomicUsize>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Recorder {
+    fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
+        self.hellos.fetch_add(1, Ordering::SeqCst);
+        response::OK
+    }
+
+    fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
+        match &self.behaviour.login {
+            Some((u, p)) if u == user && p == password => response::AUTH_OK,
+            _ => response::INVALID_CREDENTIALS,
+        }
+    }
+
     fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
         self.from = from.to_owned();
         self.to.clear();
@@ -110,10 +135,19 @@ impl Handler for Recorder {
     }
 
     fn data_end(&mut self) -> Response {
+        if self.stalls.load(Ordering::SeqCst) < self.behaviour.stall_first {
+            self.stalls.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(self.behaviour.stall_for);
+        }
         let mut failed = self.temp_failed.lock().unwrap();
         if *failed < self.behaviour.temp_fail_first {
             *failed += 1;
-            return response::INTERNAL_ERROR;
+            // mailin stays in its DATA state after an error reply here, so
+            // it would read the client's QUIT as message text: close instead,
+            // as relays that give up on a message do.
+            let mut reply = response::INTERNAL_ERROR;
+            reply.action = Action::Close;
+            return reply;
         }
         self.received.lock().unwrap().push(Received {
             from: self.from.clone(),
@@ -128,6 +162,8 @@ impl Handler for Recorder {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    stalls: Arc<AtomicUsize>,
+    hellos: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -146,15 +182,32 @@ impl SmtpSink {
     fn start_on(listener: TcpListener, behaviour: Behaviour) -> SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let stalls = Arc::new(AtomicUsize::new(0));
+        let hellos = Arc::new(AtomicUsize::new(0));
         let handler = Recorder {
+            hellos: hellos.clone(),
             behaviour,
             received: received.clone(),
             temp_failed: Arc::new(Mutex::new(0)),
+            stalls: stalls.clone(),
             from: String::new(),
             to: Vec::new(),
             data: Vec::new(),
         };
+        let tls = handler.behaviour.tls.clone();
+        let login = handler.behaviour.login.is_some();
         let mut server = Server::new(handler);
+        if let Some((cert, key)) = tls {
+            server
+                .with_ssl(SslConfig::SelfSigned {
+                    cert_path: cert.display().to_string(),
+                    key_path: key.display().to_string(),
+                })
+                .expect("smtp test certificate");
+        }
+        if login {
+            server.with_auth(AuthMechanism::Plain);
+        }
         server
             .with_name("smtp.test")
             .with_num_threads(2)
@@ -162,11 +215,27 @@ impl SmtpSink {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        SmtpSink { port, received }
+        SmtpSink {
+            port,
+            received,
+            stalls,
+            hellos,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// How many SMTP sessions said EHLO/HELO: about one per connection
+    /// (two when STARTTLS makes the client say it again).
+    pub fn hellos(&self) -> usize {
+        self.hellos.load(Ordering::SeqCst)
+    }
+
+    /// How many messages have started stalling (see [`Behaviour::stall_first`]).
+    pub fn stalls_begun(&self) -> usize {
+        self.stalls.load(Ordering::SeqCst)
     }
 }
 

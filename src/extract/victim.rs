@@ -1,0 +1,252 @@
+//! Who a posting is about: the victim key that groups the parts of one leak,
+//! and the flags for names the site hid or cut.
+//!
+//! Cl0p posted `QUALYS.COM FILES  PART1 PUBLISHED` … `PART4` and later
+//! `QUALYS.COM`: one victim, not five. Other sites write "Name. Part 2.",
+//! "Name / Part 2", "Name LEAKED", "Updates with files in Name", "FULL DATA
+//! LEAK of Name". The key is the victim's domain when the title names one,
+//! else the title without those leak-progress words, normalized.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::text;
+
+/// A domain in a title: labels of letters, digits and `-`, a TLD of letters.
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[^a-z0-9.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?:$|[^a-z0-9-])")
+        .expect("static regex")
+});
+
+/// Words about the leak's progress, not about the victim (on normalized text).
+static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)\b(?:
+            files?\s+part\s*\d+(?:\s+\d+)*(?:\s+final)?.*?\s+published   # clop: FILES PART3 - MAIL PUBLISHED
+          | part\s*\d+(?:\s+\d+)*(?:\s+final)?
+          | full\s+(?:data\s+)?leak(?:\s+of)?
+          | (?:new\s+)?(?:data\s+)?leak(?:s|ed|age)?(?:\s+post)?(?:\s+from(?:\s+company)?)?
+          | data\s+published | published
+          | updates?(?:\s+with\s+files\s+in)? | updated
+          | new\s+files(?:\s+for)?
+          | sold
+          | bonus\s+content
+          | attention
+        )\b",
+    )
+    .expect("static regex")
+});
+
+/// The key that groups postings about one victim on one source.
+pub fn victim_key(title: &str, masked: bool) -> String {
+    let title = &*super::entities::decode(title);
+    if masked {
+        // Nothing to normalize away: the stars are the pattern.
+        return text::clean(title).to_lowercase();
+    }
+    if let Some(domain) = domain(title) {
+        return text::normalize(domain.trim_start_matches("www.").trim_start_matches("WWW."));
+    }
+    let norm = text::normalize(strip_ellipsis(title));
+    let core = PROGRESS.replace_all(&norm, " ");
+    let core = text::normalize(&core);
+    if core.is_empty() { norm } else { core }
+}
+
+/// The first domain-like word of `title`, if any.
+fn domain(title: &str) -> Option<&str> {
+    DOMAIN.captures(title).and_then(|c| c.get(1)).map(|m| m.as_str())
+}
+
+/// The site hides part of the name with stars: a word of at least two `*`
+/// that is mostly stars (`M***`, `Ac*****on`, `****`), not a word that
+/// merely ends in `**` (`MAIL**`).
+pub fn is_masked(title: &str) -> bool {
+    title.split_whitespace().any(|w| {
+        let stars = w.chars().filter(|&c| c == '*').count();
+        stars >= 2 && stars * 2 >= w.chars().count()
+    })
+}
+
+/// The site cut the title short (`Bombardier Recreational Pro...`).
+pub fn is_truncated(title: &str) -> bool {
+    let t = title.trim_end();
+    t.ends_with("...") || t.ends_with('…')
+}
+
+fn strip_ellipsis(title: &str) -> &str {
+    let t = title.trim_end();
+    t.strip_suffix("...").or_else(|| t.strip_suffix('…')).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_one_leak_share_a_key() {
+        let qualys = [
+            "QUALYS.COM FILES  PART1 PUBLISHED",
+            "QUALYS.COM FILES  PART2 PUBLISHED",
+            "QUALYS.COM FILES  PART4 - MAIL PUBLISHED",
+            "QUALYS.COM",
+            "www.qualys.com",
+        ];
+        for t in qualys {
+            assert_eq!(victim_key(t, false), "qualys com", "{t}");
+        }
+        assert_eq!(victim_key("Tegut. Part 1.", false), victim_key("Tegut. Part 2.", false));
+        assert_eq!(victim_key("XEFI / Part 2", false), "xefi");
+        assert_eq!(victim_key("Ludwig Pfeiffer Leaked", false), "ludwig pfeiffer");
+        assert_eq!(
+            victim_key("FULL DATA LEAK of Primary Residential Mortgage, Inc. //", false),
+            "primary residential mortgage inc"
+        );
+        assert_eq!(
+            victim_key("Primary Residential Mortgage inc. - Leaked", false),
+            "primary residential mortgage inc"
+        );
+        assert_eq!(
+            victim_key("Updates with files in EastCoastSeafood Inc.", false),
+            "eastcoastseafood inc"
+        );
+        assert_eq!(victim_key("Acme Corp data published", false), "acme corp");
+        assert_eq!(victim_key("Acme Corp update", false), "acme corp");
+        assert_eq!(
+            victim_key("Circle Electric (circleelectric.com)", false),
+            "circleelectric com"
+        );
+        assert_eq!(victim_key("www.al-shefafarm.ro(SOLD)", false), "al shefafarm ro");
+    }
+
+    #[test]
+    fn different_victims_keep_different_keys() {
+        assert_ne!(
+            victim_key("Bombardier", false),
+            victim_key("Bombardier Recreational Products (BRP)", false)
+        );
+        assert_ne!(
+            victim_key("E.A. Gibson Shipbrokers", false),
+            victim_key("Gibson", false)
+        );
+        assert_eq!(victim_key("E.A. Gibson Shipbrokers", false), "e a gibson shipbrokers");
+        assert_eq!(victim_key("Pak-Rite, Ltd.", false), "pak rite ltd");
+        // A title that is nothing but progress words keeps its normalized form.
+        assert_eq!(victim_key("Leaked", false), "leaked");
+    }
+
+    #[test]
+    fn masked_and_truncated_names_are_flagged() {
+        for t in [
+            "M*** ****",
+            "Ac*****on",
+            "*i***** *****",
+            "T***** ***** *********t** *.*.",
+        ] {
+            assert!(is_masked(t), "{t}");
+        }
+        for t in [
+            "UTILITYTRAILER.COM FILES  PART3 - MAIL** PUBLISHED",
+            "A*B",
+            "American Crane Rental",
+        ] {
+            assert!(!is_masked(t), "{t}");
+        }
+        assert_eq!(victim_key("M*** ****", true), "m*** ****");
+        assert!(is_truncated("Bombardier Recreational Pro..."));
+        assert!(is_truncated("Bombardier Recreational Pro…"));
+        assert!(!is_truncated("Pak-Rite, Ltd."));
+        assert_eq!(
+            victim_key("Bombardier Recreational Pro...", false),
+            "bombardier recreational pro"
+        );
+    }
+}
+
+/// Against the real posts dataset (ransomwatch format, 5 772 posts).
+#[cfg(test)]
+mod dataset_tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+    use std::path::Path;
+
+    fn posts() -> Vec<(String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = ["../shared/corpus/posts", "../../shared/corpus/posts"]
+            .iter()
+            .map(|p| root.join(p).join("ransomlook_sample_posts_2022-08.json"))
+            .find(|p| p.is_file())
+            .expect("the real posts dataset beside the checkout");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["group_name"].as_str().unwrap().to_owned(),
+                    p["post_title"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clop_parts_collapse_onto_their_domain() {
+        let posts = posts();
+        let clop: Vec<&str> = posts
+            .iter()
+            .filter(|(g, _)| g == "clop")
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let qualys: HashSet<String> = clop
+            .iter()
+            .filter(|t| t.to_uppercase().contains("QUALYS"))
+            .map(|t| victim_key(t, is_masked(t)))
+            .collect();
+        // PART1..PART4 (2021-09-09), counted in the file by hand.
+        assert_eq!(clop.iter().filter(|t| t.starts_with("QUALYS.COM FILES")).count(), 4);
+        assert_eq!(qualys, HashSet::from(["qualys com".to_owned()]));
+        // Every "X.COM FILES PARTn ..." title groups under X.COM, whatever follows.
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let with_domain = clop.iter().filter(|t| {
+            t.contains(" FILES ") && t.contains("PART") && t.split_whitespace().next().unwrap().contains('.')
+        });
+        for t in with_domain {
+            let domain = t.split_whitespace().next().unwrap();
+            assert_eq!(victim_key(t, is_masked(t)), text::normalize(domain), "{t}");
+            *by_key.entry(victim_key(t, false)).or_default() += 1;
+        }
+        assert_eq!(by_key["aurobindo com"], 19, "AUROBINDO.COM PART1..PART19");
+        assert_eq!(victim_key("AUROBINDO.COM", false), "aurobindo com");
+        let valley: HashSet<String> = clop
+            .iter()
+            .filter(|t| t.starts_with("VALLEY TRUCK"))
+            .map(|t| victim_key(t, false))
+            .collect();
+        assert_eq!(valley, HashSet::from(["valley truck and tractor".to_owned()]));
+    }
+
+    #[test]
+    fn truncated_titles_in_the_dataset_are_flagged() {
+        let posts = posts();
+        let truncated: Vec<&str> = posts
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .filter(|t| is_truncated(t))
+            .collect();
+        // grep -c on the file: 707 titles end in "..." or "…".
+        assert_eq!(truncated.len(), 707);
+    }
+
+    #[test]
+    fn a_bonus_post_is_the_same_victim() {
+        let posts = posts();
+        let brp: HashSet<String> = posts
+            .iter()
+            .filter(|(_, t)| t.starts_with("Bombardier Recreational Products"))
+            .map(|(_, t)| victim_key(t, false))
+            .collect();
+        assert_eq!(brp, HashSet::from(["bombardier recreational products brp".to_owned()]));
+    }
+}

@@ -1,0 +1,105 @@
+//! Logs and the few lines a run prints on stderr.
+//!
+//! Quiet by default, for cron: warnings and failures only, and the one-line
+//! run summary when something happened. `-v` adds each stage, `-vv` each
+//! request; `RUST_LOG` overrides both. With `--log-format json` every line on
+//! stderr is one JSON object (for journald, Loki, Elastic…): the summary then
+//! carries its counters as fields.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use crate::run::RunSummary;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines; colours on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// The format chosen at start-up.
+pub fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
+/// Installs the subscriber. Call once, before anything logs.
+pub fn init(verbose: u8, format: LogFormat) {
+    let _ = FORMAT.set(format);
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    // The summary is its own target so that it passes the quiet default.
+    let default = format!("leakwatch={level},leakwatch::summary=info");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_writer(|| crate::progress::Stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .with_writer(std::io::stderr)
+            .json()
+            .flatten_event(true)
+            .with_ansi(false)
+            .try_init(),
+    };
+}
+
+/// An error that ends the command.
+pub fn fatal(message: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("leakwatch: {message}"),
+        LogFormat::Json => tracing::error!("{message}"),
+    }
+}
+
+/// A failure the run went on after (a source, a delivery).
+pub fn failure(message: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("leakwatch: {message}"),
+        LogFormat::Json => tracing::warn!("{message}"),
+    }
+}
+
+/// The run summary line: printed when the run did something or failed, or
+/// when asked for with `-v`.
+pub fn summary(summary: &RunSummary) {
+    if !(summary.eventful() || tracing::enabled!(tracing::Level::INFO)) {
+        return;
+    }
+    let line = summary.line();
+    match format() {
+        LogFormat::Text => eprintln!("leakwatch: {line}"),
+        LogFormat::Json => {
+            let c = &summary.counts;
+            tracing::info!(
+                target: "leakwatch::summary",
+                run_id = summary.run_id,
+                ok = summary.all_ok(),
+                interrupted = summary.interrupted,
+                sources_ok = c.sources_ok,
+                sources_failed = c.sources_failed,
+                pages_fetched = c.pages_fetched,
+                pages_not_modified = c.pages_not_modified,
+                postings_new = c.postings_new,
+                postings_changed = c.postings_changed,
+                matches = c.matches,
+                emails_sent = c.emails_sent,
+                emails_pending = c.emails_pending,
+                emails_failed = c.emails_failed,
+                duration_secs = summary.duration.as_secs_f64(),
+                "{line}"
+            );
+        }
+    }
+}
