@@ -4,9 +4,12 @@
 //! For every item the descendants are walked once in document order (the
 //! item itself first, as scraper's `ElementRef::select` does) and every
 //! element is filed under the simple selectors that match it — its tag, and
-//! its tag with each stable class (`h5`, `h5.card-title`). The first element
-//! filed under a selector is exactly what the extractor's `select(..).next()`
-//! returns, so the values scored here are the values `run` will read.
+//! its tag with each class that is not generated (`h5`, `h5.card-title`;
+//! utility classes are scored down, for pages that have nothing else). The
+//! first element filed under a selector is exactly what the extractor's
+//! `select(..).next()` returns, so the values scored here are the values
+//! `run` will read. Two more columns cover names no element holds alone:
+//! the item's own text, and the last segment of its first link's path.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;

@@ -2,12 +2,15 @@
 //!
 //! A leak site's listing is the same block repeated once per victim. This
 //! module finds such blocks without being told where they are: siblings of
-//! the same shape, repeated, holding short name-like text and links. For
-//! each group it writes item selectors from stable class names and structure
-//! (never positions or utility classes, see [`names`]), reads each selector's
-//! items the way the extractor will, finds the title, link, date and body
-//! inside them ([`fields`]), and ranks the results. The best one is printed
-//! as a `[source.html]` table an analyst can paste under a `[[source]]`.
+//! the same shape, elements sharing a stable class wherever they sit, links
+//! into one section of the site (`/posts/…`). For each it writes an item
+//! selector from stable class names and structure (never positions, never
+//! utility classes, see [`names`]), reads the items the way the extractor
+//! will, finds the title, link, date and body inside them ([`fields`]), and
+//! ranks the results: many items, name-like titles, text and a link in each,
+//! a short selector. The best is printed as a `[source.html]` table an
+//! analyst can paste under a `[[source]]`; [`heal_hint`] puts it in the
+//! admin alert of a source whose selectors stopped matching.
 //!
 //! Pure: the same page gives the same suggestion; no I/O, no clock.
 
@@ -89,7 +92,8 @@ pub struct Candidate {
     pub definition: Definition,
     /// Elements the item selector matches.
     pub items: usize,
-    /// The title of each item, in page order, as the extractor will read it.
+    /// The title of each item, in page order, as read from the page ("" for
+    /// none); the extractor may still tidy them (entities escaped twice).
     pub titles: Vec<String>,
     pub score: f64,
 }
