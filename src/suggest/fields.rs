@@ -162,15 +162,17 @@ fn own_text(el: ElementRef) -> String {
 }
 
 /// Marks the column of names read from link paths: `{slug}/company/` holds
-/// `pu.edu.lb` for `<a href="/company/pu.edu.lb">`.
+/// `pu.edu.lb` for `<a href="/company/pu.edu.lb">`; `{slug}*/company/` when
+/// some links are full addresses.
 pub const SLUG: &str = "{slug}";
 
 /// The names in the first links' paths, when most of them point into one
 /// section of the site: for sites that show a description and keep the name
 /// in the link only.
 fn slug_column(hrefs: &[Option<String>]) -> Option<(String, Vec<Option<String>>)> {
+    let paths: Vec<Option<(String, bool)>> = hrefs.iter().map(|h| h.as_deref().and_then(super::link_path)).collect();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for s in hrefs.iter().flatten().filter_map(|h| super::section(h)) {
+    for s in paths.iter().flatten().filter_map(|(p, _)| super::section(p)) {
         *counts.entry(s).or_default() += 1;
     }
     let (section, count) = counts
@@ -179,15 +181,19 @@ fn slug_column(hrefs: &[Option<String>]) -> Option<(String, Vec<Option<String>>)
     if count * 5 < hrefs.len() * 4 {
         return None;
     }
-    let slugs = hrefs
+    let mut absolute = false;
+    let slugs = paths
         .iter()
-        .map(|h| {
-            let rest = h.as_deref()?.strip_prefix(section.as_str())?;
+        .map(|p| {
+            let (path, abs) = p.as_ref()?;
+            let rest = path.strip_prefix(section.as_str())?;
+            absolute |= abs;
             let slug = text::clean(rest.split(['/', '?', '#']).next()?);
             (!slug.is_empty()).then_some(slug)
         })
         .collect();
-    Some((format!("{SLUG}{section}"), slugs))
+    let mark = if absolute { "*" } else { "" };
+    Some((format!("{SLUG}{mark}{section}"), slugs))
 }
 
 /// Element texts already read, for the page being suggested for: the

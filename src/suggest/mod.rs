@@ -46,8 +46,9 @@ pub enum Title {
     Selector(String),
     /// The item's own text, without its children's.
     OwnText,
-    /// The path segment after this section (`/company/`) in the first link.
-    Slug(String),
+    /// The path segment after this section (`/company/`) in the first
+    /// link; `absolute` when some links are full addresses.
+    Slug { section: String, absolute: bool },
 }
 
 impl std::fmt::Display for Title {
@@ -55,7 +56,7 @@ impl std::fmt::Display for Title {
         match self {
             Title::Selector(s) => f.write_str(s),
             Title::OwnText => f.write_str("(own text)"),
-            Title::Slug(section) => write!(f, "(link path after {section})"),
+            Title::Slug { section, .. } => write!(f, "(link path after {section})"),
         }
     }
 }
@@ -67,9 +68,9 @@ impl Definition {
         let title = match &self.title {
             Title::Selector(s) => q(s),
             Title::OwnText => "{ own_text = true }".to_owned(),
-            Title::Slug(section) => format!(
+            Title::Slug { section, absolute } => format!(
                 "{{ selector = \"a[href]\", attr = \"href\", regex = {} }}",
-                q(&format!("^{section}([^/?#]+)"))
+                q(&format!("{}{section}([^/?#]+)", if *absolute { "" } else { "^" }))
             ),
         };
         let mut out = format!("[source.html]\nitem = {}\ntitle = {title}\n", q(&self.item));
@@ -159,7 +160,16 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
                 title: if f.title == fields::OWN_TEXT {
                     Title::OwnText
                 } else if let Some(section) = f.title.strip_prefix(fields::SLUG) {
-                    Title::Slug(section.to_owned())
+                    match section.strip_prefix('*') {
+                        Some(section) => Title::Slug {
+                            section: section.to_owned(),
+                            absolute: true,
+                        },
+                        None => Title::Slug {
+                            section: section.to_owned(),
+                            absolute: false,
+                        },
+                    }
                 } else {
                     Title::Selector(f.title)
                 },
@@ -201,7 +211,7 @@ fn item_selectors(doc: &Html, min: usize) -> Vec<String> {
     let mut classed: BTreeMap<String, usize> = BTreeMap::new();
     // Links into the same section of the site (`/posts/…`, `/company/…`):
     // the structure that survives even a page styled only with utilities.
-    let mut sections: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sections: BTreeMap<String, (usize, bool)> = BTreeMap::new();
     for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
         let tag = el.value().name();
         if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -211,17 +221,24 @@ fn item_selectors(doc: &Html, min: usize) -> Vec<String> {
             *classed.entry(format!("{tag}.{c}")).or_default() += 1;
         }
         if tag == "a"
-            && let Some(prefix) = el.value().attr("href").and_then(section)
+            && let Some((path, absolute)) = el.value().attr("href").and_then(link_path)
+            && let Some(prefix) = section(&path)
         {
-            *sections.entry(prefix).or_default() += 1;
+            let entry = sections.entry(prefix).or_default();
+            entry.0 += 1;
+            entry.1 |= absolute;
         }
     }
     out.extend(classed.into_iter().filter(|(_, n)| *n >= min).map(|(s, _)| s));
     out.extend(
         sections
             .into_iter()
-            .filter(|(_, n)| *n >= min)
-            .map(|(p, _)| format!("a[href^={}]", toml::Value::String(p))),
+            .filter(|(_, (n, _))| *n >= min)
+            .map(|(p, (_, absolute))| {
+                // Full addresses carry the host first: match the section anywhere.
+                let op = if absolute { "*=" } else { "^=" };
+                format!("a[href{op}{}]", toml::Value::String(p))
+            }),
     );
     for parent in doc.root_element().descendants().filter_map(ElementRef::wrap) {
         let mut groups: BTreeMap<String, Vec<ElementRef>> = BTreeMap::new();
@@ -254,9 +271,19 @@ fn item_selectors(doc: &Html, min: usize) -> Vec<String> {
     out
 }
 
-/// The section a relative link points into: `/posts/` for
-/// `/posts/6765…/`; `None` for links that are not relative paths at least
-/// two segments deep, or whose section needs quoting.
+/// A link's path as written (`/posts/1/`), or the path of a full web
+/// address (`http://host/posts/1/`), with whether it was a full address.
+pub(crate) fn link_path(href: &str) -> Option<(String, bool)> {
+    if href.starts_with('/') && !href.starts_with("//") {
+        return Some((href.to_owned(), false));
+    }
+    let url = url::Url::parse(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| (url.path().to_owned(), true))
+}
+
+/// The section a link path points into: `/posts/` for `/posts/6765…/`;
+/// `None` for paths less than two segments deep, or whose section would
+/// need quoting.
 pub(crate) fn section(href: &str) -> Option<String> {
     let rest = href.strip_prefix('/')?;
     let (first, tail) = rest.split_once('/')?;
@@ -363,6 +390,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_suggestion_survives_a_restyle() {
+        let best = &suggest(LISTING).unwrap()[0];
+        let restyled = LISTING
+            .replace("md:basis-1/3 px-4 mb-4", "lg:basis-1/4 px-6 mb-2")
+            .replace("rounded-2xl bg-stone-200 p-4 shadow", "rounded-md bg-zinc-800 p-6")
+            .replace("text-lg font-bold", "text-xl font-semibold")
+            .replace("line-clamp-3 pt-2", "line-clamp-2 pt-4");
+        assert_ne!(restyled, LISTING);
+        assert_eq!(extracted_titles(&best.definition, &restyled), best.titles);
+    }
+
+    #[test]
+    fn a_name_kept_only_in_the_link_path_is_read_from_it() {
+        let item = |slug: &str| {
+            format!(
+                "<div class=entry><a href='http://leak.example.onion/company/{slug}/'><img src=x.png></a>\
+                 <p class=text>We are a leading provider of solutions for the modern world and its many customers.</p></div>"
+            )
+        };
+        let page = format!(
+            "<html><body>{}</body></html>",
+            ["Acme-Corp", "Qualys", "pu.edu.lb", "Northwind"].map(item).concat()
+        );
+        let best = &suggest(&page).unwrap()[0];
+        assert_eq!(best.definition.item, "div.entry");
+        assert_eq!(
+            best.definition.title,
+            Title::Slug {
+                section: "/company/".into(),
+                absolute: true
+            }
+        );
+        assert_eq!(
+            extracted_titles(&best.definition, &page),
+            ["Acme-Corp", "Qualys", "pu.edu.lb", "Northwind"]
+        );
+        assert_eq!(best.titles, extracted_titles(&best.definition, &page));
     }
 
     #[test]
