@@ -208,3 +208,25 @@ fn suggestions_match_the_hand_written_definitions_on_the_real_corpus() {
         rows.len()
     );
 }
+
+/// The admin-alert hint on a real page whose names are the items' own text.
+#[test]
+fn the_heal_hint_on_a_real_page_carries_a_definition_that_loads() {
+    let page = corpus().join("play/Play.html");
+    let body = String::from_utf8_lossy(&std::fs::read(&page).unwrap()).into_owned();
+    let url = Url::parse("http://play.example.onion/index.php").unwrap();
+    let hint = leakwatch::suggest::heal_hint(&body, &url).expect("a hint");
+    assert!(
+        hint.contains("[source.html]\nitem = \"th.News\"\ntitle = { own_text = true }\n"),
+        "{hint}"
+    );
+    assert!(hint.contains("It extracts 24 postings"), "{hint}");
+    assert!(hint.contains("  - Garvey\n"), "{hint}");
+    assert!(hint.contains("… and 14 more"), "{hint}");
+
+    let blocked = corpus().join("clop");
+    for p in std::fs::read_dir(blocked).unwrap() {
+        let body = String::from_utf8_lossy(&std::fs::read(p.unwrap().path()).unwrap()).into_owned();
+        assert_eq!(leakwatch::suggest::heal_hint(&body, &url), None);
+    }
+}
