@@ -115,10 +115,15 @@ pub enum NoSuggestion {
 /// Ranked definitions for a listing page, best first.
 pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
     let doc = Html::parse_document(page);
-    if let Some(reason) = crate::extract::blocked_reason(&doc) {
+    let mut out = candidates(&doc, MIN_ITEMS, |_| true);
+    // The extract stage asks its blocked-page heuristics only when nothing
+    // was found, since a listing may carry a login box or mention a CAPTCHA;
+    // here "found" must mean a listing no portal or error page looks like.
+    if let Some(reason) = crate::extract::blocked_reason(&doc)
+        && !out.first().is_some_and(unmistakable)
+    {
         return Err(NoSuggestion::Blocked(reason));
     }
-    let mut out = candidates(&doc, MIN_ITEMS, |_| true);
     if out.is_empty() {
         // A listing with one or two postings today has nothing repeated;
         // an element named like a posting is the next best thing.
@@ -188,6 +193,12 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
             .then_with(|| a.definition.item.cmp(&b.definition.item))
     });
     out
+}
+
+/// A candidate that is a listing whatever else the page holds: many items,
+/// each with a link and a date or a description.
+fn unmistakable(c: &Candidate) -> bool {
+    c.items >= 10 && c.definition.link.is_some() && (c.definition.date.is_some() || c.definition.body.is_some())
 }
 
 /// An item selector whose element is named like one posting: `article`,
@@ -454,6 +465,28 @@ mod tests {
         assert!(matches!(suggest(captcha), Err(NoSuggestion::Blocked(_))));
         let prose = "<html><body><div class=intro><h2>About us</h2><p>We are a blog.</p></div></body></html>";
         assert_eq!(suggest(prose).unwrap_err(), NoSuggestion::NoRepeats);
+    }
+
+    #[test]
+    fn a_listing_with_a_login_box_is_still_a_listing() {
+        let post = |i: usize| {
+            format!(
+                "<div class=post><h2><a href='/p/{i}'>Victim Number {i} Ltd</a></h2>\
+                 <p class=desc>All files of victim number {i}, published after the deadline.</p></div>"
+            )
+        };
+        let login = "<form><input name=user><input type=password name=pass></form>";
+        let few = format!(
+            "<html><body>{login}{}</body></html>",
+            (1..4).map(post).collect::<String>()
+        );
+        assert!(matches!(suggest(&few), Err(NoSuggestion::Blocked(_))));
+        let many = format!(
+            "<html><body>{login}{}</body></html>",
+            (1..13).map(post).collect::<String>()
+        );
+        let best = &suggest(&many).unwrap()[0];
+        assert_eq!((best.definition.item.as_str(), best.items), ("div.post", 12));
     }
 
     #[test]
