@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use url::Url;
 
 use crate::config::{Config, ConfigError, Extractor};
 use crate::logging;
@@ -353,6 +354,73 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     } else {
         Exit::Success
     })
+}
+
+/// `source suggest`: the best definition alone on stdout, so it can be
+/// redirected into a file; the alternatives and any refusal on stderr.
+pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<PathBuf>, all: bool) -> Result<Exit> {
+    let url = url
+        .map(|u| Url::parse(u).map_err(|e| CommandError::Usage(format!("{u}: not a URL: {e}"))))
+        .transpose()?;
+    let body = match (file, &url) {
+        (Some(f), _) => {
+            let bytes =
+                std::fs::read(&f).map_err(|e| CommandError::Other(format!("cannot read {}: {e}", f.display())))?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        (None, Some(url)) => {
+            let path = config_path(config);
+            // Fetch as `run` would: the configured client, limits and Tor
+            // proxy when there is a config, the defaults when there is none.
+            let config = if path.exists() {
+                Config::load(&path)?
+            } else {
+                Config::parse(&path, "[database]\npath = \"leakwatch.db\"\n")?
+            };
+            let fetcher = crate::fetch::Fetcher::new(&config.crawl, &config.sources).map_err(CommandError::Other)?;
+            runtime()?
+                .block_on(fetcher.fetch(url, &Default::default()))
+                .map_err(|e| CommandError::Other(e.to_string()))?
+                .body
+        }
+        (None, None) => {
+            return Err(CommandError::Usage(
+                "give the listing page's URL, or --file PAGE".into(),
+            ));
+        }
+    };
+    let candidates = match crate::suggest::suggest(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("leakwatch: no suggestion: {e}");
+            return Ok(Exit::Problems);
+        }
+    };
+    if all {
+        let mut err = std::io::stderr().lock();
+        for (i, c) in candidates.iter().enumerate().take(10) {
+            let samples: Vec<String> = c
+                .titles
+                .iter()
+                .filter(|t| !t.is_empty())
+                .take(3)
+                .map(|t| text::truncate(&text::clean(t), 40))
+                .collect();
+            let d = &c.definition;
+            let _ = writeln!(
+                err,
+                "#{} score {:.2}: {} items `{}` title `{}`: {}",
+                i + 1,
+                c.score,
+                c.items,
+                text::clean(&d.item),
+                text::clean(&d.title.to_string()),
+                samples.join(" | ")
+            );
+        }
+    }
+    print!("{}", candidates[0].definition.to_toml());
+    Ok(Exit::Success)
 }
 
 pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> Result<Exit> {

@@ -26,5 +26,6 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod store;
+pub mod suggest;
 pub mod text;
 pub mod watch;

@@ -172,6 +172,18 @@ enum SourceCommand {
         #[arg(long, value_name = "PAGE")]
         file: Option<PathBuf>,
     },
+    /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
+    Suggest {
+        /// The listing page: fetched like `run` does, or the address a saved --file came from
+        #[arg(required_unless_present = "file")]
+        url: Option<String>,
+        /// Read a saved page instead of fetching
+        #[arg(long, value_name = "PAGE")]
+        file: Option<PathBuf>,
+        /// Also print the ten best alternatives, with item counts and sample titles, on stderr
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -291,6 +303,9 @@ fn main() -> ExitCode {
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
         Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
+        Command::Source(SourceCommand::Suggest { url, file, all }) => {
+            commands::source_suggest(config, url.as_deref(), file, all)
+        }
         Command::Watch(w) => match w {
             WatchCommand::Add {
                 name,

@@ -12,5 +12,6 @@ mod fetch;
 mod matcher;
 mod operations;
 mod pipeline;
+mod suggest;
 mod tor;
 mod watch;

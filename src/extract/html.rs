@@ -147,7 +147,7 @@ fn element_text(el: ElementRef) -> String {
 /// Recognises pages that are not listings at all: anti-DDoS and CAPTCHA
 /// interstitials, victim login and ransom portals, and error pages served with
 /// status 200. Only asked when no posting was found.
-fn blocked_reason(doc: &Html) -> Option<String> {
+pub fn blocked_reason(doc: &Html) -> Option<String> {
     let sel = |s: &str| Selector::parse(s).expect("static selector");
     let title = doc
         .select(&sel("title"))

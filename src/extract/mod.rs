@@ -20,6 +20,7 @@ use crate::text;
 
 pub use dates::parse_date;
 pub use entities::decode as decode_entities;
+pub use html::blocked_reason;
 pub use victim::{is_masked, is_truncated};
 
 /// The most body text kept per posting; descriptions beyond it add nothing
