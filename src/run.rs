@@ -117,6 +117,10 @@ struct SourceOutcome {
     pages: Vec<(String, Validators, Validators)>,
     not_modified: usize,
     tries: u32,
+    /// The first page's body and URL when it read as `empty` (not blocked):
+    /// what a self-healing hint is suggested from. Only then, so a run does
+    /// not hold every page.
+    empty_page: Option<(String, Url)>,
 }
 
 /// Runs the pipeline once.
@@ -325,6 +329,7 @@ async fn crawl_source(
         pages: Vec::new(),
         not_modified: 0,
         tries: 0,
+        empty_page: None,
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
@@ -364,6 +369,9 @@ async fn crawl_source(
             }
         };
         let class = extraction.class();
+        if first_class.is_none() && class == PageClass::Empty {
+            out.empty_page = Some((page.body.clone(), page.url.clone()));
+        }
         first_class.get_or_insert(class);
         if class == PageClass::Blocked {
             out.status = "blocked";
@@ -386,6 +394,8 @@ async fn crawl_source(
     }
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
+    } else {
+        out.empty_page = None;
     }
     out
 }
@@ -477,6 +487,7 @@ fn process(
         listed,
         postings: outcome.postings.len(),
         previous_count: old_state.last_count,
+        page: outcome.empty_page.as_ref().map(|(body, url)| (body.as_str(), url)),
     };
     notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
@@ -501,6 +512,7 @@ fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
         pages: Vec::new(),
         not_modified: 0,
         tries: 0,
+        empty_page: None,
     })
 }
 

@@ -40,6 +40,27 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// Display form for text whose lines matter (a TOML table to paste): every
+/// line keeps its indentation and its end, control and invisible characters
+/// go, a tab reads as a space and trailing spaces are trimmed; each line
+/// ends with `\n`.
+pub fn clean_lines(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        let start = out.len();
+        for c in line.chars() {
+            if c == '\t' {
+                out.push(' ');
+            } else if !(c.is_control() || is_invisible(c)) {
+                out.push(c);
+            }
+        }
+        out.truncate(start + out[start..].trim_end().len());
+        out.push('\n');
+    }
+    out
+}
+
 /// Keeps at most `max` bytes of `s`, cut at a character boundary, with `…`
 /// added when something was cut.
 pub fn truncate(s: &str, max: usize) -> String {
@@ -163,6 +184,15 @@ impl Folder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_lines_keeps_lines_and_indentation() {
+        assert_eq!(
+            clean_lines("[source.html]\r\nitem = \"tr\"\u{7}\u{200B}  \n\n  -\tAcme\u{1b}[0m\n"),
+            "[source.html]\nitem = \"tr\"\n\n  - Acme[0m\n"
+        );
+        assert_eq!(clean_lines(""), "");
+    }
 
     #[test]
     fn clean_collapses_whitespace_and_drops_controls() {

@@ -9,6 +9,7 @@ mod alerts;
 mod corpus;
 mod extract_props;
 mod fetch;
+mod heal;
 mod matcher;
 mod operations;
 mod pipeline;

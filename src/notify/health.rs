@@ -10,10 +10,14 @@
 //! - **ok**: postings found again (or an unchanged page of a broken source):
 //!   reported as **recovered** when it was anything else.
 //!
-//! An [`AdminAlert`] carries an optional `suggestion` (a later stage can
-//! propose a replacement selector there); the email shows it when set.
+//! A **silent** alert carries a `suggestion` when the page still lists
+//! postings in a new layout: a replacement `[source.html]` table and what it
+//! extracts ([`crate::suggest::heal_hint`]), shown line for line so it can be
+//! pasted into the config.
 
 use std::fmt::Write as _;
+
+use url::Url;
 
 use crate::config::{Config, Source};
 use crate::notify::email::Rendered;
@@ -36,6 +40,9 @@ pub struct Observation<'a> {
     pub postings: usize,
     /// Postings on the last good fetch before this one.
     pub previous_count: i64,
+    /// The first page's body and URL when it read as empty (not blocked):
+    /// what a replacement definition is suggested from if the source went silent.
+    pub page: Option<(&'a str, &'a Url)>,
 }
 
 /// The state after `obs`, given the current one; `None` keeps it.
@@ -137,7 +144,8 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
     let _ = writeln!(text, "Source {} ({label}) {what} (was: {}).\n", a.source, a.previous);
     let _ = writeln!(text, "What leakwatch saw: {}", crate::text::clean(&a.detail));
     if let Some(s) = &a.suggestion {
-        let _ = writeln!(text, "Suggestion:        {}", crate::text::clean(s));
+        // Line by line: the suggestion is TOML to paste, its newlines matter.
+        let _ = write!(text, "\nSuggestion:\n\n{}", crate::text::clean_lines(s));
     }
     let _ = writeln!(
         text,
@@ -156,7 +164,11 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
     );
     let _ = writeln!(html, "<p>What leakwatch saw: {}</p>", esc(&a.detail));
     if let Some(s) = &a.suggestion {
-        let _ = writeln!(html, "<p>Suggestion: <code>{}</code></p>", esc(s));
+        let _ = writeln!(
+            html,
+            "<p>Suggestion:</p>\n<pre>{}</pre>",
+            esc(&crate::text::clean_lines(s))
+        );
     }
     let _ = writeln!(
         html,
@@ -179,6 +191,12 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
     };
     w.set_source_health(&source.name, next, now)?;
     tracing::warn!("source {}: {event}", source.name);
+    // Suggested once per change, and only for a page that still loads: the
+    // same text goes to every admin.
+    let suggestion = match (event, obs.page) {
+        ("silent", Some((body, url))) => crate::suggest::heal_hint(body, url),
+        _ => None,
+    };
     let domain = config
         .smtp
         .as_ref()
@@ -193,7 +211,7 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
                 event: event.to_owned(),
                 previous: current.clone(),
                 detail: detail(obs, source.url.as_str()),
-                suggestion: None,
+                suggestion: suggestion.clone(),
                 message_id: format!("<leakwatch.admin.{stamp:x}.{i}@{domain}>"),
             },
             now,
@@ -214,6 +232,7 @@ mod tests {
             listed: true,
             postings,
             previous_count: previous,
+            page: None,
         }
     }
 
@@ -257,13 +276,20 @@ mod tests {
         let r = render(&a, "Cl0p leak site");
         assert_eq!(r.subject, "[leakwatch] source clop (Cl0p leak site) went silent");
         assert!(!r.text.contains("Suggestion"));
-        a.suggestion = Some("item = \"article.card\"".into());
+        a.suggestion = Some("[source.html]\nitem = \"article.card\"\u{1b}[31m\n  - Acme\u{200B} Corp\r\n".into());
         let r = render(&a, "Cl0p leak site");
         assert!(
-            r.text.contains("Suggestion:        item = \"article.card\""),
-            "{}",
+            r.text
+                .contains("Suggestion:\n\n[source.html]\nitem = \"article.card\"[31m\n  - Acme Corp\n"),
+            "newlines kept, control and invisible characters gone:\n{}",
             r.text
         );
-        assert!(r.html.contains("<code>item = &quot;article.card&quot;</code>"));
+        assert!(!r.text.contains('\u{1b}') && !r.text.contains('\r'));
+        assert!(
+            r.html
+                .contains("<pre>[source.html]\nitem = &quot;article.card&quot;[31m\n  - Acme Corp\n</pre>"),
+            "{}",
+            r.html
+        );
     }
 }
