@@ -231,6 +231,51 @@ fn the_received_digest_has_both_parts_an_exact_subject_and_inert_hostile_text() 
     );
 }
 
+#[test]
+fn each_match_in_the_digest_says_how_sure_it_is_and_why() {
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let list = "name,aliases,domains,kind,recipients,exclude\n\
+                Acme Corp,,,supplier,,\n\
+                Northwind Traders International,,,customer,,\n";
+    let html = page(&[
+        post("Acme Corp", "/post/acme", "2021-03-03", "x"),
+        post("Northwind Traders Intern...", "/post/nw", "2021-03-04", "y"),
+    ]);
+    let ws = workspace(&http, smtp.port, html, list);
+
+    assert_ok(&ws.run(&["run"]));
+    let stored = |name: &str| {
+        ws.sql()
+            .query_row(
+                "SELECT m.confidence FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id WHERE e.name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        (stored("Acme Corp"), stored("Northwind Traders International")),
+        (100, 60)
+    );
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let text = mails[0].part("text/plain").unwrap().replace("\r\n", "\n");
+    let html = mails[0].part("text/html").unwrap();
+    for shown in [
+        "100% (the exact name in the title)",
+        "60% (truncated title: only the start of the name is shown)",
+    ] {
+        assert!(text.contains(&format!("   Confidence:  {shown}\n")), "{text}");
+        assert!(
+            html.contains(&format!(
+                "<th align=\"left\" valign=\"top\">Confidence</th><td>{shown}</td>"
+            )),
+            "{html}"
+        );
+    }
+}
+
 /// `[smtp]` with STARTTLS and a login on `port`; `extra` adds keys (ca_file).
 fn starttls_config(port: u16, extra: &str) -> String {
     format!(

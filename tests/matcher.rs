@@ -298,6 +298,12 @@ fn confidence_is_lower_for_body_suffix_and_partial_names() {
     );
     let suffix = one("Qualys", "", false, false);
     assert_eq!(suffix.reason, Reason::Suffix);
+    let full = one("QUALYS INC", "", false, false);
+    assert_eq!(
+        (full.reason, full.confidence, full.snippet.as_str()),
+        (Reason::Name, 100, "[[QUALYS INC]]"),
+        "the whole name written out is not a suffix-stripped hit"
+    );
     let label = one("QUALYS.COM FILES  PART1 PUBLISHED", "", false, false);
     assert_eq!(label.reason, Reason::Label);
     assert_eq!(label.snippet, "[[QUALYS.COM]] FILES  PART1 PUBLISHED");

@@ -70,9 +70,41 @@ fn why(a: &Alert) -> String {
         "alias" => "an alias",
         "domain" => "a domain",
         "suffix" => "its name without the legal suffix",
+        "label" => "its name run together in a domain",
+        "truncated" => "the start of its name, in a truncated title",
+        "masked" => "its name, partly masked",
+        "about" => "a posting on its own disclosure channel",
         other => other,
     };
     format!("\"{}\" ({reason}) in the posting's {}", a.term, a.field)
+}
+
+/// "60% (truncated title: only the start of the name is shown)": how sure
+/// the match is, and why not more, in the analyst's words.
+fn confidence(a: &Alert) -> String {
+    let why = match a.reason.as_str() {
+        "truncated" => "truncated title: only the start of the name is shown".to_owned(),
+        "masked" => "masked title: the site hid some letters".to_owned(),
+        "about" => "a posting on the entry's own disclosure channel".to_owned(),
+        reason => {
+            let what = match reason {
+                "name" => "the exact name",
+                "alias" => "an alias",
+                "domain" => "a domain",
+                "suffix" => "the name without its legal suffix",
+                "label" => "a domain spelling the name",
+                other => other,
+            };
+            let place = match a.field.as_str() {
+                "title" => "in the title",
+                "body" => "only in the posting's text, maybe a passing mention",
+                "link" => "only in the link",
+                other => other,
+            };
+            format!("{what} {place}")
+        }
+    };
+    format!("{}% ({why})", a.confidence)
 }
 
 fn notes(a: &Alert) -> Vec<String> {
@@ -121,6 +153,7 @@ fn text(alerts: &[Alert]) -> String {
     for (i, a) in alerts.iter().enumerate() {
         let _ = writeln!(s, "{}. {} ({})", i + 1, clean(&a.entry), a.entry_kind);
         let _ = writeln!(s, "   Matched:     {}", clean(&why(a)));
+        let _ = writeln!(s, "   Confidence:  {}", clean(&confidence(a)));
         let _ = writeln!(
             s,
             "   Snippet:     {}",
@@ -201,6 +234,7 @@ fn html(alerts: &[Alert]) -> String {
             let _ = writeln!(s, "<tr><th align=\"left\" valign=\"top\">{k}</th><td>{v}</td></tr>");
         };
         row(&mut s, "Matched", escape(&why(a)));
+        row(&mut s, "Confidence", escape(&confidence(a)));
         row(&mut s, "Snippet", marked(&a.snippet));
         row(&mut s, "Source", escape(&a.source_label));
         row(&mut s, "Posting", escape(&a.title));
@@ -274,6 +308,7 @@ pub(crate) mod tests {
             term: entry.into(),
             reason: "name".into(),
             field: "title".into(),
+            confidence: 100,
             snippet: format!("[[{entry}]] files"),
             source: "clop".into(),
             source_label: "Cl0p leak site".into(),
@@ -335,9 +370,30 @@ pub(crate) mod tests {
             "2021-03-03 10:15 UTC",
             ">>Qualys<< files",
             "already posted on 2021-03-03",
+            "   Confidence:  100% (the exact name in the title)\n",
         ] {
             assert!(t.contains(needle), "missing {needle} in\n{t}");
         }
+    }
+
+    #[test]
+    fn confidence_says_why_it_is_not_certain() {
+        let mut a = alert("Bombardier Recreational Products", "Bombardier Recreational Pro...");
+        (a.reason, a.confidence) = ("truncated".into(), 60);
+        let shown = "60% (truncated title: only the start of the name is shown)";
+        assert!(text(std::slice::from_ref(&a)).contains(&format!("   Confidence:  {shown}\n")));
+        assert!(html(std::slice::from_ref(&a)).contains(&format!(
+            "<tr><th align=\"left\" valign=\"top\">Confidence</th><td>{shown}</td></tr>"
+        )));
+        (a.reason, a.field, a.confidence) = ("alias".into(), "body".into(), 71);
+        assert_eq!(
+            confidence(&a),
+            "71% (an alias only in the posting's text, maybe a passing mention)"
+        );
+        (a.reason, a.field, a.confidence) = ("masked".into(), "title".into(), 50);
+        assert_eq!(confidence(&a), "50% (masked title: the site hid some letters)");
+        (a.reason, a.field, a.confidence) = ("domain".into(), "link".into(), 90);
+        assert_eq!(confidence(&a), "90% (a domain only in the link)");
     }
 
     #[test]

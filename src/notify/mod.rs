@@ -34,10 +34,12 @@ pub struct Alert {
     pub entry: String,
     pub entry_kind: String,
     pub term: String,
-    /// name | alias | domain | suffix
+    /// name | alias | domain | suffix | label | truncated | masked | about
     pub reason: String,
     /// title | body | link
     pub field: String,
+    /// How sure the match is, 0–100 (`match.confidence`).
+    pub confidence: i64,
     pub snippet: String,
     pub source: String,
     pub source_label: String,

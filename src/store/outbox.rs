@@ -69,7 +69,7 @@ impl Store {
     pub fn digest_alerts(&self, digest_id: i64) -> Result<Vec<Alert>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.id, e.name, e.kind, m.term, m.reason, m.field, m.snippet, p.source, p.title, p.link, p.posted_at,
-                    p.first_seen_at, m.retroactive, m.changed, p.first_look, m.change_note
+                    p.first_seen_at, m.retroactive, m.changed, p.first_look, m.change_note, m.confidence
              FROM outbox o JOIN \"match\" m ON m.id = o.match_id JOIN posting p ON p.id = m.posting_id
                   JOIN watch_entry e ON e.id = m.entry_id
              WHERE o.digest_id = :digest ORDER BY o.id",
@@ -92,6 +92,7 @@ impl Store {
                 changed: r.get(13)?,
                 first_look: r.get(14)?,
                 change_note: r.get(15)?,
+                confidence: r.get(16)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -568,7 +568,12 @@ impl Matcher {
             let inside_longer = valid
                 .iter()
                 .any(|&(s2, e2, o2)| o2.entry != owner.entry && s2 <= s && e <= e2 && (s2, e2) != (s, e));
-            if inside_longer || seen.contains(&owner.entry) {
+            // "Acme Corp" in full is a name hit, not the suffix-stripped
+            // "Acme" found at the same place first.
+            let better = valid
+                .iter()
+                .any(|&(_, _, o2)| o2.entry == owner.entry && o2.reason.confidence() > owner.reason.confidence());
+            if inside_longer || better || seen.contains(&owner.entry) {
                 continue;
             }
             let (a, b) = span(s, e);
