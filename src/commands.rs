@@ -16,6 +16,47 @@ use crate::store::{Store, StoreError};
 use crate::text;
 use crate::watch::{self, WatchEntry};
 
+/// `println!` for command output that stops quietly when the reader closed
+/// stdout (`leakwatch postings | head`): it has what it wanted, and a
+/// "failed printing to stdout" panic would only alarm whoever ran it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` with the same manners as `say!`.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        write_out(format_args!($($arg)*))
+    };
+}
+
+/// Writes to stdout; a closed pipe is not an error, any other failure is
+/// reported on stderr once per write.
+fn write_out(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args)
+        && !closed(&e)
+    {
+        eprintln!("leakwatch: cannot write to stdout: {e}");
+    }
+}
+
+/// The reader of stdout went away (`| head`).
+fn closed(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// A CSV write to stdout that failed: fine when the reader closed the pipe.
+fn csv_written(r: std::result::Result<(), csv::Error>) -> Result<()> {
+    match r {
+        Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(io) if closed(io)) => {
+            Err(CommandError::Other(format!("cannot write CSV to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// How a command that ran ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -94,19 +135,25 @@ pub fn demo() -> Result<Exit> {
         .map_err(CommandError::Other)?;
     let c1 = &report.first.counts;
     let c2 = &report.second.counts;
-    println!("leakwatch demo: 2 sources served on loopback (a made-up leak site over 2 pages, a vendor advisory feed)");
-    println!(
+    say!("leakwatch demo: 2 sources served on loopback (a made-up leak site over 2 pages, a vendor advisory feed)");
+    say!(
         "  run 1: {} pages, {} postings new, {} matches, {} emails written",
-        c1.pages_fetched, c1.postings_new, c1.matches, c1.emails_sent
+        c1.pages_fetched,
+        c1.postings_new,
+        c1.matches,
+        c1.emails_sent
     );
-    println!(
+    say!(
         "  run 2: {} pages, {} postings new, {} matches, {} emails written (nothing new, nothing sent twice)",
-        c2.pages_fetched, c2.postings_new, c2.matches, c2.emails_sent
+        c2.pages_fetched,
+        c2.postings_new,
+        c2.matches,
+        c2.emails_sent
     );
-    println!("  postings stored: {}", report.postings);
-    println!("  emails in {}:", report.outbox.display());
+    say!("  postings stored: {}", report.postings);
+    say!("  emails in {}:", report.outbox.display());
     for e in &report.emails {
-        println!("    {}", e.display());
+        say!("    {}", e.display());
     }
     let ok = report.first.all_ok() && report.second.all_ok() && c1.emails_sent > 0 && c2.emails_sent == 0;
     Ok(if ok { Exit::Success } else { Exit::Partial })
@@ -115,11 +162,11 @@ pub fn demo() -> Result<Exit> {
 pub fn init(dir: &Path) -> Result<Exit> {
     let written = crate::init::init(dir).map_err(CommandError::Other)?;
     for p in &written {
-        println!("wrote {}", p.display());
+        say!("wrote {}", p.display());
     }
     let config = dir.join("leakwatch.toml");
     let c = config.display();
-    println!(
+    say!(
         "next:
   1. edit {c}: [smtp], [notify] and the sources (the comments say how)
   2. leakwatch --config {c} source test example-leaks --file {}
@@ -137,7 +184,7 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let report = crate::check::check(&path);
     match report.config {
         Some(config) if report.problems.problems.is_empty() => {
-            println!("{}: ok, {} sources", path.display(), config.sources.len());
+            say!("{}: ok, {} sources", path.display(), config.sources.len());
             Ok(Exit::Success)
         }
         _ => {
@@ -221,7 +268,7 @@ pub fn dry_run(config: Option<PathBuf>, sources: Vec<String>) -> Result<Exit> {
     let summary = runtime()?.block_on(run::run(&config, &opts))?;
     let total = summary.previews.len();
     for (i, email) in summary.previews.iter().enumerate() {
-        println!("===== email {} of {total} =====\n{email}", i + 1);
+        say!("===== email {} of {total} =====\n{email}", i + 1);
     }
     for f in &summary.source_failures {
         eprintln!("leakwatch: {f}");
@@ -258,7 +305,7 @@ pub fn notify_test(config: Option<PathBuf>, to: Option<String>) -> Result<Exit> 
     let reply = runtime()?
         .block_on(crate::notify::send_test(smtp, &to))
         .map_err(|e| CommandError::Other(format!("notify test: {e}")))?;
-    println!("test message sent to {to}; the server replied: {reply}");
+    say!("test message sent to {to}; the server replied: {reply}");
     Ok(Exit::Success)
 }
 
@@ -312,7 +359,7 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     };
     let x =
         crate::extract::extract(source, &url, &body).map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
-    println!("{}: {} postings ({:?})", source.name, x.postings.len(), x.class());
+    say!("{}: {} postings ({:?})", source.name, x.postings.len(), x.class());
     let mut rows = vec![vec![
         "TITLE".into(),
         "DATE".into(),
@@ -338,16 +385,16 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     }
     print_table(&rows);
     if x.untitled > 0 {
-        println!("warning: {} items had no title and were skipped", x.untitled);
+        say!("warning: {} items had no title and were skipped", x.untitled);
     }
     for w in &x.warnings {
-        println!("warning: {}", text::clean(w));
+        say!("warning: {}", text::clean(w));
     }
     if let Some(b) = &x.blocked {
-        println!("blocked: {b}");
+        say!("blocked: {b}");
     }
     if let (Some(next), Extractor::Html(_)) = (&x.next_page, &source.extractor) {
-        println!("next page: {next}");
+        say!("next page: {next}");
     }
     Ok(if x.postings.is_empty() {
         Exit::Problems
@@ -419,7 +466,7 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
             );
         }
     }
-    print!("{}", candidates[0].definition.to_toml());
+    say_raw!("{}", candidates[0].definition.to_toml());
     Ok(Exit::Success)
 }
 
@@ -435,16 +482,16 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
     let new = open_store(&config)?.upsert_entry(&entry)?;
     let done = if new { "added" } else { "updated" };
     if let Some(flag) = watch::noise_flag(&entry) {
-        println!("note: {flag}");
+        say!("note: {flag}");
     }
     if backfill {
         let matches = crate::run::backfill_now(&config).map_err(|e| CommandError::Other(e.to_string()))?;
-        println!(
+        say!(
             "{done} {}: {matches} new matches in stored postings; their alerts go out at the next run",
             entry.name
         );
     } else {
-        println!(
+        say!(
             "{done} {}: it will be matched against stored postings at the next run",
             entry.name
         );
@@ -455,7 +502,7 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
 pub fn watch_rm(config: Option<PathBuf>, name: &str) -> Result<Exit> {
     let config = load(config)?;
     if open_store(&config)?.remove_entry(name)? {
-        println!("removed {name}");
+        say!("removed {name}");
         Ok(Exit::Success)
     } else {
         Err(CommandError::Usage(format!(
@@ -522,7 +569,7 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
     let entries = watch::csv::read(std::io::BufReader::new(input), Some(&file.display().to_string()))
         .map_err(|e| CommandError::Other(format!("{e}; nothing was imported")))?;
     let r = open_store(&config)?.import_entries(&entries, replace)?;
-    println!(
+    say!(
         "{}: {} added, {} changed, {} unchanged, {} removed",
         file.display(),
         r.added,
@@ -536,7 +583,7 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
 pub fn watch_export(config: Option<PathBuf>) -> Result<Exit> {
     let config = load(config)?;
     let entries = open_store(&config)?.entries()?;
-    watch::csv::write(std::io::stdout().lock(), &entries).map_err(|e| CommandError::Other(e.to_string()))?;
+    csv_written(watch::csv::write(std::io::stdout().lock(), &entries))?;
     Ok(Exit::Success)
 }
 
@@ -622,7 +669,7 @@ pub fn report(config: Option<PathBuf>, out: &Path, since: Option<String>) -> Res
     let store = open_store(&config)?;
     let report = crate::report::Report::load(&config, &store, &since)?;
     let path = crate::report::write(out, &report).map_err(CommandError::Other)?;
-    println!(
+    say!(
         "wrote {}: {} matches since {}, {} sources",
         path.display(),
         report.matches.len(),
@@ -693,13 +740,13 @@ fn output<T: Serialize>(
         Format::Json => print_json(rows)?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            let err = |e: csv::Error| CommandError::Other(e.to_string());
-            w.write_record(header).map_err(err)?;
-            for r in rows {
-                w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))
-                    .map_err(err)?;
-            }
-            w.flush().map_err(|e| CommandError::Other(e.to_string()))?;
+            csv_written((|| {
+                w.write_record(header)?;
+                for r in rows {
+                    w.write_record(cells(r).iter().map(|c| spreadsheet_safe(c)))?;
+                }
+                Ok(w.flush()?)
+            })())?;
         }
         Format::Table => {
             let mut table = vec![header.iter().map(|h| h.to_string()).collect()];
@@ -723,9 +770,13 @@ fn spreadsheet_safe(cell: &str) -> String {
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| CommandError::Other(e.to_string()))?;
-    let _ = writeln!(out);
-    Ok(())
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out));
+    match written {
+        Err(e) if !closed(&e) => Err(CommandError::Other(format!("cannot write JSON to stdout: {e}"))),
+        _ => Ok(()),
+    }
 }
 
 /// Aligned columns; each cell cleaned of control characters and cut at 60 characters.

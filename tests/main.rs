@@ -12,6 +12,7 @@ mod fetch;
 mod heal;
 mod matcher;
 mod operations;
+mod output;
 mod pipeline;
 mod suggest;
 mod tor;
