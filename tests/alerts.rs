@@ -586,7 +586,7 @@ fn a_dry_run_prints_the_emails_and_sends_and_stores_nothing() {
         "{text}"
     );
     assert!(text.contains("To: secops@example.org"), "{text}");
-    assert!(text.contains("Snippet:     >>Acme<< Corp"), "{text}");
+    assert!(text.contains("Snippet:     >>Acme Corp<<"), "{text}");
     assert!(smtp.received().is_empty(), "a dry run sends nothing");
     assert_eq!(ws.count("SELECT count(*) FROM posting"), 0, "and stores nothing");
 
