@@ -394,7 +394,12 @@ fn every_runs_again_after_its_period_with_the_config_as_edited() {
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("unknown field `speed`"), "{}", stderr(&out));
     assert!(stderr(&out).contains("SIGINT"), "{}", stderr(&out));
-    assert!(statuses(&ws).iter().all(|(s, done)| s == "ok" && *done));
+    // The signal may land between runs or during one (a run every second on a
+    // busy machine): the last run is then closed as interrupted, never left open.
+    let mut statuses = statuses(&ws);
+    let (last, last_done) = statuses.pop().unwrap();
+    assert!(last_done && (last == "ok" || last == "interrupted"), "{last}");
+    assert!(statuses.iter().all(|(s, done)| s == "ok" && *done), "{statuses:?}");
 }
 
 #[test]
