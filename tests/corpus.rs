@@ -6,18 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Workspace, assert_exit, assert_ok, stdout};
-
-/// `shared/` sits beside the checkout in CI (`../shared`) and beside the
-/// worktrees folder on a workstation (`../../shared`).
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
-        .iter()
-        .map(|p| root.join(p))
-        .find(|p| p.is_dir())
-        .expect("the real corpus: shared/corpus/leaksites beside the checkout")
-}
+use crate::support::{Workspace, assert_exit, assert_ok, corpus, stdout};
 
 /// The one page of a site folder whose name starts with `prefix`.
 fn page(group: &str, prefix: &str) -> PathBuf {

@@ -11,16 +11,7 @@ use leakwatch::text;
 use url::Url;
 
 use crate::support::http::{HttpServer, Reply};
-use crate::support::{Workspace, assert_exit, assert_ok, fixtures, stderr, stdout};
-
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
-        .iter()
-        .map(|p| root.join(p))
-        .find(|p| p.is_dir())
-        .expect("the real corpus: shared/corpus/leaksites beside the checkout")
-}
+use crate::support::{Workspace, assert_exit, assert_ok, corpus, fixtures, stderr, stdout};
 
 /// Every page of a site folder, in name order.
 fn pages(group: &str) -> Vec<PathBuf> {

@@ -303,28 +303,8 @@ pub async fn deliver(
                 out.sent += 1;
             }
             Err(e) => {
-                if let Some(setup) = gate.setup_problem(mailer).await {
-                    store.mark_digest_failed(digest.id, &setup, false)?;
-                    out.pending += 1;
-                    out.errors.push(format!(
-                        "email to {} not sent, kept for the next run: {setup}",
-                        digest.recipient
-                    ));
-                    continue;
-                }
-                store.mark_digest_failed(digest.id, &e.message, e.permanent)?;
-                if e.permanent {
-                    out.failed += 1;
-                    out.errors
-                        .push(format!("email to {} refused: {}", digest.recipient, e.message));
-                } else {
-                    out.pending += 1;
-                    out.errors.push(format!(
-                        "email to {} not sent, kept for the next run: {}",
-                        digest.recipient, e.message
-                    ));
-                    gate.down = e.unreachable;
-                }
+                let (error, permanent) = gate.judge(mailer, e, "email", &digest.recipient, &mut out).await;
+                store.mark_digest_failed(digest.id, &error, permanent)?;
             }
         }
     }
@@ -358,6 +338,37 @@ impl Gate {
         }
         self.setup_error.clone()
     }
+
+    /// What a failed send means: the error to record and whether it is final
+    /// (the server refused for good). Counts it and says so in `out`.
+    async fn judge(
+        &mut self,
+        mailer: &Mailer,
+        e: SendError,
+        what: &str,
+        recipient: &str,
+        out: &mut Delivery,
+    ) -> (String, bool) {
+        if let Some(setup) = self.setup_problem(mailer).await {
+            out.pending += 1;
+            out.errors.push(format!(
+                "{what} to {recipient} not sent, kept for the next run: {setup}"
+            ));
+            return (setup, false);
+        }
+        if e.permanent {
+            out.failed += 1;
+            out.errors.push(format!("{what} to {recipient} refused: {}", e.message));
+        } else {
+            out.pending += 1;
+            out.errors.push(format!(
+                "{what} to {recipient} not sent, kept for the next run: {}",
+                e.message
+            ));
+            self.down = e.unreachable;
+        }
+        (e.message, e.permanent)
+    }
 }
 
 /// Sends pending admin alerts (source health), after the digests.
@@ -390,28 +401,8 @@ async fn deliver_admin_alerts(
                 out.sent += 1;
             }
             Err(e) => {
-                if let Some(setup) = gate.setup_problem(mailer).await {
-                    store.mark_admin_alert_failed(alert.id, &setup, false)?;
-                    out.pending += 1;
-                    out.errors.push(format!(
-                        "admin email to {} not sent, kept for the next run: {setup}",
-                        alert.recipient
-                    ));
-                    continue;
-                }
-                store.mark_admin_alert_failed(alert.id, &e.message, e.permanent)?;
-                if e.permanent {
-                    out.failed += 1;
-                    out.errors
-                        .push(format!("admin email to {} refused: {}", alert.recipient, e.message));
-                } else {
-                    out.pending += 1;
-                    out.errors.push(format!(
-                        "admin email to {} not sent, kept for the next run: {}",
-                        alert.recipient, e.message
-                    ));
-                    gate.down = e.unreachable;
-                }
+                let (error, permanent) = gate.judge(mailer, e, "admin email", &alert.recipient, out).await;
+                store.mark_admin_alert_failed(alert.id, &error, permanent)?;
             }
         }
     }

@@ -118,6 +118,17 @@ pub fn assert_exit(out: &Output, code: i32) {
     );
 }
 
+/// The real leak-site captures: `shared/` sits beside the checkout in CI
+/// (`../shared`) and beside the worktrees folder on a workstation (`../../shared`).
+pub fn corpus() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
+        .iter()
+        .map(|p| root.join(p))
+        .find(|p| p.is_dir())
+        .expect("the real corpus: shared/corpus/leaksites beside the checkout")
+}
+
 /// The repository's `fixtures/` folder.
 pub fn fixtures() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))
