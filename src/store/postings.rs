@@ -124,7 +124,10 @@ impl Writer<'_> {
     }
 
     /// Records that `hit` was found in posting `posting_id`. `None` when this
-    /// entry was already matched to this posting: a match is made once, ever.
+    /// entry was already matched to this posting, or to another posting of
+    /// the same victim on the same source: a match is made once, ever, and a
+    /// page cut short (the last item losing its link) or a victim re-posted
+    /// is not a second alert.
     pub fn insert_match(
         &self,
         posting_id: i64,
@@ -138,7 +141,10 @@ impl Writer<'_> {
             .tx
             .prepare_cached(
                 "INSERT INTO \"match\" (posting_id, entry_id, run_id, term, reason, field, snippet, retroactive, changed, created_at)
-                 VALUES (:posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now)
+                 SELECT :posting, :entry, :run, :term, :reason, :field, :snippet, :retroactive, :changed, :now
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN posting q ON q.id = :posting
+                     WHERE m.entry_id = :entry AND p.source = q.source AND p.victim = q.victim AND p.id <> q.id)
                  ON CONFLICT (posting_id, entry_id) DO NOTHING",
             )?
             .execute(named_params! {

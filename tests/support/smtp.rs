@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mailin_embedded::{Handler, Response, Server, response};
 
@@ -78,9 +79,25 @@ pub struct Behaviour {
     pub temp_fail_first: usize,
 }
 
+/// A fault the server injects into every message until changed
+/// ([`SmtpSink::set_fault`]): for soak tests that vary it from run to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fault {
+    #[default]
+    None,
+    /// 451 at the end of DATA: try again later.
+    TempFail,
+    /// 554 at the end of DATA: refused for good.
+    PermFail,
+    /// Waits this long after DATA, then accepts.
+    Stall(Duration),
+}
+
 #[derive(Clone)]
 struct Recorder {
     behaviour: Behaviour,
+    fault: Arc<Mutex<Fault>>,
+    refused: Arc<Mutex<Vec<Received>>>,
     received: Arc<Mutex<Vec<Received>>>,
     temp_failed: Arc<Mutex<usize>>,
     from: String,
@@ -113,21 +130,47 @@ impl Handler for Recorder {
         let mut failed = self.temp_failed.lock().unwrap();
         if *failed < self.behaviour.temp_fail_first {
             *failed += 1;
-            return response::INTERNAL_ERROR;
+            return closing(response::INTERNAL_ERROR);
         }
-        self.received.lock().unwrap().push(Received {
+        drop(failed);
+        let message = Received {
             from: self.from.clone(),
             to: self.to.clone(),
             data: String::from_utf8_lossy(&self.data).into_owned(),
-        });
+        };
+        let fault = *self.fault.lock().unwrap();
+        match fault {
+            Fault::TempFail | Fault::PermFail => {
+                self.refused.lock().unwrap().push(message);
+                return closing(if fault == Fault::TempFail {
+                    response::INTERNAL_ERROR
+                } else {
+                    response::TRANSACTION_FAILED
+                });
+            }
+            Fault::Stall(pause) => std::thread::sleep(pause),
+            Fault::None => {}
+        }
+        self.received.lock().unwrap().push(message);
         response::OK
     }
+}
+
+/// The reply, then the connection closed. mailin stays in its DATA state
+/// after an error reply to the end of DATA, so a client's QUIT would be read
+/// as message text and never answered (lettre then waits out its timeout):
+/// closing, as many real servers do after a failed transaction, avoids that.
+fn closing(mut reply: Response) -> Response {
+    reply.action = response::Action::Close;
+    reply
 }
 
 /// The running server. It lives until the test process ends.
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    fault: Arc<Mutex<Fault>>,
+    refused: Arc<Mutex<Vec<Received>>>,
 }
 
 impl SmtpSink {
@@ -146,8 +189,12 @@ impl SmtpSink {
     fn start_on(listener: TcpListener, behaviour: Behaviour) -> SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
+        let fault: Arc<Mutex<Fault>> = Arc::default();
+        let refused: Arc<Mutex<Vec<Received>>> = Arc::default();
         let handler = Recorder {
             behaviour,
+            fault: fault.clone(),
+            refused: refused.clone(),
             received: received.clone(),
             temp_failed: Arc::new(Mutex::new(0)),
             from: String::new(),
@@ -162,11 +209,26 @@ impl SmtpSink {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        SmtpSink { port, received }
+        SmtpSink {
+            port,
+            received,
+            fault,
+            refused,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// The fault injected into every message from now on.
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// Messages the server answered with a [`Fault`] of 451 or 554.
+    pub fn refused(&self) -> Vec<Received> {
+        self.refused.lock().unwrap().clone()
     }
 }
 
