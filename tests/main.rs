@@ -7,3 +7,4 @@ mod support;
 
 mod pipeline;
 mod soak;
+mod fuzz_replay;
