@@ -125,9 +125,24 @@ pub fn json(data: &[u8]) {
 fn page(name: &str, data: &[u8]) {
     let source = source(name);
     let body = String::from_utf8_lossy(data);
-    let Ok(x) = extract::extract(source, &source.url, &body) else {
-        return;
+    let x = match extract::extract(source, &source.url, &body) {
+        Ok(x) => x,
+        Err(e) => {
+            // `run` prints it on stderr, which may be a terminal.
+            let message = e.to_string();
+            assert!(
+                !message.chars().any(char::is_control),
+                "an extraction error carries a control character: {message:?}"
+            );
+            return;
+        }
     };
+    for message in x.warnings.iter().chain(&x.blocked) {
+        assert!(
+            !message.chars().any(char::is_control),
+            "a warning or blocked reason carries a control character: {message:?}"
+        );
+    }
     for p in &x.postings {
         assert!(!p.title.is_empty(), "a posting has a title");
         for field in [&p.title, &p.body] {

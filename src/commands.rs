@@ -489,8 +489,8 @@ fn output<T: Serialize>(
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| CommandError::Other(e.to_string()))?;
-    let _ = writeln!(out);
+    let json = serde_json::to_string_pretty(value).map_err(|e| CommandError::Other(e.to_string()))?;
+    let _ = writeln!(out, "{}", crate::terminal::escape_json(&json));
     Ok(())
 }
 

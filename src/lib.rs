@@ -20,5 +20,6 @@ pub mod lock;
 pub mod notify;
 pub mod run;
 pub mod store;
+pub mod terminal;
 pub mod text;
 pub mod watch;

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod fuzz_replay;
 mod pipeline;
 mod soak;
-mod fuzz_replay;
+mod terminal;
