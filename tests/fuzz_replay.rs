@@ -30,3 +30,31 @@ fn every_fuzz_corpus_file_passes_its_target() {
     }
     println!("fuzz corpus replayed: {}", replayed.join(", "));
 }
+
+/// A feed is XML from a hostile server: a DTD must not read local files
+/// (XXE) nor expand entities exponentially (billion laughs).
+#[test]
+fn feed_entities_read_no_file_and_do_not_multiply() {
+    let config = leakwatch::config::Config::parse(
+        Path::new("feed.toml"),
+        "[database]\npath = \"x.db\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://vendor.example/feed.xml\"\n",
+    )
+    .unwrap();
+    let source = &config.sources[0];
+    let bomb = format!(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY xxe SYSTEM \"file://{}\"><!ENTITY a \"aaaaaaaaaa\">\
+         <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\
+         <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">]>\n\
+         <rss version=\"2.0\"><channel><title>t</title><item><title>Qualys &xxe;</title><description>&e;&e;&e;&e;</description></item></channel></rss>",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")
+    );
+    let x = leakwatch::extract::extract(source, &source.url, &bomb).expect("the feed parses");
+    assert_eq!(x.postings.len(), 1);
+    let p = &x.postings[0];
+    assert!(p.title.starts_with("Qualys"), "{p:?}");
+    assert!(
+        !p.title.contains("[package]") && !p.body.contains("[package]"),
+        "a local file was read: {p:?}"
+    );
+    assert!(p.body.len() < 1000, "entities were expanded: {} bytes", p.body.len());
+}

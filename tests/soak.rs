@@ -417,6 +417,13 @@ fn soak_faults_and_kills_lose_no_alert_and_leave_a_sound_database() {
             );
         }
     }
+    // Only the listing was ever fetched: no posting link was followed.
+    assert_eq!(
+        http.hits("/leaks/").len(),
+        http.total_hits(),
+        "nothing but the listing is fetched"
+    );
+
     // Nobody was alerted about a posting that names no watched company.
     for m in &received {
         assert!(!text(m).contains("Bakery"), "{}", m.data);

@@ -130,7 +130,7 @@ impl Handler for Recorder {
         let mut failed = self.temp_failed.lock().unwrap();
         if *failed < self.behaviour.temp_fail_first {
             *failed += 1;
-            return closing(response::INTERNAL_ERROR);
+            return response::INTERNAL_ERROR;
         }
         drop(failed);
         let message = Received {
