@@ -241,6 +241,10 @@ fn soak_faults_and_kills_lose_no_alert_and_leave_a_sound_database() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_SEED);
+    assert!(
+        runs <= 2000,
+        "LEAKWATCH_SOAK_RUNS: at most 2000 (company names run out)"
+    );
     let mut rng = Rng(seed | 1);
     let started = Instant::now();
 
