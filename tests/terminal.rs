@@ -108,3 +108,22 @@ fn listings_neutralize_control_characters_already_in_the_database() {
     let json = stdout(&ws.run(&["postings", "--json"]));
     assert!(json.contains(r"\u001b[31m"), "JSON keeps the text, escaped: {json}");
 }
+
+/// Found by fuzzing: the feed parser's error message quotes the feed's
+/// bytes, so a broken feed could print escape sequences with the error.
+#[test]
+fn a_broken_feed_cannot_put_escape_sequences_in_the_error() {
+    let ws = Workspace::new(
+        "[[source]]\nname = \"advisories\"\nkind = \"feed\"\nurl = \"https://vendor.example/feed.xml\"\n",
+    );
+    std::fs::write(
+        ws.path("feed.xml"),
+        "<rss version=\"2.0\"><channel><item><title>a</title\u{1b}]0;pwned\u{7}\u{1b}[2J</item></channel></rss>",
+    )
+    .unwrap();
+    let out = ws.run(&["source", "test", "advisories", "--file", "feed.xml"]);
+    assert!(!out.status.success());
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("the feed cannot be parsed"), "{err}");
+    assert!(!err.contains(CONTROL), "{err:?}");
+}
