@@ -280,7 +280,8 @@ fn soak_faults_and_kills_lose_no_alert_and_leave_a_sound_database() {
                 named += 1;
                 s.postings.push((
                     c.to_uppercase(),
-                    format!("{c} files published, {} GB", rng.below(900) + 1),
+                    // No "published": a truncated page would make that a change worth a second email.
+                    format!("{c} data, {} GB, deadline in 5 days", rng.below(900) + 1),
                 ));
             }
             if rng.chance(30) {
