@@ -770,9 +770,9 @@ fn spreadsheet_safe(cell: &str) -> String {
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    let written = serde_json::to_writer_pretty(&mut out, value)
+    let written = serde_json::to_string_pretty(value)
         .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out));
+        .and_then(|json| writeln!(out, "{}", crate::terminal::escape_json(&json)));
     match written {
         Err(e) if !closed(&e) => Err(CommandError::Other(format!("cannot write JSON to stdout: {e}"))),
         _ => Ok(()),

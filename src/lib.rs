@@ -27,5 +27,6 @@ pub mod run;
 pub mod schedule;
 pub mod store;
 pub mod suggest;
+pub mod terminal;
 pub mod text;
 pub mod watch;

@@ -4,9 +4,12 @@ use scraper::Html;
 use url::Url;
 
 use super::{ExtractError, Extraction, posting, resolve_link};
+use crate::text;
 
 pub(super) fn extract(url: &Url, body: &str) -> Result<Extraction, ExtractError> {
-    let feed = feed_rs::parser::parse(body.as_bytes()).map_err(|e| ExtractError::Feed(e.to_string()))?;
+    // The parser's message quotes the feed's bytes, control characters
+    // included, and it is printed on a terminal: clean it.
+    let feed = feed_rs::parser::parse(body.as_bytes()).map_err(|e| ExtractError::Feed(text::clean(&e.to_string())))?;
     let mut out = Extraction::default();
     for entry in feed.entries {
         let title = entry.title.map(|t| strip_html(&t.content)).unwrap_or_default();

@@ -134,7 +134,10 @@ impl Writer<'_> {
     }
 
     /// Records that `hit` was found in posting `posting_id`. `None` when this
-    /// entry was already matched to this posting: a match is made once, ever.
+    /// entry was already matched to this posting, or to another posting of
+    /// the same victim on the same source: a match is made once, ever, and a
+    /// page cut short (the last item losing its link) or a victim re-posted
+    /// is not a second alert.
     pub fn insert_match(
         &self,
         posting_id: i64,

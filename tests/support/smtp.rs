@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::{Action, AuthMechanism, Handler, Response, Server, SslConfig, response};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig, response};
 
 /// One accepted message.
 #[derive(Debug, Clone)]
@@ -89,9 +89,25 @@ pub struct Behaviour {
     pub login: Option<(String, String)>,
 }
 
+/// A fault the server injects into every message until changed
+/// ([`SmtpSink::set_fault`]): for soak tests that vary it from run to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fault {
+    #[default]
+    None,
+    /// 451 at the end of DATA: try again later.
+    TempFail,
+    /// 554 at the end of DATA: refused for good.
+    PermFail,
+    /// Waits this long after DATA, then accepts.
+    Stall(Duration),
+}
+
 #[derive(Clone)]
 struct Recorder {
     behaviour: Behaviour,
+    fault: Arc<Mutex<Fault>>,
+    refused: Arc<Mutex<Vec<Received>>>,
     received: Arc<Mutex<Vec<Received>>>,
     temp_failed: Arc<Mutex<usize>>,
     stalls: Arc<AtomicUsize>,
@@ -142,20 +158,39 @@ impl Handler for Recorder {
         let mut failed = self.temp_failed.lock().unwrap();
         if *failed < self.behaviour.temp_fail_first {
             *failed += 1;
-            // mailin stays in its DATA state after an error reply here, so
-            // it would read the client's QUIT as message text: close instead,
-            // as relays that give up on a message do.
-            let mut reply = response::INTERNAL_ERROR;
-            reply.action = Action::Close;
-            return reply;
+            return closing(response::INTERNAL_ERROR);
         }
-        self.received.lock().unwrap().push(Received {
+        drop(failed);
+        let message = Received {
             from: self.from.clone(),
             to: self.to.clone(),
             data: String::from_utf8_lossy(&self.data).into_owned(),
-        });
+        };
+        let fault = *self.fault.lock().unwrap();
+        match fault {
+            Fault::TempFail | Fault::PermFail => {
+                self.refused.lock().unwrap().push(message);
+                return closing(if fault == Fault::TempFail {
+                    response::INTERNAL_ERROR
+                } else {
+                    response::TRANSACTION_FAILED
+                });
+            }
+            Fault::Stall(pause) => std::thread::sleep(pause),
+            Fault::None => {}
+        }
+        self.received.lock().unwrap().push(message);
         response::OK
     }
+}
+
+/// The reply, then the connection closed. mailin stays in its DATA state
+/// after an error reply to the end of DATA, so a client's QUIT would be read
+/// as message text and never answered (lettre then waits out its timeout):
+/// closing, as many real servers do after a failed transaction, avoids that.
+fn closing(mut reply: Response) -> Response {
+    reply.action = response::Action::Close;
+    reply
 }
 
 /// The running server. It lives until the test process ends.
@@ -164,6 +199,8 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     stalls: Arc<AtomicUsize>,
     hellos: Arc<AtomicUsize>,
+    fault: Arc<Mutex<Fault>>,
+    refused: Arc<Mutex<Vec<Received>>>,
 }
 
 impl SmtpSink {
@@ -184,9 +221,13 @@ impl SmtpSink {
         let received = Arc::new(Mutex::new(Vec::new()));
         let stalls = Arc::new(AtomicUsize::new(0));
         let hellos = Arc::new(AtomicUsize::new(0));
+        let fault: Arc<Mutex<Fault>> = Arc::default();
+        let refused: Arc<Mutex<Vec<Received>>> = Arc::default();
         let handler = Recorder {
             hellos: hellos.clone(),
             behaviour,
+            fault: fault.clone(),
+            refused: refused.clone(),
             received: received.clone(),
             temp_failed: Arc::new(Mutex::new(0)),
             stalls: stalls.clone(),
@@ -220,6 +261,8 @@ impl SmtpSink {
             received,
             stalls,
             hellos,
+            fault,
+            refused,
         }
     }
 
@@ -236,6 +279,16 @@ impl SmtpSink {
     /// How many messages have started stalling (see [`Behaviour::stall_first`]).
     pub fn stalls_begun(&self) -> usize {
         self.stalls.load(Ordering::SeqCst)
+    }
+
+    /// The fault injected into every message from now on.
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// Messages the server answered with a [`Fault`] of 451 or 554.
+    pub fn refused(&self) -> Vec<Received> {
+        self.refused.lock().unwrap().clone()
     }
 }
 
