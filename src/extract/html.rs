@@ -119,7 +119,7 @@ fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, item: Option<&Selector
 const MAX_TEXT_BYTES: usize = 16 * 1024;
 
 /// The text directly inside `el`, without its child elements' text.
-fn own_text(el: ElementRef) -> String {
+pub(crate) fn own_text(el: ElementRef) -> String {
     let s: String = el
         .children()
         .filter_map(|n| n.value().as_text().map(|t| &**t))
@@ -129,7 +129,7 @@ fn own_text(el: ElementRef) -> String {
 
 /// Text content with whitespace collapsed; `<br>` counts as a space so that
 /// "Name<br>Address" does not read as one word.
-fn element_text(el: ElementRef) -> String {
+pub(crate) fn element_text(el: ElementRef) -> String {
     let mut s = String::new();
     for node in el.descendants() {
         if let Some(t) = node.value().as_text() {

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use scraper::ElementRef;
 
 use super::names::{stable_class, usable_class};
-use crate::extract::parse_date;
+use crate::extract::{element_text, own_text, parse_date};
 use crate::text;
 
 /// The fields found for one set of items, as selectors relative to an item.
@@ -152,15 +152,6 @@ pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
 /// sites that write the name straight into the item, details in children.
 pub const OWN_TEXT: &str = "{own_text}";
 
-/// The text directly inside `el`, as the extractor's `own_text` reads it.
-fn own_text(el: ElementRef) -> String {
-    let s: String = el
-        .children()
-        .filter_map(|n| n.value().as_text().map(|t| &**t))
-        .collect();
-    text::clean(&s)
-}
-
 /// Marks the column of names read from link paths: `{slug}/company/` holds
 /// `pu.edu.lb` for `<a href="/company/pu.edu.lb">`; `{slug}*/company/` when
 /// some links are full addresses.
@@ -211,20 +202,6 @@ impl Texts {
         let key = std::ptr::from_ref(el.value()) as usize;
         self.cache.entry(key).or_insert_with(|| element_text(el).into()).clone()
     }
-}
-
-/// The text the extractor reads from an element: text nodes, `<br>` as a
-/// space, cleaned.
-fn element_text(el: ElementRef) -> String {
-    let mut s = String::new();
-    for node in el.descendants() {
-        if let Some(t) = node.value().as_text() {
-            s.push_str(t);
-        } else if node.value().as_element().is_some_and(|e| e.name() == "br") {
-            s.push(' ');
-        }
-    }
-    text::clean(&s)
 }
 
 fn best(columns: &BTreeMap<String, Column>, score: impl Fn(&str, &Column) -> f64) -> Option<String> {
