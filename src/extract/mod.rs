@@ -6,6 +6,7 @@
 //! dates, so it is unit-tested on fixture pages and fuzzed.
 
 mod dates;
+mod depth;
 mod entities;
 mod feed;
 mod html;
@@ -19,6 +20,7 @@ use crate::config::{Extractor, Source};
 use crate::text;
 
 pub use dates::parse_date;
+pub use depth::{MAX_NESTING, nesting_depth};
 pub use entities::decode as decode_entities;
 pub use html::blocked_reason;
 pub use victim::{is_masked, is_truncated};
@@ -94,10 +96,29 @@ pub enum ExtractError {
     Json(String),
     #[error("the JSON pointer items = \"{0}\" does not lead to an array")]
     NotAnArray(String),
+    #[error("page nests {0} elements deep, more than {MAX_NESTING}: refused as hostile")]
+    TooDeep(usize),
+}
+
+/// Refuses a page nested deeper than any real listing before it is parsed
+/// as HTML: see [`depth`].
+pub fn check_nesting(body: &str) -> Result<(), ExtractError> {
+    match nesting_depth(body) {
+        d if d > MAX_NESTING => Err(ExtractError::TooDeep(d)),
+        _ => Ok(()),
+    }
 }
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    let parses_html = match &source.extractor {
+        Extractor::Html(_) => true,
+        Extractor::Json(rules) => rules.embedded.is_some(),
+        Extractor::Feed => false,
+    };
+    if parses_html {
+        check_nesting(body)?;
+    }
     let parsed = match &source.extractor {
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
         Extractor::Feed => feed::extract(url, body),
@@ -107,13 +128,16 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
         Ok(out) => out,
         // A feed or API behind a CAPTCHA or login answers with an HTML page:
         // that is "blocked", not a broken source.
-        Err(e) => match html::classify(&scraper::Html::parse_document(body), None, true) {
-            Some(reason) => Extraction {
-                blocked: Some(reason),
-                ..Extraction::default()
-            },
-            None => return Err(e),
-        },
+        Err(e) => {
+            check_nesting(body)?;
+            match html::classify(&scraper::Html::parse_document(body), None, true) {
+                Some(reason) => Extraction {
+                    blocked: Some(reason),
+                    ..Extraction::default()
+                },
+                None => return Err(e),
+            }
+        }
     };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
