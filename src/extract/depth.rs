@@ -21,7 +21,7 @@ use std::collections::HashMap;
 /// The deepest page accepted. Real leak-site pages reach at most 76 by
 /// this estimate (the Play pages; every page of the corpus is checked in the
 /// tests), most under 16.
-/// At this depth a 5 MB page still extracts in about a second (BENCHMARKS.md).
+/// At this depth a 5 MB page still extracts in about 1.5 s (BENCHMARKS.md).
 pub const MAX_NESTING: usize = 1000;
 
 /// Elements that never hold others, or whose end tag is optional and that

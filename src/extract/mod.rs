@@ -111,10 +111,11 @@ pub fn check_nesting(body: &str) -> Result<(), ExtractError> {
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    // A feed's summaries are HTML too (parsed one by one; an entry's end tag
+    // closes what its summary left open, so the scan sees them the same way).
     let parses_html = match &source.extractor {
-        Extractor::Html(_) => true,
+        Extractor::Html(_) | Extractor::Feed => true,
         Extractor::Json(rules) => rules.embedded.is_some(),
-        Extractor::Feed => false,
     };
     if parses_html {
         check_nesting(body)?;
@@ -216,5 +217,27 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn a_feed_with_deeply_nested_summaries_is_refused_and_real_feeds_pass() {
+        let text =
+            "[database]\npath = \"x.db\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://f.example/\"\n";
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let url = Url::parse("http://f.example/").unwrap();
+        let feed = |summary: &str| {
+            let item = format!(
+                "<item><title>ACME</title><link>http://f.example/a</link><description><![CDATA[{summary}]]></description></item>"
+            );
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{}</channel></rss>",
+                item.repeat(300)
+            )
+        };
+        // Each entry's end tag closes what its summary left open.
+        let sloppy = extract(&c.sources[0], &url, &feed("<div><b>leaked <i>files")).unwrap();
+        assert_eq!(sloppy.postings.len(), 300);
+        let err = extract(&c.sources[0], &url, &feed(&"<div>".repeat(2000))).unwrap_err();
+        assert!(matches!(err, ExtractError::TooDeep(d) if d > 2000), "{err}");
     }
 }
