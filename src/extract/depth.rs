@@ -55,10 +55,10 @@ pub fn nesting_depth(html: &str) -> usize {
             Some(b'!') if b[i..].starts_with(b"!--") => {
                 i = find(b, i + 3, b"-->").map_or(b.len(), |e| e + 3);
             }
-            Some(b'!' | b'?') => i = skip_tag(b, i),
+            Some(b'!' | b'?') => i = bogus_comment(b, i),
             Some(b'/') if b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
                 let (name, end) = tag_name(b, i + 1);
-                i = skip_tag(b, end);
+                i = skip_attributes(b, end).0;
                 if open.get(&name).copied().unwrap_or(0) > 0 {
                     while let Some(top) = stack.pop() {
                         *open.entry(top.clone()).or_default() -= 1;
@@ -71,15 +71,16 @@ pub fn nesting_depth(html: &str) -> usize {
                     }
                 }
             }
-            Some(b'/') => i = skip_tag(b, i),
+            Some(b'/') => i = bogus_comment(b, i),
             Some(c) if c.is_ascii_alphabetic() => {
                 let (name, end) = tag_name(b, i);
-                i = skip_tag(b, end);
-                let self_closed = b.get(i.wrapping_sub(2)) == Some(&b'/');
+                let self_closed;
+                (i, self_closed) = skip_attributes(b, end);
                 if name == "plaintext" {
                     break;
                 }
-                if RAW_TEXT.contains(&name.as_str()) {
+                // Inside SVG or MathML, `<style>` and `<title>` hold markup.
+                if foreign == 0 && RAW_TEXT.contains(&name.as_str()) {
                     let close = format!("</{name}");
                     i = find_ignore_case(b, i, close.as_bytes()).unwrap_or(b.len());
                     continue;
@@ -109,20 +110,42 @@ fn tag_name(b: &[u8], start: usize) -> (String, usize) {
     (String::from_utf8_lossy(&b[start..end]).to_ascii_lowercase(), end)
 }
 
-/// Just past the `>` that ends the tag (attribute values in quotes may hold
-/// `>`), or the end of the page.
-fn skip_tag(b: &[u8], mut i: usize) -> usize {
-    let mut quote = None;
-    while let Some(&c) = b.get(i) {
+/// Just past the `>` that ends a tag's attributes, and whether it ended in
+/// `/>`, read as the tokenizer reads them: a value is quoted only after
+/// `name =`, and a `/` closes the tag only right before `>`.
+fn skip_attributes(b: &[u8], mut i: usize) -> (usize, bool) {
+    let space = |c: u8| c.is_ascii_whitespace();
+    let skip = |i: &mut usize, f: &dyn Fn(u8) -> bool| {
+        while b.get(*i).is_some_and(|&c| f(c)) {
+            *i += 1;
+        }
+    };
+    loop {
+        let gap = i;
+        skip(&mut i, &|c| space(c) || c == b'/');
+        match b.get(i) {
+            None => return (b.len(), false),
+            Some(b'>') => return (i + 1, i > gap && b[i - 1] == b'/'),
+            // An attribute name: its first character may be anything, `=` too.
+            Some(_) => i += 1,
+        }
+        skip(&mut i, &|c| !(space(c) || matches!(c, b'/' | b'>' | b'=')));
+        skip(&mut i, &space);
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
         i += 1;
-        match (quote, c) {
-            (None, b'>') => return i,
-            (None, b'"' | b'\'') if b.get(i.wrapping_sub(2)) == Some(&b'=') => quote = Some(c),
-            (Some(q), _) if c == q => quote = None,
-            _ => {}
+        skip(&mut i, &space);
+        match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => i = find(b, i + 1, &[q]).map_or(b.len(), |e| e + 1),
+            _ => skip(&mut i, &|c| !(space(c) || c == b'>')),
         }
     }
-    b.len()
+}
+
+/// Just past the `>` that ends a `<!…>`, `<?…>` or `</ …>` (no quotes there).
+fn bogus_comment(b: &[u8], i: usize) -> usize {
+    find(b, i, b">").map_or(b.len(), |e| e + 1)
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -185,6 +208,12 @@ mod tests {
         assert_eq!(nesting_depth(&"<div/>".repeat(30)), 30);
         // A `>` inside a quoted attribute value does not end the tag.
         assert_eq!(nesting_depth("<a title='1 > 0 <div>'>x</a>"), 1);
+        // A quote opens a value only after `=`; `/` self-closes only before `>`.
+        assert_eq!(nesting_depth(&"<div =\"><div>\"x".repeat(20)), 40);
+        assert_eq!(nesting_depth(&format!("<svg>{}", "<g a=b/>".repeat(20))), 21);
+        assert_eq!(nesting_depth("<div a = \"x>\" b='y>'/ c=d>"), 1);
+        // In SVG a <title> holds markup, so it cannot hide what follows.
+        assert_eq!(nesting_depth(&format!("<svg><title>{}", "<div>".repeat(20))), 22);
     }
 
     #[test]
