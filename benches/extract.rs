@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use leakwatch::config::{Config, Source};
-use leakwatch::extract::extract;
+use leakwatch::extract::{MAX_NESTING, extract, nesting_depth};
 use url::Url;
 
 /// (source, page folder, file name prefix): every page of the corpus that a
@@ -126,6 +126,13 @@ fn main() {
         (bytes * rounds) as f64 / 1e6 / wall
     );
 
+    // The nesting guard is part of every extraction above; its own share:
+    let (guard_ms, deepest) = time(|| pages.iter().map(|(_, _, b)| nesting_depth(b)).max().unwrap_or(0));
+    println!(
+        "nesting guard alone: {guard_ms:.2} ms per round ({:.1} ms/MB), deepest page {deepest} (limit {MAX_NESTING})",
+        guard_ms / (bytes as f64 / 1e6)
+    );
+
     scaling(&sources);
 }
 
@@ -156,24 +163,59 @@ fn scaling(sources: &[Source]) {
     let generic = sources.iter().find(|s| s.name == "bianlian").unwrap();
     println!("\nscaling, nesting depth (hostile: <section class=list-item><h1 class=title>… never closed):");
     println!(
-        "{:>6} {:>10} {:>9} {:>10} {:>14}",
-        "depth", "bytes", "postings", "ms/MB", "parse-only ms/MB"
+        "{:>6} {:>10} {:>9} {:>10} {:>14} {:>12}",
+        "depth", "bytes", "postings", "ms/MB", "parse-only ms/MB", "guard ms/MB"
     );
-    for depth in [250, 500, 1000, 2000, 4000] {
+    // `MAX_NESTING - 3`: with <main>, the last <h1> and <a>, exactly the limit.
+    for depth in [250, 500, MAX_NESTING - 3, 2000, 4000, 90_000] {
         let body = format!(
             "<main class=list>{}</main>",
             "<section class=list-item><h1 class=title><a>x</a></h1>".repeat(depth)
         );
         let mb = body.len() as f64 / 1e6;
+        let (guard_ms, found) = time(|| nesting_depth(&body));
+        if found > MAX_NESTING {
+            // Refused before parsing: only the guard's scan is paid.
+            let refused = extract(generic, &url, &body).is_err();
+            println!(
+                "{depth:>6} {:>10} {:>9} {:>10} {:>14} {:>12.2}",
+                body.len(),
+                "-",
+                if refused { "refused" } else { "ACCEPTED?" },
+                "-",
+                guard_ms / mb
+            );
+            continue;
+        }
         let (ms, n) = time(|| extract(generic, &url, &body).unwrap().postings.len());
         let (parse_ms, _) = time(|| scraper::Html::parse_document(&body).tree.nodes().count());
         println!(
-            "{depth:>6} {:>10} {n:>9} {:>10.2} {:>14.2}",
+            "{depth:>6} {:>10} {n:>9} {:>10.2} {:>14.2} {:>12.2}",
             body.len(),
             ms / mb,
-            parse_ms / mb
+            parse_ms / mb,
+            guard_ms / mb
         );
     }
+    worst_accepted(generic, &url);
+}
+
+/// The most a page the guard accepts can cost: 5 MB of listing items, every
+/// one of them under the deepest stack of open elements allowed, so each tag
+/// the parser sees and each item the selectors test sits under ~1000 others.
+fn worst_accepted(source: &Source, url: &Url) {
+    let item = "<section class=list-item><h1 class=title><a href=/x>ACME</a></h1></section>";
+    let open = "<div>".repeat(MAX_NESTING - 4);
+    let items = item.repeat((5_000_000 - open.len()) / item.len());
+    let body = format!("<main class=list>{open}{items}</main>");
+    let (guard_ms, depth) = time(|| nesting_depth(&body));
+    let (ms, n) = time(|| extract(source, url, &body).unwrap().postings.len());
+    let (parse_ms, _) = time(|| scraper::Html::parse_document(&body).tree.nodes().count());
+    println!(
+        "\nworst accepted page: {} bytes, depth {depth} (limit {MAX_NESTING}), {n} postings: \
+         extract {ms:.0} ms (guard scan {guard_ms:.0} ms), parse alone {parse_ms:.0} ms",
+        body.len()
+    );
 }
 
 /// User + system CPU time of this process so far (Linux `/proc/self/stat`,

@@ -6,6 +6,7 @@
 //! dates, so it is unit-tested on fixture pages and fuzzed.
 
 mod dates;
+mod depth;
 mod entities;
 mod feed;
 mod html;
@@ -19,6 +20,7 @@ use crate::config::{Extractor, Source};
 use crate::text;
 
 pub use dates::parse_date;
+pub use depth::{MAX_NESTING, nesting_depth};
 pub use entities::decode as decode_entities;
 pub use html::blocked_reason;
 // The selector workbench reads text exactly as extraction does.
@@ -96,10 +98,30 @@ pub enum ExtractError {
     Json(String),
     #[error("the JSON pointer items = \"{0}\" does not lead to an array")]
     NotAnArray(String),
+    #[error("page nests {0} elements deep, more than {MAX_NESTING}: refused as hostile")]
+    TooDeep(usize),
+}
+
+/// Refuses a page nested deeper than any real listing before it is parsed
+/// as HTML: see [`depth`].
+pub fn check_nesting(body: &str) -> Result<(), ExtractError> {
+    match nesting_depth(body) {
+        d if d > MAX_NESTING => Err(ExtractError::TooDeep(d)),
+        _ => Ok(()),
+    }
 }
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    // A feed's summaries are HTML too (parsed one by one; an entry's end tag
+    // closes what its summary left open, so the scan sees them the same way).
+    let parses_html = match &source.extractor {
+        Extractor::Html(_) | Extractor::Feed => true,
+        Extractor::Json(rules) => rules.embedded.is_some(),
+    };
+    if parses_html {
+        check_nesting(body)?;
+    }
     let parsed = match &source.extractor {
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
         Extractor::Feed => feed::extract(url, body),
@@ -109,13 +131,16 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
         Ok(out) => out,
         // A feed or API behind a CAPTCHA or login answers with an HTML page:
         // that is "blocked", not a broken source.
-        Err(e) => match html::classify(&scraper::Html::parse_document(body), None, true) {
-            Some(reason) => Extraction {
-                blocked: Some(reason),
-                ..Extraction::default()
-            },
-            None => return Err(e),
-        },
+        Err(e) => {
+            check_nesting(body)?;
+            match html::classify(&scraper::Html::parse_document(body), None, true) {
+                Some(reason) => Extraction {
+                    blocked: Some(reason),
+                    ..Extraction::default()
+                },
+                None => return Err(e),
+            }
+        }
     };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
@@ -194,5 +219,27 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn a_feed_with_deeply_nested_summaries_is_refused_and_real_feeds_pass() {
+        let text =
+            "[database]\npath = \"x.db\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"http://f.example/\"\n";
+        let c = Config::parse(Path::new("t.toml"), text).unwrap();
+        let url = Url::parse("http://f.example/").unwrap();
+        let feed = |summary: &str| {
+            let item = format!(
+                "<item><title>ACME</title><link>http://f.example/a</link><description><![CDATA[{summary}]]></description></item>"
+            );
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>{}</channel></rss>",
+                item.repeat(300)
+            )
+        };
+        // Each entry's end tag closes what its summary left open.
+        let sloppy = extract(&c.sources[0], &url, &feed("<div><b>leaked <i>files")).unwrap();
+        assert_eq!(sloppy.postings.len(), 300);
+        let err = extract(&c.sources[0], &url, &feed(&"<div>".repeat(2000))).unwrap_err();
+        assert!(matches!(err, ExtractError::TooDeep(d) if d > 2000), "{err}");
     }
 }

@@ -110,10 +110,14 @@ pub enum NoSuggestion {
          that lists more postings"
     )]
     NoRepeats,
+    /// Nested deeper than any real listing: see `extract::check_nesting`.
+    #[error("{0}")]
+    Hostile(String),
 }
 
 /// Ranked definitions for a listing page, best first.
 pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
+    crate::extract::check_nesting(page).map_err(|e| NoSuggestion::Hostile(e.to_string()))?;
     let doc = Html::parse_document(page);
     let mut out = candidates(&doc, MIN_ITEMS, |_| true);
     // The extract stage asks its blocked-page heuristics only when nothing
@@ -465,6 +469,14 @@ mod tests {
         assert!(matches!(suggest(captcha), Err(NoSuggestion::Blocked(_))));
         let prose = "<html><body><div class=intro><h2>About us</h2><p>We are a blog.</p></div></body></html>";
         assert_eq!(suggest(prose).unwrap_err(), NoSuggestion::NoRepeats);
+    }
+
+    #[test]
+    fn a_page_nested_deeper_than_the_limit_is_refused_before_parsing() {
+        let hostile = format!("<html><body>{}", "<div class=post><a href=/x>ACME</a>".repeat(3000));
+        let err = suggest(&hostile).unwrap_err().to_string();
+        assert!(err.contains("page nests 3003 elements deep"), "{err}");
+        assert!(err.contains("refused as hostile"), "{err}");
     }
 
     #[test]
