@@ -10,6 +10,7 @@
 //! written; masked and truncated titles go through [`super::partial`].
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use super::WatchEntry;
 use super::domain::{self, FoundDomain};
@@ -64,6 +65,10 @@ const LEGAL_SUFFIXES: &[&str] = &[
     "se",
     "group",
 ];
+
+/// In `Matcher::domain_at`: two distinct domains share this hash, so the
+/// look-up falls back to the binary search.
+const COLLIDED: u32 = u32::MAX;
 
 /// Most bytes of posting text shown on each side of a match.
 const SNIPPET_CONTEXT: usize = 60;
@@ -209,6 +214,9 @@ pub struct Matcher {
     /// Term texts, back to back; term `t` is `text[ends[t-1]..ends[t]]`.
     text: String,
     ends: Vec<u32>,
+    /// Per term: whether it is too noisy to match freely ([`noise::noisy`]),
+    /// decided once at build rather than on every occurrence.
+    noisy: Vec<bool>,
     /// Who each term stands for: `owners[starts[t]..starts[t+1]]`.
     owners: Vec<Term>,
     starts: Vec<u32>,
@@ -218,6 +226,15 @@ pub struct Matcher {
     /// Hash of each term run together (`kumhotire`) or hyphened
     /// (`kumho-tire`), sorted, with the term: for registrable labels.
     labels: Vec<(u64, u32)>,
+    /// Where the run of each domain starts in `domains`, by the domain's
+    /// hash ([`COLLIDED`] when two domains share one): every domain-shaped
+    /// string of a posting probes several candidate hosts, and a binary
+    /// search over 100 000 domains per candidate was most of the matching time.
+    domain_at: HashMap<u64, u32, FxBuild>,
+    /// `labels` bucketed by the top bits of the hash, for the same reason:
+    /// bucket `b` is `labels[label_buckets[b]..label_buckets[b + 1]]`.
+    label_buckets: Vec<u32>,
+    label_shift: u32,
     masks: Masks,
     prefixes: Prefixes,
 }
@@ -260,9 +277,10 @@ fn label_forms(term: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::once(together).chain(hyphened)
 }
 
-fn label_hash(label: &str) -> u64 {
+/// The hash of a label or domain, for the look-up tables.
+fn str_hash(text: &str) -> u64 {
     use std::hash::BuildHasher;
-    FxBuild::default().hash_one(label)
+    FxBuild::default().hash_one(text)
 }
 
 impl Matcher {
@@ -273,10 +291,14 @@ impl Matcher {
             index: WordIndex::new(),
             text: String::new(),
             ends: Vec::new(),
+            noisy: Vec::new(),
             owners: Vec::new(),
             starts: Vec::new(),
             domains: Vec::new(),
             labels: Vec::new(),
+            domain_at: HashMap::default(),
+            label_buckets: Vec::new(),
+            label_shift: 63,
             masks: Masks::default(),
             prefixes: Prefixes::default(),
         };
@@ -308,8 +330,9 @@ impl Matcher {
                     if t as usize == m.ends.len() {
                         m.text.push_str(form);
                         m.ends.push(m.text.len() as u32);
+                        m.noisy.push(noise::noisy(form).is_some());
                         for label in label_forms(form) {
-                            m.labels.push((label_hash(&label), t));
+                            m.labels.push((str_hash(&label), t));
                         }
                         m.masks.add(form, t);
                         m.prefixes.add(t);
@@ -347,6 +370,24 @@ impl Matcher {
         m.domains.sort_unstable();
         m.domains.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         m.labels.sort_unstable();
+        for (i, d) in m.domains.iter().enumerate() {
+            if i == 0 || m.domains[i - 1].0 != d.0 {
+                m.domain_at
+                    .entry(str_hash(&d.0))
+                    .and_modify(|start| *start = COLLIDED)
+                    .or_insert(i as u32);
+            }
+        }
+        // About one label per bucket.
+        let bits = (usize::BITS - m.labels.len().leading_zeros()).clamp(1, 20);
+        m.label_shift = 64 - bits;
+        let mut at = 0;
+        for b in 0..=(1usize << bits) {
+            while at < m.labels.len() && ((m.labels[at].0 >> m.label_shift) as usize) < b {
+                at += 1;
+            }
+            m.label_buckets.push(at as u32);
+        }
         let (text, ends) = (&m.text, &m.ends);
         m.prefixes.finish(|t| term_text(text, ends, t));
         m.written.shrink_to_fit();
@@ -469,7 +510,11 @@ impl Matcher {
 
     /// Entries listing `host` exactly.
     fn domain_owners(&self, host: &str) -> &[(Box<str>, u32, u32)] {
-        let from = self.domains.partition_point(|d| d.0.as_ref() < host);
+        let from = match self.domain_at.get(&str_hash(host)) {
+            None => return &[],
+            Some(&COLLIDED) => self.domains.partition_point(|d| d.0.as_ref() < host),
+            Some(&start) => start as usize,
+        };
         let to = from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count();
         &self.domains[from..to]
     }
@@ -492,14 +537,16 @@ impl Matcher {
                 );
             }
             let label = d.label();
-            let hash = label_hash(label);
-            let from = self.labels.partition_point(|l| l.0 < hash);
-            for &(_, t) in self.labels[from..].iter().take_while(|l| l.0 == hash) {
+            let hash = str_hash(label);
+            let b = (hash >> self.label_shift) as usize;
+            let bucket = &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize];
+            let from = bucket.partition_point(|l| l.0 < hash);
+            for &(_, t) in bucket[from..].iter().take_while(|l| l.0 == hash) {
                 let term = self.term(t);
                 if !label_forms(term).any(|f| f == label) {
                     continue;
                 }
-                let noisy = noise::noisy(term).is_some();
+                let noisy = self.noisy[t as usize];
                 matched.extend(
                     self.owners(t)
                         .iter()
@@ -544,7 +591,7 @@ impl Matcher {
         valid.clear();
         for &(s, e, t) in spans {
             let term = self.term(t);
-            let noisy = noise::noisy(term).is_some();
+            let noisy = self.noisy[t as usize];
             for &owner in self.owners(t) {
                 // A noisy term counts only in titles, spelled as the entry writes it.
                 if noisy {
