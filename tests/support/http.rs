@@ -133,6 +133,11 @@ impl HttpServer {
             .collect()
     }
 
+    /// The path of every request so far, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.requests.lock().unwrap().iter().map(|r| r.path.clone()).collect()
+    }
+
     pub fn total_hits(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
@@ -168,7 +173,8 @@ fn handle(
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    // A client killed between connecting and asking sends nothing: no request.
+    if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
         return;
     }
     let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
