@@ -53,23 +53,7 @@ fn an_onion_source_is_fetched_through_the_proxy_which_resolves_the_name() {
         crawl(&format!("tor_proxy = \"{}\"", proxy.url())),
         source("onion", &format!("http://{ONION}/"), "")
     ));
-    let out = match traced(&ws, &["run"]) {
-        Some((out, trace)) => {
-            assert!(
-                trace.mentioning("htons(53)").is_empty(),
-                "no DNS query: {:#?}",
-                trace.calls
-            );
-            let elsewhere: Vec<_> = trace
-                .inet()
-                .into_iter()
-                .filter(|c| !c.contains(&format!("htons({})", proxy.port)))
-                .collect();
-            assert!(elsewhere.is_empty(), "only the proxy is contacted: {elsewhere:#?}");
-            out
-        }
-        None => ws.run(&["run"]),
-    };
+    let out = run_contacting_only(&ws, proxy.port, "only the proxy is contacted");
     assert_ok(&out);
     assert_eq!(titles(&ws), ["Onion Victim One", "Onion Victim Two"]);
     assert_eq!(
@@ -98,23 +82,7 @@ fn without_tor_proxy_an_onion_source_fails_before_any_lookup() {
         source("sneaky", &http.url("/to-onion"), ""),
         source("good", &http.url("/good"), "")
     ));
-    let out = match traced(&ws, &["run"]) {
-        Some((out, trace)) => {
-            assert!(
-                trace.mentioning("htons(53)").is_empty(),
-                "no DNS query: {:#?}",
-                trace.calls
-            );
-            let elsewhere: Vec<_> = trace
-                .inet()
-                .into_iter()
-                .filter(|c| !c.contains(&format!("htons({})", http.port)))
-                .collect();
-            assert!(elsewhere.is_empty(), "nothing but the clearnet server: {elsewhere:#?}");
-            out
-        }
-        None => ws.run(&["run"]),
-    };
+    let out = run_contacting_only(&ws, http.port, "nothing but the clearnet server");
     assert_exit(&out, 3);
     let err = stderr(&out);
     assert!(
@@ -229,4 +197,26 @@ fn onion_sources_get_three_times_the_timeouts() {
     assert!(err.contains("source clearnet: ") && err.contains("timed out"), "{err}");
     assert!(!err.contains("source onion"), "{err}");
     assert_eq!(titles(&ws), ["Patient Onion"]);
+}
+
+/// `leakwatch run`, under strace when it is installed: no DNS query, and no
+/// connection to anything but `port` (`what` says which server that is).
+fn run_contacting_only(ws: &Workspace, port: u16, what: &str) -> std::process::Output {
+    match traced(ws, &["run"]) {
+        Some((out, trace)) => {
+            assert!(
+                trace.mentioning("htons(53)").is_empty(),
+                "no DNS query: {:#?}",
+                trace.calls
+            );
+            let elsewhere: Vec<_> = trace
+                .inet()
+                .into_iter()
+                .filter(|c| !c.contains(&format!("htons({port})")))
+                .collect();
+            assert!(elsewhere.is_empty(), "{what}: {elsewhere:#?}");
+            out
+        }
+        None => ws.run(&["run"]),
+    }
 }
