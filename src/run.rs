@@ -140,13 +140,13 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let run_id = store.begin_run(&store::now())?;
 
     let entries = store.entries()?;
+    let matcher = Matcher::new(&entries);
+    let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut counts = RunCounts::default();
     let bar = Stage::start(opts.progress, "backfill", None);
     counts.matches += backfill(&mut store, config, run_id, &entries)?;
     drop(bar);
 
-    let matcher = Matcher::new(&entries);
-    let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
     if let Some(base) = opts.retry_base {
         fetcher = fetcher.with_retry_base(base);
@@ -419,6 +419,13 @@ fn process(
     let first_run = old_state.first_run_id.unwrap_or(run_id);
     let first_look = first_run == run_id;
     let w = store.write()?;
+    let queue = Queue {
+        w: &w,
+        config,
+        entries,
+        run_id,
+        now: &now,
+    };
     for posting in &outcome.postings {
         let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
             continue;
@@ -430,18 +437,8 @@ fn process(
         let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));
         for hit in hits {
-            counts.matches += queue_hit(
-                &w,
-                config,
-                entries,
-                change.posting_id,
-                &change.posting,
-                &hit,
-                run_id,
-                false,
-                change.kind == ChangeKind::Changed,
-                &now,
-            )?;
+            let changed = change.kind == ChangeKind::Changed;
+            counts.matches += queue.hit(change.posting_id, &change.posting, &hit, false, changed)?;
         }
     }
     for (url, old, new) in &outcome.pages {
@@ -536,7 +533,7 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     let _lock = RunLock::acquire(&config.database)?;
     let mut store = Store::open(&config.database)?;
     let run_id = store.begin_run(&store::now())?;
-    let entries = store.entries()?;
+    let entries = store.entries()?.into_iter().map(|e| (e.id, e)).collect();
     let matches = backfill(&mut store, config, run_id, &entries)?;
     let counts = RunCounts {
         matches,
@@ -546,103 +543,111 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     Ok(matches)
 }
 
-/// Records a hit and queues its alerts; 1 if it was a new match.
-#[allow(clippy::too_many_arguments)]
-fn queue_hit(
-    w: &Writer,
-    config: &Config,
-    entries: &HashMap<i64, WatchEntry>,
-    posting_id: i64,
-    posting: &Posting,
-    hit: &crate::watch::Hit,
+/// Where a run's hits go: the source's transaction, and what decides who hears.
+struct Queue<'a, 'w> {
+    w: &'a Writer<'w>,
+    config: &'a Config,
+    entries: &'a HashMap<i64, WatchEntry>,
     run_id: i64,
-    retroactive: bool,
-    changed: bool,
-    now: &str,
-) -> Result<i64, StoreError> {
-    let facts = repeat::Facts {
-        title: posting.title.clone(),
-        body: posting.body.clone(),
-        posted_at: posting.posted_at,
-    };
-    let match_id = match w.insert_match(posting_id, hit, run_id, retroactive, changed, now)? {
-        Some(match_id) => {
-            match repeat::judge(
-                &facts,
-                &w.announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
-            ) {
-                repeat::Verdict::First => {}
-                repeat::Verdict::Repeat { of } => {
-                    w.mark_repeat(match_id, of)?;
-                    return Ok(1);
+    now: &'a str,
+}
+
+impl Queue<'_, '_> {
+    /// Records a hit and queues its alerts; 1 if it was a new match.
+    fn hit(
+        &self,
+        posting_id: i64,
+        posting: &Posting,
+        hit: &crate::watch::Hit,
+        retroactive: bool,
+        changed: bool,
+    ) -> Result<i64, StoreError> {
+        let match_id = match self
+            .w
+            .insert_match(posting_id, hit, self.run_id, retroactive, changed, self.now)?
+        {
+            Some(match_id) => {
+                match repeat::judge(
+                    posting,
+                    &self
+                        .w
+                        .announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
+                ) {
+                    repeat::Verdict::First => {}
+                    repeat::Verdict::Repeat { of } => {
+                        self.w.mark_repeat(match_id, of)?;
+                        return Ok(1);
+                    }
+                    repeat::Verdict::News { note } => self.w.set_change_note(match_id, &note)?,
                 }
-                repeat::Verdict::News { note } => w.set_change_note(match_id, &note)?,
+                match_id
             }
-            match_id
+            // Already matched: only a meaningful change of the posting is news.
+            None if changed => {
+                let announced = self
+                    .w
+                    .announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+                let repeat::Verdict::News { note } = repeat::judge(posting, &announced) else {
+                    return Ok(0);
+                };
+                let match_id = self.w.insert_match_revision(posting_id, hit, self.run_id, self.now)?;
+                self.w.set_change_note(match_id, &note)?;
+                match_id
+            }
+            None => return Ok(0),
+        };
+        self.w.mark_announced(match_id, repeat::says_published(posting))?;
+        let entry = self.entries.get(&hit.entry_id);
+        let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
+        let recipients: Vec<String> = if own.is_empty() {
+            self.config.notify.recipients.iter().map(|a| a.to_string()).collect()
+        } else {
+            own
+        };
+        if recipients.is_empty() {
+            tracing::warn!(
+                "{} matched, but it has no recipients and notify.recipients is empty: the match is recorded, no email queued",
+                entry.map_or("a watch entry", |e| e.name.as_str())
+            );
         }
-        // Already matched: only a meaningful change of the posting is news.
-        None if changed => {
-            let announced = w.announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
-            let repeat::Verdict::News { note } = repeat::judge(&facts, &announced) else {
-                return Ok(0);
-            };
-            let match_id = w.insert_match_revision(posting_id, hit, run_id, now)?;
-            w.set_change_note(match_id, &note)?;
-            match_id
+        for r in recipients
+            .iter()
+            .cloned()
+            .chain(self.config.notify.webhooks.iter().map(notify::webhook::recipient))
+        {
+            self.w.queue_alert(match_id, &r, self.now)?;
         }
-        None => return Ok(0),
-    };
-    w.mark_announced(match_id, repeat::says_published(&facts))?;
-    let entry = entries.get(&hit.entry_id);
-    let own: Vec<String> = entry.map(|e| e.recipients.clone()).unwrap_or_default();
-    let recipients: Vec<String> = if own.is_empty() {
-        config.notify.recipients.iter().map(|a| a.to_string()).collect()
-    } else {
-        own
-    };
-    if recipients.is_empty() {
-        tracing::warn!(
-            "{} matched, but it has no recipients and notify.recipients is empty: the match is recorded, no email queued",
-            entry.map_or("a watch entry", |e| e.name.as_str())
-        );
+        Ok(1)
     }
-    for r in recipients
-        .iter()
-        .cloned()
-        .chain(config.notify.webhooks.iter().map(notify::webhook::recipient))
-    {
-        w.queue_alert(match_id, &r, now)?;
-    }
-    Ok(1)
 }
 
 /// Matches entries added or changed since their last backfill against every
 /// stored posting, so a supplier added today alerts on last week's posting.
-fn backfill(store: &mut Store, config: &Config, run_id: i64, all: &[WatchEntry]) -> Result<i64, StoreError> {
+fn backfill(
+    store: &mut Store,
+    config: &Config,
+    run_id: i64,
+    entries: &HashMap<i64, WatchEntry>,
+) -> Result<i64, StoreError> {
     let fresh = store.entries_to_backfill()?;
     if fresh.is_empty() {
         return Ok(0);
     }
     let postings = store.all_postings()?;
     let matcher = Matcher::new(&fresh);
-    let entries: HashMap<i64, WatchEntry> = all.iter().map(|e| (e.id, e.clone())).collect();
     let now = store::now();
     let w = store.write()?;
+    let queue = Queue {
+        w: &w,
+        config,
+        entries,
+        run_id,
+        now: &now,
+    };
     let mut matches = 0;
     for stored in &postings {
         for hit in matcher.find(&stored.posting) {
-            matches += queue_hit(
-                &w,
-                config,
-                &entries,
-                stored.id,
-                &stored.posting,
-                &hit,
-                run_id,
-                true,
-                false,
-                &now,
-            )?;
+            matches += queue.hit(stored.id, &stored.posting, &hit, true, false)?;
         }
     }
     w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;

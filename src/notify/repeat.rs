@@ -21,6 +21,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::extract::Posting;
+
 /// A posting dated this many days after the last announced one for the same
 /// victim is a new leak, not a repeat.
 pub const NEW_LEAK_AFTER_DAYS: i64 = 30;
@@ -36,14 +38,6 @@ const PUBLISHED_WORDS: [&str; 8] = [
     "downloadable",
     "uploaded",
 ];
-
-/// What the decision needs to know about a posting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
-    pub title: String,
-    pub body: String,
-    pub posted_at: Option<DateTime<Utc>>,
-}
 
 /// An announced earlier match of the same entry, victim and source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +64,7 @@ pub enum Verdict {
 }
 
 /// Judges `new` against what was already announced (any order).
-pub fn judge(new: &Facts, announced: &[Announced]) -> Verdict {
+pub fn judge(new: &Posting, announced: &[Announced]) -> Verdict {
     let Some(first) = announced.iter().min_by_key(|a| a.match_id) else {
         return Verdict::First;
     };
@@ -96,7 +90,7 @@ pub fn judge(new: &Facts, announced: &[Announced]) -> Verdict {
 }
 
 /// The posting says the stolen data is out.
-pub fn says_published(f: &Facts) -> bool {
+pub fn says_published(f: &Posting) -> bool {
     let text = crate::text::normalize(&format!("{} {}", f.title, f.body));
     text.split_whitespace().any(|w| PUBLISHED_WORDS.contains(&w))
 }
@@ -109,15 +103,21 @@ fn day(ts: &str) -> String {
 mod tests {
     use super::*;
 
-    fn facts(title: &str, body: &str, date: Option<&str>) -> Facts {
-        Facts {
+    fn facts(title: &str, body: &str, date: Option<&str>) -> Posting {
+        Posting {
+            source: "clop".into(),
+            key: String::new(),
             title: title.into(),
-            body: body.into(),
+            link: None,
             posted_at: date.map(|d| format!("{d}T00:00:00Z").parse().unwrap()),
+            body: body.into(),
+            victim: "acme".into(),
+            masked: false,
+            truncated: false,
         }
     }
 
-    fn announced(id: i64, f: Facts) -> Announced {
+    fn announced(id: i64, f: Posting) -> Announced {
         Announced {
             match_id: id,
             published: says_published(&f),
