@@ -6,6 +6,8 @@
 //!
 //! Run: `cargo bench --bench extract` (or `bash benches/extract.sh`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -31,15 +33,6 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("ransomhub", "ransomhub", "RansomHub"),
 ];
 
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
-        .iter()
-        .map(|p| root.join(p))
-        .find(|p| p.is_dir())
-        .expect("shared/corpus/leaksites beside the checkout")
-}
-
 fn sources() -> Vec<Source> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sources");
     let text = format!(
@@ -54,7 +47,7 @@ fn sources() -> Vec<Source> {
 fn pages() -> Vec<(String, PathBuf, String)> {
     let mut out = Vec::new();
     for (source, dir, prefix) in PAGES {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus().join(dir))
+        let mut files: Vec<PathBuf> = std::fs::read_dir(support::corpus().join("leaksites").join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
@@ -142,7 +135,7 @@ fn main() {
 fn scaling(sources: &[Source]) {
     let hub = sources.iter().find(|s| s.name == "ransomhub").unwrap();
     let url = Url::parse("http://ransomhub.example.onion/").unwrap();
-    let page = std::fs::read_to_string(corpus().join("ransomhub/RansomHub.html")).unwrap();
+    let page = std::fs::read_to_string(support::corpus().join("leaksites/ransomhub/RansomHub.html")).unwrap();
     let (head, rest) = page.split_at(page.find("<div class=\"col-12 col-md-6 col-lg-4\">").unwrap());
     let tail_at = rest
         .rfind("</a>\n            </div>")

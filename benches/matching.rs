@@ -8,8 +8,9 @@
 //! Run: `cargo bench --bench matching` (corpus from `$LEAKWATCH_CORPUS`, else
 //! `../shared/corpus` or `/work/shared/corpus`).
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -48,21 +49,8 @@ static ALLOC: Counting = Counting;
 
 const TARGET_BYTES: usize = 100 * 1024 * 1024;
 
-fn corpus() -> PathBuf {
-    let candidates = [
-        std::env::var("LEAKWATCH_CORPUS").ok().map(PathBuf::from),
-        Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("posts").is_dir())
-        .expect("no corpus: set LEAKWATCH_CORPUS to the folder holding posts/")
-}
-
 fn titles() -> Vec<String> {
-    let file = corpus().join("posts/ransomlook_sample_posts_2022-08.json");
+    let file = support::corpus().join("posts/ransomlook_sample_posts_2022-08.json");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let posts: Vec<serde_json::Value> = serde_json::from_str(&text).expect("posts JSON");
     posts

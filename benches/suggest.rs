@@ -6,7 +6,8 @@
 //!
 //! cargo bench --bench suggest
 
-use std::path::Path;
+mod support;
+
 use std::time::{Duration, Instant};
 
 const PAGES: &[&str] = &[
@@ -28,12 +29,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
-        .iter()
-        .map(|p| root.join(p))
-        .find(|p| p.is_dir())
-        .expect("the real corpus: shared/corpus/leaksites beside the checkout");
+    let corpus = support::corpus().join("leaksites");
     println!(
         "suggest: {RUNS} runs per page, target {} ms per 200 KB page",
         TARGET.as_millis()

@@ -28,5 +28,7 @@ pub mod schedule;
 pub mod store;
 pub mod suggest;
 pub mod terminal;
+#[cfg(test)]
+mod testdata;
 pub mod text;
 pub mod watch;

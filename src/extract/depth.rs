@@ -165,7 +165,6 @@ fn find_ignore_case(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
     use std::time::Instant;
 
     #[test]
@@ -242,12 +241,7 @@ mod tests {
 
     #[test]
     fn every_real_corpus_page_passes_with_a_wide_margin() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let corpus = ["../shared/corpus/leaksites", "../../shared/corpus/leaksites"]
-            .iter()
-            .map(|p| root.join(p))
-            .find(|p| p.is_dir())
-            .expect("the real corpus: shared/corpus/leaksites beside the checkout");
+        let corpus = crate::testdata::corpus().join("leaksites");
         let mut pages = 0;
         let mut dirs = vec![corpus];
         while let Some(dir) = dirs.pop() {

@@ -176,15 +176,9 @@ mod tests {
 mod dataset_tests {
     use super::*;
     use std::collections::{HashMap, HashSet};
-    use std::path::Path;
 
     fn posts() -> Vec<(String, String)> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let file = ["../shared/corpus/posts", "../../shared/corpus/posts"]
-            .iter()
-            .map(|p| root.join(p).join("ransomlook_sample_posts_2022-08.json"))
-            .find(|p| p.is_file())
-            .expect("the real posts dataset beside the checkout");
+        let file = crate::testdata::corpus().join("posts/ransomlook_sample_posts_2022-08.json");
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         v.as_array()
             .unwrap()
