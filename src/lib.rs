@@ -9,7 +9,7 @@
 //!
 //! Typed values flow forward: [`config::Source`] → [`fetch::Page`] →
 //! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
-//! → [`run::RunSummary`].
+//! → [`summary::RunSummary`].
 
 pub mod check;
 pub mod commands;
@@ -27,6 +27,7 @@ pub mod run;
 pub mod schedule;
 pub mod store;
 pub mod suggest;
+pub mod summary;
 pub mod terminal;
 #[cfg(test)]
 mod testdata;
