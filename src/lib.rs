@@ -18,6 +18,8 @@ pub mod demo;
 pub mod extract;
 pub mod fetch;
 pub mod init;
+#[cfg(test)]
+mod layout_tests;
 pub mod lock;
 pub mod logging;
 pub mod notify;
