@@ -158,10 +158,16 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         task.abort();
     }
 
-    let labels: HashMap<String, String> = config
+    let labels: notify::Labels = config
         .sources
         .iter()
-        .map(|s| (s.name.clone(), s.label.clone()))
+        .map(|s| {
+            let label = notify::SourceLabel {
+                label: s.label.clone(),
+                disclosure: s.disclosure.clone(),
+            };
+            (s.name.clone(), label)
+        })
         .collect();
     let previews = match opts.dry_run {
         true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
@@ -523,12 +529,7 @@ impl Queue<'_, '_> {
             .insert_match(posting_id, hit, self.run_id, retroactive, changed, self.now)?
         {
             Some(match_id) => {
-                match repeat::judge(
-                    posting,
-                    &self
-                        .w
-                        .announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
-                ) {
+                match repeat::judge(posting, &self.w.announced_for(hit.entry_id, posting, match_id)?) {
                     repeat::Verdict::First => {}
                     repeat::Verdict::Repeat { of } => {
                         self.w.mark_repeat(match_id, of)?;
@@ -540,9 +541,7 @@ impl Queue<'_, '_> {
             }
             // Already matched: only a meaningful change of the posting is news.
             None if changed => {
-                let announced = self
-                    .w
-                    .announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+                let announced = self.w.announced_for(hit.entry_id, posting, -1)?;
                 let repeat::Verdict::News { note } = repeat::judge(posting, &announced) else {
                     return Ok(0);
                 };

@@ -40,14 +40,31 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
     print_rows(
         &rows,
         format,
-        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK"],
+        &[
+            "SOURCE",
+            "TITLE",
+            "POSTED",
+            "FIRST SEEN",
+            "LINK",
+            "GROUP",
+            "WEBSITE",
+            "VENDOR",
+            "PRODUCT",
+            "ID",
+        ],
         |p| {
+            let fact = |f: &Option<String>| f.clone().unwrap_or_default();
             vec![
                 p.source.clone(),
                 p.title.clone(),
                 p.posted_at.clone().unwrap_or_default(),
                 p.first_seen_at.clone(),
                 p.link.clone().unwrap_or_default(),
+                fact(&p.group),
+                fact(&p.website),
+                fact(&p.vendor),
+                fact(&p.product),
+                fact(&p.id),
             ]
         },
     )

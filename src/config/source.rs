@@ -12,6 +12,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::Rate;
+use super::kinds::{CsvRules, Facts, FeedRules, RawCsv, RawFeed, RawJsonFacts, build_csv, build_feed, capturing_regex};
 use super::problems::Checker;
 
 pub const DEFAULT_MAX_PAGES: u32 = 5;
@@ -30,6 +31,11 @@ pub struct Source {
     pub proxy: Option<Url>,
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
+    /// The threat actor behind the site, for postings that do not name one.
+    pub group: Option<String>,
+    /// What a posting here means, for disclosure sources ("added to CISA
+    /// KEV"): the email says so instead of "named on a leak site".
+    pub disclosure: Option<String>,
     pub extractor: Extractor,
 }
 
@@ -45,16 +51,18 @@ impl Source {
 #[allow(clippy::large_enum_variant)] // one per source, built once: size does not matter
 pub enum Extractor {
     Html(HtmlRules),
-    Feed,
+    Feed(FeedRules),
     Json(JsonRules),
+    Csv(CsvRules),
 }
 
 impl Extractor {
     pub fn kind(&self) -> &'static str {
         match self {
             Extractor::Html(_) => "html",
-            Extractor::Feed => "feed",
+            Extractor::Feed(_) => "feed",
             Extractor::Json(_) => "json",
+            Extractor::Csv(_) => "csv",
         }
     }
 }
@@ -99,7 +107,12 @@ pub struct JsonRules {
     pub title: String,
     pub link: Option<String>,
     pub date: Option<String>,
-    pub body: Option<String>,
+    /// Pointers joined into the body; a labelled one reads `label: value`.
+    pub body: Vec<(Option<String>, String)>,
+    pub facts: Facts<String>,
+    /// Only items where this pointer is `true` (or a non-empty string other
+    /// than "false") are postings: the SEC list keeps Item 1.05 filings.
+    pub keep_if: Option<String>,
     /// The JSON sits inside this element of an HTML page (`pre`, `script`).
     pub embedded: Option<Selector>,
     /// With `embedded`: the page is not a listing when this matches.
@@ -120,8 +133,12 @@ pub(super) struct RawSource {
     label: Option<String>,
     #[serde(default)]
     about: Vec<String>,
+    group: Option<String>,
+    disclosure: Option<String>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
+    feed: Option<Spanned<RawFeed>>,
+    csv: Option<Spanned<RawCsv>>,
 }
 
 #[derive(Deserialize)]
@@ -144,10 +161,31 @@ struct RawJson {
     title: Spanned<String>,
     link: Option<Spanned<String>>,
     date: Option<Spanned<String>>,
-    body: Option<Spanned<String>>,
+    body: Option<Spanned<RawBody>>,
     embedded: Option<Spanned<String>>,
     blocked_if: Option<Spanned<String>>,
     title_wrap: Option<usize>,
+    keep_if: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    website: Option<Spanned<String>>,
+    vendor: Option<Spanned<String>>,
+    product: Option<Spanned<String>>,
+    id: Option<Spanned<String>>,
+}
+
+/// `body = "/description"`, or several: `["/a", { label = "due", pointer = "/dueDate" }]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBody {
+    One(String),
+    Many(Vec<RawBodyPart>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBodyPart {
+    Pointer(String),
+    Labelled { label: String, pointer: String },
 }
 
 /// A field spec: a bare selector string, or a table.
@@ -268,7 +306,18 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
                 None
             }
         },
-        "feed" => Some(Extractor::Feed),
+        "feed" => build_feed(ck, &name, raw.feed.map(Spanned::into_inner).unwrap_or_default()).map(Extractor::Feed),
+        "csv" => match raw.csv {
+            Some(c) => build_csv(ck, &name, c.into_inner()).map(Extractor::Csv),
+            None => {
+                ck.add(
+                    Some(span.clone()),
+                    key("csv"),
+                    "kind = \"csv\" needs a [source.csv] table with at least `title` (a column name)",
+                );
+                None
+            }
+        },
         "json" => match raw.json {
             Some(j) => build_json(ck, &name, j.into_inner()).map(Extractor::Json),
             None => {
@@ -284,7 +333,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             ck.add(
                 Some(raw.kind.span()),
                 key("kind"),
-                format!("`{other}` is not a source kind: use \"html\", \"feed\" or \"json\""),
+                format!("`{other}` is not a source kind: use \"html\", \"feed\", \"json\" or \"csv\""),
             );
             None
         }
@@ -299,6 +348,8 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         rate,
         proxy,
         about: raw.about,
+        group: raw.group.filter(|g| !g.trim().is_empty()),
+        disclosure: raw.disclosure.filter(|d| !d.trim().is_empty()),
         extractor: extractor?,
     })
 }
@@ -389,25 +440,7 @@ fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> O
         return None;
     }
     let regex = match spec.regex {
-        Some(r) => match regex::Regex::new(&r) {
-            Ok(re) if re.captures_len() >= 2 => Some(re),
-            Ok(_) => {
-                ck.add(
-                    Some(span),
-                    format!("source \"{source}\": {key}.regex"),
-                    format!("`{r}` has no capture group: wrap the part to keep in ( )"),
-                );
-                return None;
-            }
-            Err(e) => {
-                ck.add(
-                    Some(span),
-                    format!("source \"{source}\": {key}.regex"),
-                    format!("`{r}` is not a valid regex: {e}"),
-                );
-                return None;
-            }
-        },
+        Some(r) => Some(capturing_regex(ck, source, &format!("{key}.regex"), span, &r)?),
         None => None,
     };
     Some(Field {
@@ -437,7 +470,28 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
     let title = pointer("title", raw.title);
     let link = raw.link.map(|p| pointer("link", p));
     let date = raw.date.map(|p| pointer("date", p));
-    let body = raw.body.map(|p| pointer("body", p));
+    let body = match raw.body.map(|b| (b.span(), b.into_inner())) {
+        None => Vec::new(),
+        Some((span, RawBody::One(p))) => vec![(None, pointer("body", Spanned::new(span, p)))],
+        Some((span, RawBody::Many(parts))) => parts
+            .into_iter()
+            .map(|part| match part {
+                RawBodyPart::Pointer(p) => (None, pointer("body", Spanned::new(span.clone(), p))),
+                RawBodyPart::Labelled { label, pointer: p } => {
+                    (Some(label), pointer("body", Spanned::new(span.clone(), p)))
+                }
+            })
+            .collect(),
+    };
+    let facts = RawJsonFacts {
+        group: raw.group,
+        website: raw.website,
+        vendor: raw.vendor,
+        product: raw.product,
+        id: raw.id,
+    }
+    .build(&mut pointer);
+    let keep_if = raw.keep_if.map(|p| pointer("keep_if", p));
     let embedded = raw.embedded.and_then(|s| selector(ck, source, "json.embedded", &s));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "json.blocked_if", &s));
     let rules = JsonRules {
@@ -446,6 +500,8 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         link,
         date,
         body,
+        facts,
+        keep_if,
         embedded,
         blocked_if,
         title_wrap: raw.title_wrap.filter(|&w| w > 0),

@@ -33,7 +33,7 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
             date
         });
         let body = rules.body.as_ref().and_then(value).unwrap_or_default();
-        match posting(&title, link, posted_at, &body) {
+        match posting(&title, link, posted_at, &body, Default::default()) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
         }

@@ -4,7 +4,7 @@ use scraper::Html;
 use serde_json::Value;
 use url::Url;
 
-use super::{ExtractError, Extraction, html, parse_date, posting, resolve_link};
+use super::{ExtractError, Extraction, PostingFacts, html, parse_date, posting, resolve_link};
 use crate::config::JsonRules;
 
 pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
@@ -32,7 +32,16 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
         .and_then(Value::as_array)
         .ok_or_else(|| ExtractError::NotAnArray(rules.items.clone()))?;
     let mut out = Extraction::default();
-    for item in items {
+    let kept = |item: &&Value| match &rules.keep_if {
+        None => true,
+        Some(p) => match item.pointer(p) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => !s.trim().is_empty() && !s.trim().eq_ignore_ascii_case("false"),
+            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            _ => false,
+        },
+    };
+    for item in items.iter().filter(kept) {
         let field = |p: &Option<String>| p.as_deref().and_then(|p| scalar(item.pointer(p)?));
         let mut title = scalar_at(item, &rules.title).unwrap_or_default();
         if let Some(width) = rules.title_wrap {
@@ -53,8 +62,24 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             }
             parsed
         });
-        let body = field(&rules.body).unwrap_or_default();
-        match posting(&title, link, date, &body) {
+        let body = rules
+            .body
+            .iter()
+            .filter_map(|(label, p)| {
+                let value = field(&Some(p.clone()))?;
+                let value = value.trim();
+                if value.is_empty() {
+                    return None;
+                }
+                Some(match label {
+                    Some(label) => format!("{label}: {value}"),
+                    None => value.to_owned(),
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let facts = PostingFacts::read(&rules.facts, |p| scalar(item.pointer(p)?));
+        match posting(&title, link, date, &body, facts) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
         }
@@ -106,7 +131,9 @@ mod tests {
             title: "/victim".into(),
             link: Some("/url".into()),
             date: Some("/discovered".into()),
-            body: Some("/missing".into()),
+            body: vec![(None, "/missing".into())],
+            facts: Default::default(),
+            keep_if: None,
             embedded: None,
             blocked_if: None,
             title_wrap: None,

@@ -101,6 +101,7 @@ mod tests {
             victim: "acme".into(),
             masked: false,
             truncated: false,
+            facts: Default::default(),
         }
     }
 

@@ -10,7 +10,6 @@
 //! final. The URL is a secret: it is read from the environment and never
 //! written to logs or errors.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -67,7 +66,7 @@ enum Outcome {
 pub async fn deliver(
     store: &mut Store,
     hooks: &[Webhook],
-    labels: &HashMap<String, String>,
+    labels: &super::Labels,
     message_domain: &str,
 ) -> Result<Delivery, StoreError> {
     store.assemble_digests(&store::now(), message_domain)?;
@@ -105,11 +104,7 @@ pub async fn deliver(
             continue;
         };
         let mut alerts = store.digest_alerts(digest.id)?;
-        for a in &mut alerts {
-            if let Some(label) = labels.get(&a.source) {
-                a.source_label.clone_from(label);
-            }
-        }
+        super::label(labels, &mut alerts);
         let body = payload(hook.format, &digest.message_id, &alerts).to_string();
         match post(&client, &url, &digest.message_id, body).await {
             Outcome::Sent => {

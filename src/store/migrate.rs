@@ -13,7 +13,16 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[];
+const STEPS: &[&str] = &[
+    // Structured facts of a posting (sources13).
+    "ALTER TABLE posting ADD COLUMN actor TEXT;
+     ALTER TABLE posting ADD COLUMN website TEXT;
+     ALTER TABLE posting ADD COLUMN vendor TEXT;
+     ALTER TABLE posting ADD COLUMN product TEXT;
+     ALTER TABLE posting ADD COLUMN item_id TEXT;
+     ALTER TABLE posting ADD COLUMN claim_group TEXT;
+     ALTER TABLE posting ADD COLUMN claim_site TEXT;",
+];
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -71,6 +80,56 @@ mod tests {
             err.to_string().contains("newer than this leakwatch understands"),
             "{err}"
         );
+    }
+
+    /// The columns of every table, as SQLite describes them.
+    fn columns(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
+                 WHERE m.type = 'table' ORDER BY m.name, c.cid",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        drop(Store::open(&fresh).unwrap());
+        // Version 1: the posting table before its structured facts.
+        let old = dir.path().join("old.db");
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        for c in [
+            "actor",
+            "website",
+            "vendor",
+            "product",
+            "item_id",
+            "claim_group",
+            "claim_site",
+        ] {
+            conn.execute_batch(&format!("ALTER TABLE posting DROP COLUMN {c}"))
+                .unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id) VALUES ('s', 'k', 'v', 'Acme', 'now', 1);",
+        )
+        .unwrap();
+        drop(conn);
+        drop(Store::open(&old).unwrap());
+        let (old, fresh) = (Connection::open(&old).unwrap(), Connection::open(&fresh).unwrap());
+        assert_eq!(columns(&old), columns(&fresh));
+        let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, CURRENT);
+        let kept: String = old.query_row("SELECT title FROM posting", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "Acme");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, named_params};
 use serde::Serialize;
 
 use super::{Result, Store, Writer};
-use crate::extract::Posting;
+use crate::extract::{Posting, PostingFacts};
 use crate::watch::Hit;
 
 /// What storing a posting changed.
@@ -38,6 +38,11 @@ pub struct PostingRow {
     pub posted_at: Option<String>,
     pub first_seen_at: String,
     pub body: String,
+    pub group: Option<String>,
+    pub website: Option<String>,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    pub id: Option<String>,
 }
 
 /// What `leakwatch postings` and `leakwatch matches` are narrowed to.
@@ -66,6 +71,9 @@ pub struct MatchRow {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    /// Other sources that reported the same victim of the same group later:
+    /// recorded on this match, no email of their own.
+    pub also_reported_by: Vec<String>,
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -103,15 +111,20 @@ impl Writer<'_> {
                 self.tx
                     .prepare_cached(
                         "INSERT INTO posting (source, key, victim, title, link, posted_at, body, masked, truncated,
-                                              first_seen_at, first_run_id, first_look)
+                                              first_seen_at, first_run_id, first_look,
+                                              actor, website, vendor, product, item_id, claim_group, claim_site)
                          VALUES (:source, :key, :victim, :title, :link, :posted_at, :body, :masked, :truncated,
-                                 :now, :run, :first_look)",
+                                 :now, :run, :first_look, :actor, :website, :vendor, :product, :item_id,
+                                 :claim_group, :claim_site)",
                     )?
                     .execute(named_params! {
                         ":source": posting.source, ":key": posting.key, ":victim": posting.victim,
                         ":masked": posting.masked, ":truncated": posting.truncated, ":title": posting.title,
                         ":link": posting.link, ":posted_at": posted_at, ":body": posting.body,
                         ":now": now, ":run": run_id, ":first_look": first_look,
+                        ":actor": posting.facts.group, ":website": posting.facts.website,
+                        ":vendor": posting.facts.vendor, ":product": posting.facts.product, ":item_id": posting.facts.id,
+                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
                     })?;
                 Ok(Some(change(self.tx.last_insert_rowid(), ChangeKind::New)))
             }
@@ -120,12 +133,17 @@ impl Writer<'_> {
             {
                 self.tx
                     .prepare_cached(
-                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now
+                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now,
+                                           actor = :actor, website = :website, vendor = :vendor, product = :product,
+                                           claim_group = :claim_group, claim_site = :claim_site
                          WHERE id = :id",
                     )?
                     .execute(named_params! {
                         ":title": posting.title, ":link": posting.link, ":posted_at": posted_at,
                         ":body": posting.body, ":now": now, ":id": id,
+                        ":actor": posting.facts.group, ":website": posting.facts.website,
+                        ":vendor": posting.facts.vendor, ":product": posting.facts.product,
+                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
                     })?;
                 Ok(Some(change(id, ChangeKind::Changed)))
             }
@@ -178,7 +196,9 @@ impl Store {
     /// Every stored posting, for matching new watch entries against the past.
     pub fn all_postings(&self) -> Result<Vec<StoredPosting>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated FROM posting ORDER BY id",
+            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated,
+                    actor, website, vendor, product, item_id
+             FROM posting ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
@@ -196,6 +216,13 @@ impl Store {
                     victim: r.get(7)?,
                     masked: r.get(8)?,
                     truncated: r.get(9)?,
+                    facts: PostingFacts {
+                        group: r.get(10)?,
+                        website: r.get(11)?,
+                        vendor: r.get(12)?,
+                        product: r.get(13)?,
+                        id: r.get(14)?,
+                    },
                 },
             })
         })?;
@@ -205,7 +232,7 @@ impl Store {
     /// Postings passing `filter` (first seen at or after `since`), newest first.
     pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source, title, link, posted_at, first_seen_at, body FROM posting
+            "SELECT source, title, link, posted_at, first_seen_at, body, actor, website, vendor, product, item_id FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
                AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
                                              WHERE e.name = :entry COLLATE NOCASE))
@@ -220,6 +247,11 @@ impl Store {
                 posted_at: r.get(3)?,
                 first_seen_at: r.get(4)?,
                 body: r.get(5)?,
+                group: r.get(6)?,
+                website: r.get(7)?,
+                vendor: r.get(8)?,
+                product: r.get(9)?,
+                id: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -232,7 +264,9 @@ impl Store {
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
-                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
+                    (SELECT group_concat(DISTINCT rp.source) FROM \"match\" r JOIN posting rp ON rp.id = r.posting_id
+                     WHERE r.repeat_of = m.id AND rp.source != p.source)
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
                AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
@@ -254,6 +288,7 @@ impl Store {
                 emails_sent: r.get(10)?,
                 emails_pending: r.get(11)?,
                 emails_failed: r.get(12)?,
+                also_reported_by: super::outbox::sources_list(r.get(13)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -55,6 +55,11 @@ pub enum Field {
     Title,
     Body,
     Link,
+    /// The victim's website as the source states it.
+    Website,
+    /// A disclosure's vendor or product as the source states it.
+    Vendor,
+    Product,
 }
 
 impl Field {
@@ -63,6 +68,9 @@ impl Field {
             Field::Title => "title",
             Field::Body => "body",
             Field::Link => "link",
+            Field::Website => "website",
+            Field::Vendor => "vendor",
+            Field::Product => "product",
         }
     }
 }
@@ -72,7 +80,7 @@ impl Field {
 pub fn confidence(reason: Reason, field: Field) -> u8 {
     let base = reason.confidence();
     match field {
-        Field::Title => base,
+        Field::Title | Field::Website | Field::Vendor | Field::Product => base,
         Field::Link => base - 10,
         Field::Body => (u16::from(base) * 3 / 4) as u8,
     }
