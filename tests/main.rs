@@ -7,6 +7,7 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod cross_source;
 mod disclosure;
 mod extract_props;
 mod fetch;

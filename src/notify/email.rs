@@ -219,7 +219,7 @@ fn text(alerts: &[Alert]) -> String {
             clean(&a.snippet).replace("[[", ">>").replace("]]", "<<")
         );
         for (k, v) in stated(a) {
-            let _ = writeln!(s, "   {:<13}{}", format!("{k}:"), clean(&v));
+            let _ = writeln!(s, "   {:<12} {}", format!("{k}:"), clean(&v));
         }
         let _ = writeln!(s, "   Source:      {}", clean(&a.source_label));
         let _ = writeln!(s, "   Posting:     {}", clean(&a.title));
