@@ -8,6 +8,7 @@ mod support;
 mod alerts;
 mod corpus;
 mod cross_source;
+mod day_one;
 mod disclosure;
 mod extract_props;
 mod fetch;
