@@ -55,6 +55,9 @@ pub fn serve(http: &HttpServer, path: &str, rel: &str, content_type: &'static st
     });
 }
 
+/// The ransomware.live PRO key the keyed definitions read from the environment.
+const API_KEY: (&str, &str) = ("RANSOMWARE_LIVE_API_KEY", "test-key");
+
 struct Case {
     definition: &'static str,
     source: &'static str,
@@ -235,6 +238,26 @@ const CASES: &[Case] = &[
     },
 ];
 
+#[test]
+fn a_keyed_definition_without_its_key_is_named_by_check_and_never_sent_empty() {
+    let http = HttpServer::start();
+    serve(
+        &http,
+        "/capture",
+        "disclosure/aggregators/ransomware.live_pro_recentvictims_2026-09-20.json",
+        "application/json",
+    );
+    let ws = Workspace::new(&definition("optional/ransomware-live-pro.toml", &http.url("/capture")));
+    let out = ws.cron(&["check"]).output().unwrap();
+    assert!(
+        crate::support::stderr(&out).contains("RANSOMWARE_LIVE_API_KEY"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    ws.cron(&["run"]).output().unwrap();
+    assert_eq!(http.total_hits(), 0, "nothing sent without the key");
+}
+
 fn postings(ws: &Workspace, source: &str) -> Vec<Value> {
     let out = ws.cron(&["postings", "--json", "--source", source]).output().unwrap();
     assert_ok(&out);
@@ -247,7 +270,11 @@ fn every_definition_reads_its_real_capture() {
         let http = HttpServer::start();
         serve(&http, "/capture", case.capture, case.content_type);
         let ws = Workspace::new(&definition(case.definition, &http.url("/capture")));
-        let out = ws.cron(&["source", "test", case.source]).output().unwrap();
+        let out = ws
+            .cron(&["source", "test", case.source])
+            .env(API_KEY.0, API_KEY.1)
+            .output()
+            .unwrap();
         assert_ok(&out);
         let first = stdout(&out).lines().next().unwrap_or_default().to_owned();
         assert_eq!(
@@ -260,7 +287,19 @@ fn every_definition_reads_its_real_capture() {
         ws.import(
             "name,aliases,domains,kind,recipients,exclude\nFortinet,,,supplier,,\nPalo Alto Networks,,,supplier,,\n",
         );
-        assert_ok(&ws.cron(&["run"]).output().unwrap());
+        assert_ok(&ws.cron(&["run"]).env(API_KEY.0, API_KEY.1).output().unwrap());
+        // A keyed endpoint got its key from the environment, and only it did.
+        let keyed = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config/sources")
+                .join(case.definition),
+        )
+        .unwrap()
+        .contains("headers_env");
+        for hit in http.hits("/capture") {
+            let sent = hit.headers.get("x-api-key").map(String::as_str);
+            assert_eq!(sent, keyed.then_some(API_KEY.1), "{}", case.definition);
+        }
         let stored = postings(&ws, case.source);
         if case.stored > 0 {
             assert_eq!(stored.len(), case.stored, "{}", case.capture);

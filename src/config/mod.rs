@@ -16,6 +16,7 @@ mod crawl;
 mod kinds;
 mod notify;
 mod problems;
+mod request;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use crawl::{
 pub use kinds::{CsvDate, CsvRules, Facts, FeedField, FeedPart, FeedRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
+pub use request::Request;
 pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};

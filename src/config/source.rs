@@ -14,6 +14,7 @@ use url::Url;
 use super::Rate;
 use super::kinds::{CsvRules, Facts, FeedRules, RawCsv, RawFeed, RawJsonFacts, build_csv, build_feed, capturing_regex};
 use super::problems::Checker;
+use super::request::{RawRequest, Request, build_request};
 
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 
@@ -37,6 +38,8 @@ pub struct Source {
     /// KEV"): the email says so instead of "named on a leak site".
     pub disclosure: Option<String>,
     pub extractor: Extractor,
+    /// `[source.request]`: how to ask for the page (a plain GET by default).
+    pub request: Request,
 }
 
 impl Source {
@@ -139,6 +142,7 @@ pub(super) struct RawSource {
     json: Option<Spanned<RawJson>>,
     feed: Option<Spanned<RawFeed>>,
     csv: Option<Spanned<RawCsv>>,
+    request: Option<Spanned<RawRequest>>,
 }
 
 #[derive(Deserialize)]
@@ -338,6 +342,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
+    let request = raw.request.and_then(|r| build_request(ck, &name, r));
     if ck.problems.len() > before {
         return None;
     }
@@ -351,6 +356,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         group: raw.group.filter(|g| !g.trim().is_empty()),
         disclosure: raw.disclosure.filter(|d| !d.trim().is_empty()),
         extractor: extractor?,
+        request: request.unwrap_or_default(),
     })
 }
 
