@@ -387,7 +387,8 @@ link = { selector = "a", attr = "href" }
     fn the_example_config_is_valid() {
         let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/leakwatch.example.toml"));
         let c = Config::load(path).unwrap();
-        assert_eq!(c.sources.len(), 3);
+        let kinds: Vec<_> = c.sources.iter().map(|s| s.extractor.kind()).collect();
+        assert_eq!(kinds, ["html", "feed", "csv", "json"]);
     }
 
     #[test]
