@@ -90,7 +90,8 @@ fn two_groups_claiming_one_victim_are_two_alerts() {
         definition("optional/ransomware-live-pro.toml", &http.url("/victims"))
     ));
     ws.import("name,aliases,domains,kind,recipients,exclude\nAECOM,,aecom.com,supplier,,\n");
-    assert_ok(&ws.cron(&["run"]).output().unwrap());
+    let key = ("RANSOMWARE_LIVE_API_KEY", "test-key");
+    assert_ok(&ws.cron(&["run"]).env(key.0, key.1).output().unwrap());
     let mails = smtp.received();
     assert_eq!(mails.len(), 1, "one digest");
     let text = mails[0].part("text/plain").unwrap();

@@ -159,6 +159,56 @@ mod tests {
 }
 
 #[cfg(test)]
+mod facts_tests {
+    use super::*;
+    use crate::config::Facts;
+
+    #[test]
+    fn aggregator_items_with_nulls_nan_duplicates_and_crlf() {
+        let rules = JsonRules {
+            items: "".into(),
+            title: "/victim".into(),
+            link: None,
+            date: Some("/discovered".into()),
+            body: vec![(None, "/description".into()), (Some("due".into()), "/due".into())],
+            facts: Facts {
+                group: Some("/group".into()),
+                website: Some("/website".into()),
+                ..Facts::default()
+            },
+            keep_if: None,
+            embedded: None,
+            blocked_if: None,
+            title_wrap: None,
+        };
+        let huge = "x".repeat(100_000);
+        let body = format!(
+            "[\r\n{{\"victim\": \"Dynamo Electric \", \"group\": \"play\", \"website\": \"NaN\", \"description\": \"a\\r\\nb\", \"due\": null, \"discovered\": \"2024-06-13 13:36:49.833854\"}},\r\n\
+             {{\"victim\": \"Dynamo Electric \", \"group\": \"play\", \"website\": \"\", \"description\": \"a\\r\\nb\", \"due\": null, \"discovered\": \"2024-06-13 13:36:49.833854\"}},\r\n\
+             {{\"victim\": null, \"group\": null}},\r\n\
+             {{\"victim\": \"SolidCAM\", \"group\": \"\", \"website\": \" solidcam.com\", \"description\": \"{huge}\", \"due\": \"2024-07-01\"}}]"
+        );
+        let out = extract(&rules, &Url::parse("https://api.example/").unwrap(), &body).unwrap();
+        assert_eq!(
+            out.postings.len(),
+            3,
+            "duplicates are both extracted; the store keeps one"
+        );
+        assert_eq!(out.untitled, 1);
+        let p = &out.postings[0];
+        assert_eq!((p.title.as_str(), p.body.as_str()), ("Dynamo Electric", "a b"));
+        assert_eq!(
+            (p.facts.group.as_deref(), p.facts.website.as_deref()),
+            (Some("play"), None)
+        );
+        let last = &out.postings[2];
+        assert_eq!(last.facts.group, None);
+        assert_eq!(last.facts.website.as_deref(), Some("solidcam.com"));
+        assert!(last.body.len() <= crate::extract::MAX_BODY_BYTES + "…".len());
+    }
+}
+
+#[cfg(test)]
 mod embedded_tests {
     use super::*;
 
