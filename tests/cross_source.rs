@@ -4,10 +4,13 @@
 //! both list "Western Mechanical" for the group play (found by searching
 //! every aggregator victim in every leak-site page). One email, naming both.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::Value;
 
 use crate::disclosure::{definition, serve};
-use crate::support::http::HttpServer;
+use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
 use crate::support::{Workspace, assert_ok};
 
@@ -70,6 +73,46 @@ fn a_victim_on_the_leak_site_and_on_an_aggregator_is_one_email_naming_both() {
     // The next run sees both again: nothing new, no email.
     assert_ok(&ws.cron(&["run"]).output().unwrap());
     assert_eq!(smtp.received().len(), 1);
+}
+
+#[test]
+fn the_leak_site_page_seen_a_run_later_is_recorded_on_the_aggregators_alert_without_an_email() {
+    // Play's page, which says "PUBLISHED FULL", arrives only in the second run.
+    let http = HttpServer::start();
+    let smtp = SmtpSink::start(Behaviour::default());
+    let page = std::fs::read(crate::disclosure::capture("leaksites/play/Play9.html")).unwrap();
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = up.clone();
+    http.route("/index.php", move |_| match flag.load(Ordering::SeqCst) {
+        true => Reply::Full {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: page.clone(),
+        },
+        false => Reply::status(503),
+    });
+    serve(
+        &http,
+        "/recentvictims",
+        "disclosure/aggregators/ransomware.live_v1_recentvictims_2024-06-13.json",
+        "application/json",
+    );
+    let ws = Workspace::new(&format!(
+        "{}\n[crawl]\nper_host_rate = \"50/s\"\nretries = 0\n\n{}\n{}",
+        smtp_config(smtp.port),
+        definition("play.toml", &http.url("/index.php")).replace("max_pages = 25", "max_pages = 1"),
+        ransomware_live_v1(&http.url("/recentvictims")),
+    ));
+    ws.import("name,aliases,domains,kind,recipients,exclude\nWestern Mechanical,,,supplier,,\n");
+    ws.cron(&["run"]).output().unwrap();
+    assert_eq!(smtp.received().len(), 1);
+    up.store(true, Ordering::SeqCst);
+    ws.cron(&["run"]).output().unwrap();
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let rows = matches(&ws);
+    let first = rows.iter().find(|m| m["source"] == "ransomware-live").unwrap();
+    assert_eq!(first["also_reported_by"], serde_json::json!(["play"]), "{rows:#?}");
 }
 
 #[test]

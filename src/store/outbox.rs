@@ -54,6 +54,8 @@ pub struct Alert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
     pub match_id: i64,
+    /// The source it was seen on.
+    pub source: String,
     pub title: String,
     pub posted_at: Option<DateTime<Utc>>,
     /// When announced, the posting said the data was out (kept with the
@@ -215,7 +217,7 @@ impl Writer<'_> {
         // group, by the website both state, or by the victim key when one of
         // them states none. Postings stored before groups were have none.
         let mut stmt = self.tx.prepare_cached(
-            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at
+            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at, p.source
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id
              WHERE m.entry_id = :entry AND m.repeat_of IS NULL AND m.id != :except
                    AND ((p.source = :source AND p.victim = :victim
@@ -233,6 +235,7 @@ impl Writer<'_> {
             |r| {
                 Ok(Announced {
                     match_id: r.get(0)?,
+                    source: r.get(5)?,
                     title: r.get(1)?,
                     posted_at: r
                         .get::<_, Option<String>>(2)?
