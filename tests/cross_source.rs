@@ -56,6 +56,8 @@ fn a_victim_on_the_leak_site_and_on_an_aggregator_is_one_email_naming_both() {
     let text = mails[0].part("text/plain").unwrap();
     assert_eq!(text.matches("Western Mechanical (supplier)").count(), 1, "{text}");
     assert!(text.contains("Group:       play"), "{text}");
+    // Both state the website: the same domain is the same victim.
+    assert!(text.contains("Website:     www.westmech-hvac.com"), "{text}");
     let (first, other) = if text.contains("Source:      Play news") {
         ("Play news", "ransomware.live")
     } else {

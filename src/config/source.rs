@@ -77,6 +77,8 @@ pub struct HtmlRules {
     pub link: Option<Field>,
     pub date: Option<Field>,
     pub body: Option<Field>,
+    /// The victim's own domain as the site states it.
+    pub website: Option<Field>,
     pub next_page: Option<Field>,
     pub max_pages: u32,
     /// The page is not a listing when this matches (a site's own CAPTCHA or
@@ -153,6 +155,7 @@ struct RawHtml {
     link: Option<Spanned<RawField>>,
     date: Option<Spanned<RawField>>,
     body: Option<Spanned<RawField>>,
+    website: Option<Spanned<RawField>>,
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
     blocked_if: Option<Spanned<String>>,
@@ -387,6 +390,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let link = raw.link.and_then(|f| field(ck, source, "html.link", f));
     let date = raw.date.and_then(|f| field(ck, source, "html.date", f));
     let body = raw.body.and_then(|f| field(ck, source, "html.body", f));
+    let website = raw.website.and_then(|f| field(ck, source, "html.website", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
     if ck.problems.len() > before {
@@ -398,6 +402,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         link,
         date,
         body,
+        website,
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
         blocked_if,
