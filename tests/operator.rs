@@ -1,0 +1,170 @@
+//! What an operator trips over in the first week (issue #20): victims whose
+//! names change spelling, counters that tell the truth, an old database
+//! upgrading, admin alerts on webhooks, `check` and the disk, JSON logs.
+
+use std::sync::{Arc, Mutex};
+
+use crate::support::http::{HttpServer, Reply};
+use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
+use crate::support::{Workspace, assert_exit, assert_ok, corpus, fixtures, stderr, stdout};
+
+/// The shipped 8base definition, pointed at `url`.
+fn eightbase(url: &str) -> String {
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/sources/8base.toml")).unwrap();
+    format!(
+        "[crawl]\nper_host_rate = \"50/s\"\nretries = 0\n\n{}",
+        shipped.replace("http://8base.example.onion/", url)
+    )
+}
+
+/// The real 8base capture, which lists "PrintGlobe, Inc." (2023) and
+/// "Print Globe" (2022): one victim, one email; the other is a repeat.
+#[test]
+fn print_globe_spelled_two_ways_on_the_real_8base_page_is_one_victim() {
+    let page = std::fs::read_dir(corpus().join("8base"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".html"))
+        .unwrap();
+    let html = std::fs::read_to_string(page).unwrap();
+    let http = HttpServer::start();
+    http.route("/", move |_| Reply::html(&html));
+    let smtp = SmtpSink::start(Behaviour::default());
+    let ws = Workspace::new(&format!("{}\n{}", smtp_config(smtp.port), eightbase(&http.url("/"))));
+    ws.import("name,aliases\n\"PrintGlobe, Inc.\",Print Globe\n");
+
+    assert_ok(&ws.run(&["run"]));
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    let text = mails[0].part("text/plain").unwrap();
+    assert!(text.contains("PrintGlobe, Inc."), "{text}");
+    assert_eq!(
+        ws.count("SELECT count(DISTINCT victim) FROM posting WHERE title IN ('PrintGlobe, Inc.', 'Print Globe')"),
+        1
+    );
+
+    // `matches` says which is the repeat, not 0 sent, 0 pending, 0 failed.
+    let out = ws.run(&["matches", "--csv"]);
+    assert_ok(&out);
+    let csv = stdout(&out);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let announced = rows.iter().find(|r| r.ends_with(",1,0,0")).expect(&csv);
+    let id = announced.split(',').next().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Print Globe,") && r.ends_with(&format!(",repeat of #{id},,"))),
+        "{csv}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&ws.run(&["matches", "--json"]).stdout).unwrap();
+    let repeats: Vec<_> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !m["repeat_of"].is_null())
+        .collect();
+    assert_eq!(repeats.len(), 1);
+    assert_eq!(repeats[0]["repeat_of"].to_string(), id);
+}
+
+/// A version-1 database (before `source_health` was folded into `source`)
+/// keeps its sources, their health and its announced victims.
+#[test]
+fn an_old_database_upgrades_keeping_source_state_health_and_victims() {
+    let http = HttpServer::start();
+    http.route("/", |_| {
+        Reply::html(
+            "<html><body><div class=\"list-group-item\"><a class=\"stretched-link\" href=\"/p/2\">PrintGlobe, Inc.</a></div></body></html>",
+        )
+    });
+    let smtp = SmtpSink::start(Behaviour::default());
+    let ws = Workspace::new(&format!(
+        "{}admin_recipients = [\"ops@example.org\"]\n\n{}",
+        smtp_config(smtp.port),
+        eightbase(&http.url("/"))
+    ));
+    let old = rusqlite::Connection::open(ws.db()).unwrap();
+    old.execute_batch(&std::fs::read_to_string(fixtures().join("schema-v1.sql")).unwrap())
+        .unwrap();
+    old.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO run (id, started_at, finished_at, status, pid) VALUES (1, '2023-01-01T00:00:00Z', '2023-01-01T00:01:00Z', 'ok', 1);
+         INSERT INTO source VALUES ('8base', 1, 1, 4), ('gone', 1, 7, 0);
+         INSERT INTO source_health VALUES ('8base', 'broken', '2023-02-01T00:00:00Z'), ('orphan', 'silent', '2023-02-02T00:00:00Z');
+         INSERT INTO posting (id, source, key, victim, title, link, first_seen_at, first_run_id)
+             VALUES (1, '8base', 'print globe' || char(31) || 'http://x/p/1', 'print globe', 'Print Globe', 'http://x/p/1', '2023-01-01T00:00:00Z', 1);
+         INSERT INTO watch_entry (id, name, aliases, kind, created_at, updated_at, backfilled)
+             VALUES (1, 'PrintGlobe, Inc.', '[\"Print Globe\"]', 'supplier', '2023-01-01T00:00:00Z', '2023-01-01T00:00:00Z', 1);
+         INSERT INTO \"match\" (id, posting_id, entry_id, run_id, term, reason, field, snippet, created_at)
+             VALUES (1, 1, 1, 1, 'Print Globe', 'alias', 'title', '[[Print Globe]]', '2023-01-01T00:00:00Z');",
+    )
+    .unwrap();
+    drop(old);
+
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(ws.count("PRAGMA user_version"), 2);
+    // The stored victim was re-keyed: the new spelling repeats it, no email.
+    assert!(
+        smtp.received().iter().all(|m| m.to == ["ops@example.org"]),
+        "no alert email"
+    );
+    assert_eq!(ws.count("SELECT count(*) FROM \"match\" WHERE repeat_of = 1"), 1);
+    assert_eq!(ws.count("SELECT count(*) FROM posting WHERE victim = 'printglobe'"), 2);
+    // Health came along: "broken" before, so fetching again is a recovery.
+    let admin = smtp.received();
+    assert_eq!(admin.len(), 1, "one admin email");
+    assert!(
+        admin[0].header("Subject").unwrap().contains("recovered"),
+        "{:?}",
+        admin[0].header("Subject")
+    );
+    let db = ws.sql();
+    let row = |name: &str| -> (Option<i64>, i64, i64, String, Option<String>) {
+        db.query_row(
+            "SELECT first_run_id, last_count, failures_in_row, health, health_since FROM source WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(row("8base").0, Some(1), "first run kept: its postings stay first-look");
+    assert_eq!((row("8base").1, row("8base").2, row("8base").3.as_str()), (1, 0, "ok"));
+    assert_eq!(row("gone"), (Some(1), 7, 0, "ok".into(), None));
+    assert_eq!(
+        row("orphan"),
+        (None, 0, 0, "silent".into(), Some("2023-02-02T00:00:00Z".into()))
+    );
+
+    // The upgraded schema is the one a new database gets, column for column.
+    let fresh = Workspace::new("");
+    assert_ok(&fresh.run(&["watch", "list"]));
+    assert_eq!(columns(&ws.sql()), columns(&fresh.sql()));
+}
+
+/// Every table's columns as `PRAGMA table_info` lists them.
+fn columns(db: &rusqlite::Connection) -> Vec<String> {
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        let mut stmt = db.prepare(&format!("PRAGMA table_info(\"{t}\")")).unwrap();
+        let cols = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "{t}.{}:{}:{}:{:?}",
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?
+                ))
+            })
+            .unwrap();
+        out.extend(cols.map(Result::unwrap));
+    }
+    out
+}
