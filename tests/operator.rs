@@ -2,8 +2,6 @@
 //! names change spelling, counters that tell the truth, an old database
 //! upgrading, admin alerts on webhooks, `check` and the disk, JSON logs.
 
-use std::sync::{Arc, Mutex};
-
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
 use crate::support::{Workspace, assert_exit, assert_ok, corpus, fixtures, stderr, stdout};
@@ -167,4 +165,114 @@ fn columns(db: &rusqlite::Connection) -> Vec<String> {
         out.extend(cols.map(Result::unwrap));
     }
     out
+}
+
+/// Two html sources on `http`: `good` at `/ok` and `slow` at `/slow`.
+fn two_sources(http: &HttpServer) -> String {
+    let mut out = String::from("[crawl]\nper_host_rate = \"50/s\"\nretries = 0\ntimeout_secs = 60\n");
+    for (name, path) in [("good", "/ok"), ("slow", "/slow")] {
+        out.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\nkind = \"html\"\nurl = \"{}\"\n[source.html]\nitem = \"div.post\"\ntitle = \"h2\"\n",
+            http.url(path)
+        ));
+    }
+    out
+}
+
+/// A run stopped by SIGTERM delivers nothing; its row says how many emails
+/// wait in the outbox, not 0.
+#[test]
+fn an_interrupted_run_counts_the_emails_it_left_pending() {
+    let http = HttpServer::start();
+    http.route("/ok", |_| {
+        Reply::html("<div class=\"post\"><h2>Acme Corp</h2></div><div class=\"post\"><h2>Globex</h2></div>")
+    });
+    http.route("/slow", |_| Reply::Trickle {
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        chunk: b"<!-- still coming -->\n".to_vec(),
+        pause: std::time::Duration::from_millis(100),
+        count: 300,
+    });
+    let smtp = SmtpSink::start(Behaviour::default());
+    let ws = Workspace::new(&format!("{}\n{}", smtp_config(smtp.port), two_sources(&http)));
+    ws.import("name,recipients\nAcme Corp,\nGlobex,risk@example.org\n");
+    let child = ws.spawn_cron(&["run"]);
+    crate::support::wait_until(20, "the quick source to be stored", || {
+        !http.hits("/slow").is_empty() && ws.try_count("SELECT count(*) FROM fetch WHERE source = 'good'") == Some(1)
+    });
+    crate::support::signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 3);
+    assert!(smtp.received().is_empty());
+    // Two recipients: two digests waiting.
+    assert!(stderr(&out).contains("emails 0 sent, 2 pending"), "{}", stderr(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&ws.run(&["runs", "--json"]).stdout).unwrap();
+    assert_eq!(runs[0]["status"], "interrupted");
+    assert_eq!(runs[0]["emails_pending"], 2);
+}
+
+/// A run that hits a full disk is closed as failed, with the error, when
+/// the database still takes the small write that says so. The database
+/// sits on a 300 KB tmpfs mounted in a private mount namespace (`unshare`),
+/// so the whole test runs inside one shell there.
+#[test]
+fn a_run_that_fills_the_disk_is_closed_as_failed_with_the_error() {
+    let probe = std::process::Command::new("unshare")
+        .args([
+            "-r",
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=300k tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=300k tmpfs \"$TMPDIR\"",
+        ])
+        .env("TMPDIR", std::env::temp_dir())
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: cannot mount a small tmpfs here (`unshare -r -m` and `mount -t tmpfs` are needed)");
+        return;
+    }
+    let http = HttpServer::start();
+    // About 1.5 MB of postings: far more than 300 KB of disk.
+    let big: String = (0..3000)
+        .map(|i| {
+            format!(
+                "<div class=\"post\"><h2>Victim number {i} of a long list</h2><p>{}</p></div>",
+                "x".repeat(400)
+            )
+        })
+        .collect();
+    http.route("/ok", move |_| Reply::html(&big));
+    // Quick here: `run --source slow` only makes a first, small, good run.
+    http.route("/slow", |_| Reply::html("<div class=\"post\"><h2>Initech</h2></div>"));
+    let ws = Workspace::new("");
+    std::fs::create_dir(ws.path("disk")).unwrap();
+    std::fs::write(
+        ws.config(),
+        format!("[database]\npath = \"disk/lw.db\"\n\n{}", two_sources(&http)),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_leakwatch");
+    let script = format!(
+        "mount -t tmpfs -o size=300k tmpfs disk && \
+         {bin} run --source slow && {bin} run; echo \"exit=$?\"; {bin} runs --json"
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-r", "-m", "sh", "-c", &script])
+        .current_dir(ws.dir.path())
+        .env("LEAKWATCH_CONFIG", ws.config())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let err = stderr(&out);
+    assert!(text.contains("exit=1"), "a fatal error exits 1:\n{text}\n{err}");
+    assert!(err.contains("database or disk is full"), "{err}");
+    let json = &text[text.find('[').expect(&text)..];
+    let runs: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(runs[0]["status"], "failed", "{runs}");
+    assert!(
+        runs[0]["error"].as_str().unwrap().contains("database or disk is full"),
+        "{runs}"
+    );
+    assert!(!runs[0]["finished_at"].is_null());
+    assert_eq!(runs[1]["status"], "ok", "the run before it: {runs}");
 }
