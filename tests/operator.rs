@@ -276,3 +276,125 @@ fn a_run_that_fills_the_disk_is_closed_as_failed_with_the_error() {
     assert!(!runs[0]["finished_at"].is_null());
     assert_eq!(runs[1]["status"], "ok", "the run before it: {runs}");
 }
+
+/// Every line of `text` as a JSON object.
+#[track_caller]
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// `check` warns (exit 0) when the disk under the database has less free
+/// than `min_free_mb`, refuses a damaged database (`quick_check`), and
+/// follows `--log-format json`.
+#[test]
+fn check_sees_the_disk_and_the_database_and_speaks_json() {
+    let ws = Workspace::new("");
+    assert_ok(&ws.run(&["watch", "list"]));
+    // No disk has an exabyte free; every disk has a megabyte.
+    ws.write_config("");
+    let config = std::fs::read_to_string(ws.config()).unwrap();
+    let set = |mb: u64| {
+        std::fs::write(
+            ws.config(),
+            config.replace("\n\n", &format!("\nmin_free_mb = {mb}\n\n")),
+        )
+        .unwrap()
+    };
+    set(1);
+    let out = ws.run(&["check"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    set(1 << 40);
+    let out = ws.run(&["check"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("leakwatch: warning: ")
+            && err.contains(":3: database.path: only ")
+            && err.contains("MB free under"),
+        "{err}"
+    );
+    let out = ws.run(&["--log-format", "json", "check"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains(": ok, 0 sources"), "the verdict stays on stdout");
+    let lines = json_lines(&stderr(&out));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["level"], "WARN");
+    assert_eq!(lines[0]["key"], "database.path");
+    assert_eq!(lines[0]["line"], 3);
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("leakwatch.toml"));
+    assert!(
+        lines[0]["message"].as_str().unwrap().contains("MB free under"),
+        "{lines:?}"
+    );
+
+    // A page of the database overwritten: quick_check (or opening) finds it.
+    set(1);
+    let db = ws.db();
+    let mut bytes = std::fs::read(&db).unwrap();
+    let pages = bytes.len() / 4096;
+    assert!(pages > 4, "{pages}");
+    for b in &mut bytes[4096 * 2..4096 * 4] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let out = ws.run(&["--log-format", "json", "check"]);
+    assert_exit(&out, 1);
+    let lines = json_lines(&stderr(&out));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["key"], "database.path");
+    let message = lines[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("damaged") || message.contains("malformed"),
+        "{message}"
+    );
+}
+
+/// `source test`'s warnings are log lines: JSON on stderr with
+/// `--log-format json`, the table alone on stdout.
+#[test]
+fn source_test_log_lines_follow_the_log_format() {
+    let ws = Workspace::new(
+        "[[source]]\nname = \"leaks\"\nkind = \"html\"\nurl = \"http://leaks.example/\"\n[source.html]\nitem = \"div.post\"\ntitle = \"h2\"\nnext_page = { selector = \"a.next\", attr = \"href\" }\n",
+    );
+    let page = ws.path("page.html");
+    std::fs::write(
+        &page,
+        "<div class=\"post\"><h2>Acme Corp</h2></div><div class=\"post\"><p>no title</p></div><a class=\"next\" href=\"/p2\">next</a>",
+    )
+    .unwrap();
+    let args = ["source", "test", "leaks", "--file", page.to_str().unwrap()];
+    let out = ws.run(&args);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: 1 items had no title") && text.contains("next page: http://leaks.example/p2"),
+        "{text}"
+    );
+
+    let mut json_args = vec!["--log-format", "json"];
+    json_args.extend(args);
+    let out = ws.run(&json_args);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Acme Corp") && !text.contains("warning") && !text.contains("next page"),
+        "{text}"
+    );
+    let lines = json_lines(&stderr(&out));
+    let levels: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l["level"].as_str().unwrap(), l["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            ("WARN", "warning: 1 items had no title and were skipped"),
+            ("INFO", "next page: http://leaks.example/p2")
+        ]
+    );
+    assert!(lines.iter().all(|l| l["source"] == "leaks"), "{lines:?}");
+}

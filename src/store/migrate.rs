@@ -98,7 +98,7 @@ mod tests {
         let path = dir.path().join("lw.db");
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.integrity_check().unwrap(), "ok");
+        assert_eq!(store.quick_check().unwrap(), "ok");
         store.conn.pragma_update(None, "user_version", CURRENT + 1).unwrap();
         drop(store);
         let err = Store::open(&path).err().unwrap();
