@@ -591,11 +591,14 @@ impl Queue<'_, '_> {
                 entry.map_or("a watch entry", |e| e.name.as_str())
             );
         }
-        for r in recipients
-            .iter()
-            .cloned()
-            .chain(self.config.notify.webhooks.iter().map(notify::webhook::recipient))
-        {
+        for r in recipients.iter().cloned().chain(
+            self.config
+                .notify
+                .webhooks
+                .iter()
+                .filter(|h| !h.admin)
+                .map(notify::webhook::recipient),
+        ) {
             self.w.queue_alert(match_id, &r, self.now)?;
         }
         Ok(1)

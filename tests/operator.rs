@@ -2,6 +2,8 @@
 //! names change spelling, counters that tell the truth, an old database
 //! upgrading, admin alerts on webhooks, `check` and the disk, JSON logs.
 
+use std::sync::Arc;
+
 use crate::support::http::{HttpServer, Reply};
 use crate::support::smtp::{Behaviour, SmtpSink, smtp_config};
 use crate::support::{Workspace, assert_exit, assert_ok, corpus, fixtures, stderr, stdout};
@@ -397,4 +399,93 @@ fn source_test_log_lines_follow_the_log_format() {
         ]
     );
     assert!(lines.iter().all(|l| l["source"] == "leaks"), "{lines:?}");
+}
+
+/// Admin alerts go to every webhook with the outbox guarantees (a 503 keeps
+/// one for the next run); an `admin = true` webhook gets only those.
+#[test]
+fn admin_alerts_reach_webhooks_and_admin_hooks_get_only_those() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let http = HttpServer::start();
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = up.clone();
+    http.route("/leaks/", move |_| match flag.load(Ordering::SeqCst) {
+        true => Reply::html("<div class=\"post\"><h2>Acme Corp</h2></div>"),
+        false => Reply::status(500),
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    http.route("/all", move |_| match c.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply::status(503),
+        _ => Reply::status(200),
+    });
+    http.route("/ops", |_| Reply::status(200));
+    let ws = Workspace::new(&format!(
+        "[notify]\nbroken_after = 1\n\n[[notify.webhook]]\nurl_env = \"LW_TEST_ALL\"\nformat = \"json\"\n\n\
+         [[notify.webhook]]\nurl_env = \"LW_TEST_OPS\"\nformat = \"slack\"\nadmin = true\n\n\
+         [crawl]\nretries = 0\nper_host_rate = \"50/s\"\n\n[[source]]\nname = \"leaks\"\nkind = \"html\"\nurl = \"{}\"\nlabel = \"Leak site\"\n[source.html]\nitem = \"div.post\"\ntitle = \"h2\"\n",
+        http.url("/leaks/")
+    ));
+    ws.import("name\nAcme Corp\n");
+    let run = || {
+        ws.command(&["run"])
+            .env("LW_TEST_ALL", http.url("/all"))
+            .env("LW_TEST_OPS", http.url("/ops"))
+            .output()
+            .unwrap()
+    };
+    let bodies = |path: &str| -> Vec<serde_json::Value> {
+        http.hits(path)
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    };
+
+    // The source breaks: both hooks hear; the JSON one answers 503.
+    let out = run();
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("webhook LW_TEST_ALL: HTTP 503"),
+        "{}",
+        stderr(&out)
+    );
+    let ops = bodies("/ops");
+    assert_eq!(ops.len(), 1);
+    assert!(
+        ops[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("source leaks (Leak site) is broken"),
+        "{ops:?}"
+    );
+
+    // It recovers and names Acme: the JSON hook gets the kept alert, the
+    // match and the recovery; the admin hook only the recovery.
+    up.store(true, Ordering::SeqCst);
+    assert_ok(&run());
+    let all = bodies("/all");
+    assert_eq!(all.len(), 4, "{all:?}");
+    let events: Vec<&str> = all.iter().filter_map(|b| b["admin"]["event"].as_str()).collect();
+    assert_eq!(events, ["broken", "broken", "recovered"], "{all:?}");
+    assert_eq!(all[0]["id"], all[2]["id"], "the kept alert is resent under its id");
+    assert_eq!(all[0]["admin"]["source"], "leaks");
+    assert_eq!(all[1]["alerts"][0]["entry"], "Acme Corp", "{all:?}");
+    let ops = bodies("/ops");
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert!(ops[1]["text"].as_str().unwrap().contains("recovered"));
+    assert!(
+        ops.iter().all(|b| !b["text"].as_str().unwrap().contains("Acme")),
+        "{ops:?}"
+    );
+    let ids: Vec<_> = http
+        .hits("/ops")
+        .iter()
+        .map(|r| r.headers["idempotency-key"].clone())
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+
+    // Nothing new: nothing posted.
+    assert_ok(&run());
+    assert_eq!(http.hits("/all").len(), 4);
+    assert_eq!(http.hits("/ops").len(), 2);
 }
