@@ -17,6 +17,7 @@ mod operations;
 mod operator;
 mod output;
 mod pipeline;
+mod request;
 mod soak;
 mod suggest;
 mod terminal;
