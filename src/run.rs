@@ -599,14 +599,8 @@ impl Queue<'_, '_> {
                 entry.map_or("a watch entry", |e| e.name.as_str())
             );
         }
-        for r in recipients.iter().cloned().chain(
-            self.config
-                .notify
-                .webhooks
-                .iter()
-                .filter(|h| !h.admin)
-                .map(notify::webhook::recipient),
-        ) {
+        let hooks = notify::webhook::alert_recipients(&self.config.notify.webhooks);
+        for r in recipients.iter().cloned().chain(hooks) {
             self.w.queue_alert(match_id, &r, self.now)?;
         }
         Ok(1)

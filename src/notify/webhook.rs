@@ -39,6 +39,12 @@ pub fn recipient(hook: &Webhook) -> String {
     format!("{PREFIX}{}", hook.url_env)
 }
 
+/// The outbox recipients of watch-list alerts: every webhook but the
+/// `admin = true` ones.
+pub fn alert_recipients(hooks: &[Webhook]) -> impl Iterator<Item = String> + '_ {
+    hooks.iter().filter(|h| !h.admin).map(recipient)
+}
+
 /// The JSON body for a digest of `alerts`.
 pub fn payload(format: WebhookFormat, id: &str, alerts: &[Alert]) -> serde_json::Value {
     let rendered = email::render(alerts);
