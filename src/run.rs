@@ -523,7 +523,14 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     let mut store = Store::open(&config.database)?;
     let run_id = store.begin_run(&store::now())?;
     let entries = store.entries()?.into_iter().map(|e| (e.id, e)).collect();
-    let matches = backfill(&mut store, config, run_id, &entries)?;
+    let matches = match backfill(&mut store, config, run_id, &entries) {
+        Ok(m) => m,
+        Err(e) => {
+            // As `run` does: closed as failed with why, if the database still takes that.
+            let _ = store.fail_run(run_id, &e.to_string(), &store::now());
+            return Err(e.into());
+        }
+    };
     let counts = RunCounts {
         matches,
         ..RunCounts::default()
