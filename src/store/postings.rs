@@ -53,6 +53,7 @@ pub struct Filter {
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
+    pub id: i64,
     pub matched_at: String,
     pub entry: String,
     pub kind: String,
@@ -66,6 +67,8 @@ pub struct MatchRow {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    /// The earlier match of the same entry and victim this one repeats: never emailed.
+    pub repeat_of: Option<i64>,
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -232,7 +235,8 @@ impl Store {
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
-                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
+                    m.id, m.repeat_of
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
                AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
@@ -241,6 +245,7 @@ impl Store {
         let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
+                id: r.get(13)?,
                 matched_at: r.get(0)?,
                 entry: r.get(1)?,
                 kind: r.get(2)?,
@@ -254,6 +259,7 @@ impl Store {
                 emails_sent: r.get(10)?,
                 emails_pending: r.get(11)?,
                 emails_failed: r.get(12)?,
+                repeat_of: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
