@@ -17,6 +17,7 @@ mod heal;
 mod matcher;
 mod nesting;
 mod operations;
+mod operator;
 mod output;
 mod pipeline;
 mod request;

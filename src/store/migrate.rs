@@ -13,16 +13,32 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[
-    // Structured facts of a posting (sources13).
-    "ALTER TABLE posting ADD COLUMN actor TEXT;
-     ALTER TABLE posting ADD COLUMN website TEXT;
-     ALTER TABLE posting ADD COLUMN vendor TEXT;
-     ALTER TABLE posting ADD COLUMN product TEXT;
-     ALTER TABLE posting ADD COLUMN item_id TEXT;
-     ALTER TABLE posting ADD COLUMN claim_group TEXT;
-     ALTER TABLE posting ADD COLUMN claim_site TEXT;",
-];
+const STEPS: &[&str] = &[SOURCE_STATE, POSTING_FACTS];
+
+/// One row per source (`source_health` folded into `source`), the error a
+/// run died on, and victim keys without spaces and legal suffixes (rewritten
+/// by [`rekey_victims`] after the SQL).
+const SOURCE_STATE: &str = "
+    ALTER TABLE source ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+    ALTER TABLE source ADD COLUMN health_since TEXT;
+    INSERT INTO source (name, health, health_since)
+        SELECT source, state, since FROM source_health WHERE true
+        ON CONFLICT (name) DO UPDATE SET health = excluded.health, health_since = excluded.health_since;
+    DROP TABLE source_health;
+    ALTER TABLE run ADD COLUMN error TEXT;
+";
+
+/// Structured facts of a posting (group, website, vendor, product, id) and
+/// the two forms the cross-source rule compares.
+const POSTING_FACTS: &str = "
+    ALTER TABLE posting ADD COLUMN actor TEXT;
+    ALTER TABLE posting ADD COLUMN website TEXT;
+    ALTER TABLE posting ADD COLUMN vendor TEXT;
+    ALTER TABLE posting ADD COLUMN product TEXT;
+    ALTER TABLE posting ADD COLUMN item_id TEXT;
+    ALTER TABLE posting ADD COLUMN claim_group TEXT;
+    ALTER TABLE posting ADD COLUMN claim_site TEXT;
+";
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -52,12 +68,34 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         }
         tx.execute_batch(SCHEMA)?;
     } else {
-        for step in &STEPS[(version - 1) as usize..] {
+        let steps = &STEPS[(version - 1) as usize..];
+        for step in steps {
             tx.execute_batch(step)?;
+        }
+        // Found by content, not number: steps from other branches may be merged before it.
+        if steps.contains(&SOURCE_STATE) {
+            rekey_victims(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", CURRENT)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Recomputes every posting's victim key with the current rules, so a
+/// victim announced before an upgrade is still known after it.
+fn rekey_victims(tx: &rusqlite::Transaction) -> Result<()> {
+    let postings: Vec<(i64, String, String)> = tx
+        .prepare("SELECT id, title, victim FROM posting")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare("UPDATE posting SET victim = :victim WHERE id = :id")?;
+    for (id, title, old) in postings {
+        let key = crate::extract::victim_key(&title);
+        if key != old {
+            update.execute(rusqlite::named_params! {":victim": key, ":id": id})?;
+        }
+    }
     Ok(())
 }
 
@@ -72,7 +110,7 @@ mod tests {
         let path = dir.path().join("lw.db");
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.integrity_check().unwrap(), "ok");
+        assert_eq!(store.quick_check().unwrap(), "ok");
         store.conn.pragma_update(None, "user_version", CURRENT + 1).unwrap();
         drop(store);
         let err = Store::open(&path).err().unwrap();
@@ -97,11 +135,12 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
+    fn a_database_before_the_posting_facts_upgrades_to_the_schema_of_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("fresh.db");
         drop(Store::open(&fresh).unwrap());
-        // Version 1: the posting table before its structured facts.
+        // The version before POSTING_FACTS: today's schema without its columns.
+        let before = STEPS.iter().position(|s| *s == POSTING_FACTS).unwrap() + 1;
         let old = dir.path().join("old.db");
         let conn = Connection::open(&old).unwrap();
         conn.execute_batch(SCHEMA).unwrap();
@@ -118,10 +157,10 @@ mod tests {
                 .unwrap();
         }
         conn.execute_batch(
-            "PRAGMA user_version = 1;
-             INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id) VALUES ('s', 'k', 'v', 'Acme', 'now', 1);",
+            "INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id) VALUES ('s', 'k', 'v', 'Acme', 'now', 1);",
         )
         .unwrap();
+        conn.pragma_update(None, "user_version", before as i64).unwrap();
         drop(conn);
         drop(Store::open(&old).unwrap());
         let (old, fresh) = (Connection::open(&old).unwrap(), Connection::open(&fresh).unwrap());

@@ -58,6 +58,7 @@ pub struct Filter {
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
+    pub id: i64,
     pub matched_at: String,
     pub entry: String,
     pub kind: String,
@@ -71,6 +72,8 @@ pub struct MatchRow {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    /// The earlier match of the same entry and victim this one repeats: never emailed.
+    pub repeat_of: Option<i64>,
     /// Other sources that reported the same victim of the same group later:
     /// recorded on this match, no email of their own.
     pub also_reported_by: Vec<String>,
@@ -265,6 +268,7 @@ impl Store {
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
+                    m.id, m.repeat_of,
                     (SELECT group_concat(DISTINCT rp.source) FROM \"match\" r JOIN posting rp ON rp.id = r.posting_id
                      WHERE r.repeat_of = m.id AND rp.source != p.source)
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
@@ -275,6 +279,7 @@ impl Store {
         let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
+                id: r.get(13)?,
                 matched_at: r.get(0)?,
                 entry: r.get(1)?,
                 kind: r.get(2)?,
@@ -288,7 +293,8 @@ impl Store {
                 emails_sent: r.get(10)?,
                 emails_pending: r.get(11)?,
                 emails_failed: r.get(12)?,
-                also_reported_by: super::outbox::sources_list(r.get(13)?),
+                repeat_of: r.get(14)?,
+                also_reported_by: super::outbox::sources_list(r.get(15)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -23,9 +23,10 @@ mod snippet;
 mod stated;
 mod terms;
 
+use crate::text::legal_stems;
 pub use reason::{Field, Hit, Reason, confidence};
+use terms::label_forms;
 pub use terms::noise_flag;
-use terms::{label_forms, legal_stems};
 
 /// In `Matcher::domain_at`: two distinct domains share this hash, so the
 /// look-up falls back to the binary search.
