@@ -13,6 +13,8 @@
 //! commit together, and delivery marks an email sent only after the server
 //! took it.
 
+mod detail;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -128,6 +130,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     drop(tx);
 
     let mut source_failures = Vec::new();
+    let mut read_detail = Vec::new();
     let mut stop = opts.stop.clone();
     let mut interrupted = false;
     loop {
@@ -147,6 +150,9 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        if outcome.error.is_none() && outcome.source.detail.is_some() {
+            read_detail.push(outcome.source.clone());
+        }
         let (status, found) = (outcome.status, outcome.postings.len());
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
@@ -157,6 +163,18 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
     }
+    if !interrupted && !read_detail.is_empty() {
+        let cx = detail::Context {
+            store: &mut store,
+            config,
+            run_id,
+            matcher: &matcher,
+            entries: &entries,
+            fetcher: &fetcher,
+        };
+        interrupted = detail::read_due(cx, read_detail, &mut stop, &mut counts).await?;
+    }
+    counts.details_waiting = store.details_waiting()?;
 
     let labels: HashMap<String, String> = config
         .sources
@@ -397,6 +415,9 @@ fn process(
         match change.kind {
             ChangeKind::New => counts.postings_new += 1,
             ChangeKind::Changed => counts.postings_changed += 1,
+        }
+        if outcome.source.detail.is_some() {
+            detail::queue(&w, &outcome.source, &change, &now)?;
         }
         let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));

@@ -12,6 +12,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::Rate;
+use super::detail::{DetailRules, RawDetail, build_detail};
 use super::problems::Checker;
 use super::request::{RawRequest, Request, build_request};
 
@@ -34,6 +35,8 @@ pub struct Source {
     pub extractor: Extractor,
     /// `[source.request]`: how to ask for the page (a plain GET by default).
     pub request: Request,
+    /// `[source.detail]`: the posts' own pages to read.
+    pub detail: Option<DetailRules>,
 }
 
 impl Source {
@@ -126,6 +129,7 @@ pub(super) struct RawSource {
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
     request: Option<Spanned<RawRequest>>,
+    detail: Option<Spanned<RawDetail>>,
 }
 
 #[derive(Deserialize)]
@@ -155,14 +159,14 @@ struct RawJson {
 }
 
 /// A field spec: a bare selector string, or a table.
-enum RawField {
+pub(super) enum RawField {
     Selector(String),
     Spec(RawFieldSpec),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFieldSpec {
+pub(super) struct RawFieldSpec {
     selector: Option<String>,
     attr: Option<String>,
     regex: Option<String>,
@@ -294,6 +298,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         }
     };
     let request = raw.request.and_then(|r| build_request(ck, &name, r));
+    let detail = raw.detail.and_then(|d| build_detail(ck, &name, d));
     if ck.problems.len() > before {
         return None;
     }
@@ -306,6 +311,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         about: raw.about,
         extractor: extractor?,
         request: request.unwrap_or_default(),
+        detail,
     })
 }
 
@@ -367,7 +373,7 @@ fn selector(ck: &mut Checker, source: &str, key: &str, text: &Spanned<String>) -
     }
 }
 
-fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> Option<Field> {
+pub(super) fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> Option<Field> {
     let span = raw.span();
     let spec = match raw.into_inner() {
         RawField::Selector(s) => RawFieldSpec {

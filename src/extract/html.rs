@@ -60,6 +60,11 @@ pub(super) fn classify(doc: &Html, blocked_if: Option<&Selector>, nothing_found:
     if nothing_found { blocked_reason(doc) } else { None }
 }
 
+/// The value a field spec reads on the whole page (a post's detail page).
+pub(super) fn page_value(doc: &Html, field: &Field) -> Option<String> {
+    value(doc.root_element(), field, None)
+}
+
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.

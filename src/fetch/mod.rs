@@ -11,6 +11,7 @@
 
 mod addr;
 mod decode;
+mod detail;
 mod redirect;
 mod request;
 mod resolve;
@@ -29,6 +30,7 @@ use url::Url;
 use crate::config::{Crawl, Rate, Source};
 
 pub use addr::is_private_host;
+pub use detail::detail_target;
 pub use redirect::MAX_REDIRECTS;
 pub use request::Outgoing;
 /// Longest wait a server's `Retry-After` can impose on one retry.
@@ -303,15 +305,17 @@ impl Fetcher {
                 Hop::Redirect(next) => {
                     visited.push(url);
                     let from = &visited[visited.len() - 1];
-                    redirect::check(&visited, &next, self.allow_private, via_proxy).map_err(|detail| {
-                        (
-                            FetchError::Redirect {
-                                url: from.clone(),
-                                detail,
-                            },
-                            None,
-                        )
-                    })?;
+                    redirect::check(&visited, &next, self.allow_private, via_proxy)
+                        .and_then(|()| outgoing.may_leave_for(&next))
+                        .map_err(|detail| {
+                            (
+                                FetchError::Redirect {
+                                    url: from.clone(),
+                                    detail,
+                                },
+                                None,
+                            )
+                        })?;
                     url = next;
                 }
             }

@@ -15,6 +15,8 @@ pub struct Outgoing {
     /// The host key the headers may be sent to; empty sends them nowhere.
     host: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// A post's page: a redirect off the source's host is refused.
+    stay_on_host: bool,
 }
 
 impl Outgoing {
@@ -37,7 +39,26 @@ impl Outgoing {
         Ok(Outgoing {
             host: host_key(&source.url),
             headers,
+            stay_on_host: false,
         })
+    }
+
+    /// The same request for a post's own page, which never leaves the host.
+    pub fn for_detail(&self) -> Outgoing {
+        Outgoing {
+            stay_on_host: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a redirect to `next` may be followed.
+    pub(super) fn may_leave_for(&self, next: &Url) -> Result<(), String> {
+        if self.stay_on_host && host_key(next) != self.host {
+            return Err(format!(
+                "redirects to {next}: a post's page is read on the source's host only; not followed"
+            ));
+        }
+        Ok(())
     }
 
     /// The headers to send with a request to `url`: none off the host.
