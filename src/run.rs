@@ -75,6 +75,9 @@ struct SourceOutcome {
     pages: Vec<(String, Validators, Validators)>,
     not_modified: usize,
     tries: u32,
+    /// How the source was asked (cookies and token of its prelude): its
+    /// detail pages are asked the same way.
+    outgoing: Option<fetch::Outgoing>,
     /// The first page's body and URL when it read as `empty` (not blocked):
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
@@ -150,8 +153,8 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
-        if outcome.error.is_none() && outcome.source.detail.is_some() {
-            read_detail.push(outcome.source.clone());
+        if let (None, Some(_), Some(outgoing)) = (&outcome.error, &outcome.source.detail, &outcome.outgoing) {
+            read_detail.push((outcome.source.clone(), outgoing.for_detail()));
         }
         let (status, found) = (outcome.status, outcome.postings.len());
         process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
@@ -304,12 +307,13 @@ async fn crawl_source(
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        outgoing: None,
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
         _ => 1,
     };
-    let outgoing = match fetch::Outgoing::for_source(&source) {
+    let mut outgoing = match fetch::Outgoing::for_source(&source) {
         Ok(o) => o,
         Err(e) => {
             out.status = "http-error";
@@ -317,6 +321,12 @@ async fn crawl_source(
             return out;
         }
     };
+    if let Err(failure) = fetcher.prepare(&mut outgoing).await {
+        out.tries += failure.tries;
+        out.status = failure.error.class();
+        out.error = Some(failure.to_string());
+        return out;
+    }
     let mut seen: HashSet<Url> = HashSet::new();
     let mut next = Some(source.url.clone());
     let mut first_class = None;
@@ -374,6 +384,7 @@ async fn crawl_source(
             same_host
         });
     }
+    out.outgoing = Some(outgoing);
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
     } else {
@@ -495,6 +506,7 @@ fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        outgoing: None,
     })
 }
 

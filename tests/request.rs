@@ -100,3 +100,114 @@ fn a_missing_secret_is_named_by_check_and_nothing_is_sent() {
         "no request without its key, never one with an empty key"
     );
 }
+
+/// The prelude page: sets the session cookie (and one for another domain)
+/// and hands out the CSRF token.
+fn login_page() -> Reply {
+    Reply::html("<html><body><form><input name=\"csrf\" value=\"tok-4711\"></form></body></html>")
+        .with_header("Set-Cookie", "sid=s-42; Path=/; HttpOnly")
+        .with_header("Set-Cookie", "tracker=t; Domain=evil.example")
+}
+
+#[test]
+fn a_site_that_needs_the_prelude_cookie_and_token_is_read_and_they_stay_on_its_host() {
+    let http = HttpServer::start();
+    let other = HttpServer::start_on("127.0.0.2");
+    http.route("/login", |_| login_page());
+    http.route("/api/list", |r| {
+        let cookie = r.headers.get("cookie").map(String::as_str);
+        let token = r.headers.get("x-csrf-token").map(String::as_str);
+        let form = String::from_utf8_lossy(&r.body).into_owned();
+        if r.method == "POST"
+            && cookie == Some("sid=s-42")
+            && token == Some("tok-4711")
+            && form == "csrf=tok-4711&page=1"
+        {
+            json(r#"{"items": [{"t": "Acme Gated Corp"}]}"#)
+        } else {
+            Reply::status(403)
+        }
+    });
+    let off = other.url("/list");
+    http.route("/api/moved", move |_| Reply::Full {
+        status: 303,
+        headers: vec![("Location".into(), off.clone())],
+        body: Vec::new(),
+    });
+    other.route("/list", |_| json(r#"{"items": [{"t": "Elsewhere Corp"}]}"#));
+    let recipe = |path: &str| {
+        format!(
+            "method = \"POST\"\nprelude = \"{}\"\ntoken = {{ selector = \"input[name=csrf]\", attr = \"value\" }}\nheaders = {{ \"X-CSRF-Token\" = \"{{token}}\" }}\nform = {{ page = \"1\", csrf = \"{{token}}\" }}",
+            http.url(path)
+        )
+    };
+    let ws = Workspace::new(&format!(
+        "{CRAWL}\n{}\n{}",
+        json_source("gated", &http.url("/api/list"), &recipe("/login")),
+        json_source("moved", &http.url("/api/moved"), &recipe("/login"))
+    ));
+    let out = ws.run(&["run"]);
+    assert_ok(&out);
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting WHERE title = 'Acme Gated Corp'"),
+        1
+    );
+    let prelude = &http.hits("/login")[0];
+    assert_eq!(prelude.method, "GET");
+    assert_eq!(prelude.headers.get("x-csrf-token"), None, "no token before it is known");
+    // Followed off the host: without the body, the token or a cookie.
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting WHERE title = 'Elsewhere Corp'"),
+        1
+    );
+    let off_host = &other.hits("/list")[0];
+    assert_eq!(off_host.method, "GET");
+    assert!(off_host.body.is_empty());
+    for h in ["cookie", "x-csrf-token"] {
+        assert_eq!(off_host.headers.get(h), None, "{h} sent to another host");
+    }
+
+    // Without the prelude the site answers 403.
+    ws.write_config(&format!(
+        "{CRAWL}\n{}",
+        json_source(
+            "gated",
+            &http.url("/api/list"),
+            "method = \"POST\"\nform = { page = \"1\" }"
+        )
+    ));
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_token_missing_from_the_prelude_fails_the_source_naming_the_page() {
+    let http = HttpServer::start();
+    http.route("/login", |_| {
+        Reply::html("<html><body><p>maintenance</p></body></html>")
+    });
+    http.route("/api/list", |_| json(r#"{"items": [{"t": "Acme Corp"}]}"#));
+    let ws = Workspace::new(&format!(
+        "{CRAWL}\n{}",
+        json_source(
+            "gated",
+            &http.url("/api/list"),
+            &format!(
+                "prelude = \"{}\"\ntoken = {{ regex = \"csrf=([a-z0-9]+)\" }}\nheaders = {{ \"X-CSRF-Token\" = \"{{token}}\" }}",
+                http.url("/login")
+            )
+        )
+    ));
+    let out = ws.run(&["run"]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains(&format!("token not found on {}", http.url("/login"))),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        http.hits("/api/list").is_empty(),
+        "the listing is not asked without its token"
+    );
+}

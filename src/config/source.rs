@@ -297,7 +297,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
-    let request = raw.request.and_then(|r| build_request(ck, &name, r));
+    let request = raw.request.and_then(|r| build_request(ck, &name, url.as_ref(), r));
     let detail = raw.detail.and_then(|d| build_detail(ck, &name, d));
     if ck.problems.len() > before {
         return None;

@@ -49,28 +49,25 @@ pub(super) struct Context<'a> {
 }
 
 /// Reads the due detail pages of `sources` (those whose listing was read
-/// this run). Returns `true` when a stop cut it short.
+/// this run, each with the request it was read with). Returns `true` when a
+/// stop cut it short.
 pub(super) async fn read_due(
     mut cx: Context<'_>,
-    sources: Vec<Arc<Source>>,
+    sources: Vec<(Arc<Source>, Outgoing)>,
     stop: &mut Option<tokio::sync::watch::Receiver<bool>>,
     counts: &mut RunCounts,
 ) -> Result<bool, StoreError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Read>(sources.len().max(1));
     let mut tasks = Vec::new();
-    for source in sources {
+    for (source, outgoing) in sources {
         let Some(rules) = &source.detail else { continue };
         let due = cx.store.details_due(&source.name, rules.max_per_run)?;
-        // The listing was just fetched with the same request: this holds.
-        let Ok(outgoing) = Outgoing::for_source(&source) else {
-            continue;
-        };
         if due.is_empty() {
             continue;
         }
         let (fetcher, tx) = (cx.fetcher.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
-            let pages = read_pages(&fetcher, &source, &outgoing.for_detail(), due).await;
+            let pages = read_pages(&fetcher, &source, &outgoing, due).await;
             let _ = tx.send(Read { source, pages }).await;
         }));
     }
