@@ -311,7 +311,8 @@ async fn crawl_source(
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
-        _ => 1,
+        Extractor::Json(rules) => rules.max_pages,
+        Extractor::Feed => 1,
     };
     let mut outgoing = match fetch::Outgoing::for_source(&source) {
         Ok(o) => o,

@@ -211,3 +211,87 @@ fn a_token_missing_from_the_prelude_fails_the_source_naming_the_page() {
         "the listing is not asked without its token"
     );
 }
+
+#[test]
+fn akiras_real_json_as_the_site_serves_it_gives_43_unwrapped_titles() {
+    // The capture is a browser's view of the API's answer: the JSON is the
+    // text of its <pre>, which the site sends as application/json.
+    let dir = crate::support::corpus().join("akira");
+    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let page = scraper::Html::parse_document(&std::fs::read_to_string(file).unwrap());
+    let pre = scraper::Selector::parse("pre").unwrap();
+    let api: String = page.select(&pre).next().unwrap().text().collect();
+    assert!(api.starts_with("[{"), "{}", &api[..40]);
+    let http = HttpServer::start();
+    http.route("/l", move |r| match r.headers.get("accept").map(String::as_str) {
+        Some("application/json") => json(&api),
+        _ => Reply::status(406),
+    });
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/sources/akira.toml")).unwrap();
+    let ws = Workspace::new(&format!(
+        "{CRAWL}\n{}",
+        shipped.replace("http://akira.example.onion/l", &http.url("/l"))
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(ws.count("SELECT count(*) FROM posting WHERE source = 'akira'"), 43);
+    for title in [
+        "The Akron-Summit County Public Library",
+        "Perpetual Group",
+        "Thompson Builders",
+    ] {
+        assert_eq!(
+            ws.count(&format!("SELECT count(*) FROM posting WHERE title = '{title}'")),
+            1,
+            "{title}"
+        );
+    }
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting WHERE title LIKE '%' || char(10) || '%'"),
+        0
+    );
+}
+
+#[test]
+fn a_json_api_is_paged_until_an_empty_page_and_a_next_link_back_to_itself_stops() {
+    let http = HttpServer::start();
+    for n in 1..=3 {
+        let body = match n {
+            3 => r#"{"items": []}"#.to_owned(),
+            n => format!(r#"{{"items": [{{"t": "Paged Corp {n}"}}]}}"#),
+        };
+        http.route(&format!("/api?page={n}"), move |_| json(&body));
+    }
+    http.route("/loop", |_| {
+        json(r#"{"items": [{"t": "Loop Corp"}], "next": "/loop2"}"#)
+    });
+    http.route("/loop2", |_| {
+        json(r#"{"items": [{"t": "Loop Corp 2"}], "next": "/loop"}"#)
+    });
+    let paged = |name: &str, url: &str, paging: &str| {
+        format!(
+            "[[source]]\nname = \"{name}\"\nkind = \"json\"\nurl = \"{url}\"\n[source.json]\nitems = \"/items\"\ntitle = \"/t\"\n{paging}\n"
+        )
+    };
+    let ws = Workspace::new(&format!(
+        "{CRAWL}\n{}\n{}",
+        paged(
+            "paged",
+            &http.url("/api?page=1"),
+            "page_param = \"page\"\nmax_pages = 10"
+        ),
+        paged("looping", &http.url("/loop"), "next_page = \"/next\"\nmax_pages = 10")
+    ));
+    assert_ok(&ws.run(&["run"]));
+    let paths: Vec<String> = http.paths();
+    assert_eq!(
+        paths.iter().filter(|p| p.starts_with("/api")).count(),
+        3,
+        "pages 1, 2 and the empty 3: {paths:?}"
+    );
+    assert_eq!(
+        ws.count("SELECT count(*) FROM posting WHERE title LIKE 'Paged Corp%'"),
+        2
+    );
+    assert_eq!(http.hits("/loop").len(), 1, "{paths:?}");
+    assert_eq!(http.hits("/loop2").len(), 1, "{paths:?}");
+}

@@ -33,7 +33,7 @@ pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
 pub use request::{Body, Request, TOKEN_PLACEHOLDER};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};

@@ -113,6 +113,18 @@ pub struct JsonRules {
     /// The site hard-wraps titles at this many characters (akira): a line
     /// this long followed by a lowercase letter was cut mid-word.
     pub title_wrap: Option<usize>,
+    /// How a paginated API says where its next page is.
+    pub next_page: Option<JsonNext>,
+    pub max_pages: u32,
+}
+
+/// The next page of a JSON API.
+#[derive(Debug, Clone)]
+pub enum JsonNext {
+    /// A JSON pointer to the next page's URL in the document.
+    Pointer(String),
+    /// This query parameter, incremented, until a page has no postings.
+    PageParam(String),
 }
 
 #[derive(Deserialize)]
@@ -156,6 +168,9 @@ struct RawJson {
     embedded: Option<Spanned<String>>,
     blocked_if: Option<Spanned<String>>,
     title_wrap: Option<usize>,
+    next_page: Option<Spanned<String>>,
+    page_param: Option<String>,
+    max_pages: Option<u32>,
 }
 
 /// A field spec: a bare selector string, or a table.
@@ -450,6 +465,20 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
     let link = raw.link.map(|p| pointer("link", p));
     let date = raw.date.map(|p| pointer("date", p));
     let body = raw.body.map(|p| pointer("body", p));
+    let next_pointer = raw.next_page.map(|p| pointer("next_page", p));
+    let next_page = match (next_pointer, raw.page_param) {
+        (Some(p), None) => Some(JsonNext::Pointer(p)),
+        (None, Some(param)) if !param.is_empty() => Some(JsonNext::PageParam(param)),
+        (None, None) => None,
+        (_, _) => {
+            ck.add(
+                None,
+                format!("source \"{source}\": json.page_param"),
+                "give `next_page` (a JSON pointer to the next URL) or `page_param` (a query parameter to count up), not both, and not empty",
+            );
+            None
+        }
+    };
     let embedded = raw.embedded.and_then(|s| selector(ck, source, "json.embedded", &s));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "json.blocked_if", &s));
     let rules = JsonRules {
@@ -461,6 +490,8 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         embedded,
         blocked_if,
         title_wrap: raw.title_wrap.filter(|&w| w > 0),
+        next_page,
+        max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
     };
     (ck.problems.len() == before).then_some(rules)
 }
