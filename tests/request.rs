@@ -295,3 +295,56 @@ fn a_json_api_is_paged_until_an_empty_page_and_a_next_link_back_to_itself_stops(
     assert_eq!(http.hits("/loop").len(), 1, "{paths:?}");
     assert_eq!(http.hits("/loop2").len(), 1, "{paths:?}");
 }
+
+#[test]
+fn source_test_shows_the_requests_masked_and_the_detail_fields() {
+    let http = HttpServer::start();
+    http.route("/login", |_| login_page());
+    http.route("/list", |r| match r.headers.get("cookie").map(String::as_str) {
+        Some("sid=s-42") => Reply::html(
+            "<ul><li><a href=\"/post/1\">Acme Corp</a></li><li><a href=\"/post/2\">Beta Inc</a></li><li><a href=\"/post/3\">Gamma</a></li></ul>",
+        ),
+        _ => Reply::status(403),
+    });
+    for n in 1..=3 {
+        let page = format!(
+            "<div class=\"body\">Post {n}: files of ONSUPPORT CORPORATION</div><a class=\"site\" href=\"https://victim{n}.example/\">site</a>"
+        );
+        http.route(&format!("/post/{n}"), move |_| Reply::html(&page));
+    }
+    let ws = Workspace::new(&format!(
+        "{CRAWL}\n[[source]]\nname = \"gated\"\nkind = \"html\"\nurl = \"{}\"\n[source.html]\nitem = \"li\"\ntitle = \"a\"\nlink = {{ selector = \"a\", attr = \"href\" }}\n[source.request]\nprelude = \"{}\"\ntoken = {{ selector = \"input[name=csrf]\", attr = \"value\" }}\nheaders = {{ \"X-CSRF-Token\" = \"{{token}}\", Accept = \"text/html\" }}\nheaders_env = {{ \"X-API-KEY\" = \"LW_TEST_API_KEY\" }}\n[source.detail]\nbody = \"div.body\"\nwebsite = {{ selector = \"a.site\", attr = \"href\" }}\n",
+        http.url("/list"),
+        http.url("/login")
+    ));
+    let out = ws
+        .command(&["source", "test", "gated", "--detail", "2"])
+        .env("LW_TEST_API_KEY", "s3cret-key")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.starts_with("gated: 3 postings (Ok)"), "{text}");
+    for secret in ["s3cret-key", "tok-4711", "s-42"] {
+        assert!(!text.contains(secret), "{secret} shown:\n{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "request: GET {}; headers: accept: text/html, x-csrf-token: •••, x-api-key: •••; cookies: sid=•••",
+            http.url("/list")
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("request: GET {}", http.url("/login"))), "{text}");
+    assert!(text.contains("x-csrf-token: •••"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "detail {}:\n  body: Post 1: files of ONSUPPORT CORPORATION\n  website: https://victim1.example/",
+            http.url("/post/1")
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Post 2: files"), "{text}");
+    assert!(!text.contains("Post 3: files"), "--detail 2 reads two: {text}");
+    assert_eq!(http.hits("/post/3").len(), 0);
+}

@@ -37,6 +37,20 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// `source`'s detail pages: (read, waiting, failed).
+    pub fn detail_states(&self, source: &str) -> Result<(i64, i64, i64)> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FILTER (WHERE state = 'read'), count(*) FILTER (WHERE state = 'queued'),
+                        count(*) FILTER (WHERE state = 'failed')
+                 FROM detail WHERE source = :source",
+            )?
+            .query_row(named_params! {":source": source}, |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?)
+    }
+
     /// Detail pages still queued, across all sources.
     pub fn details_waiting(&self) -> Result<i64> {
         Ok(self
