@@ -272,3 +272,36 @@ fn hostile_detail_links_and_pages_never_cost_the_posting() {
         assert!(reasons.iter().any(|r| r.contains(why)), "{why} in {reasons:?}");
     }
 }
+
+#[test]
+fn a_posting_that_changes_on_the_listing_gets_its_page_read_again() {
+    let http = HttpServer::start();
+    let version = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let v = version.clone();
+    http.route("/", move |_| {
+        let n = v.load(std::sync::atomic::Ordering::SeqCst);
+        Reply::html(&format!(
+            "<ul><li><a href=\"/post/1\">Acme Corp</a><p>update {n}</p></li><li><a href=\"/post/2\">Beta Inc</a></li></ul>"
+        ))
+    });
+    for n in 1..=2 {
+        http.route(&format!("/post/{n}"), |_| {
+            Reply::html("<div class=\"body\">files</div>")
+        });
+    }
+    let ws = Workspace::new(&format!(
+        "[crawl]\nper_host_rate = \"100/s\"\nretries = 0\n\n[[source]]\nname = \"s\"\nkind = \"html\"\nurl = \"{}\"\n[source.html]\nitem = \"li\"\ntitle = \"a\"\nlink = {{ selector = \"a\", attr = \"href\" }}\nbody = \"p\"\n[source.detail]\nbody = \"div.body\"\n",
+        http.url("/")
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!((http.hits("/post/1").len(), http.hits("/post/2").len()), (1, 1));
+    version.store(2, std::sync::atomic::Ordering::SeqCst);
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(
+        (http.hits("/post/1").len(), http.hits("/post/2").len()),
+        (2, 1),
+        "only the changed posting's page is read again"
+    );
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!((http.hits("/post/1").len(), http.hits("/post/2").len()), (2, 1));
+}

@@ -82,5 +82,11 @@ mod tests {
         assert_eq!(keys, ["source \"clop\": detail", "source \"clop\": detail.max_per_run"]);
         let p = problems(&format!("{GOOD}[source.detail]\nbody = \"div..x\"\n"));
         assert_eq!(p[0].key, "source \"clop\": detail.body");
+        let p = problems(&format!(
+            "{}[source.detail]\nbody = \"p\"\n",
+            GOOD.replace("link = {", "# link = {")
+        ));
+        assert_eq!(p[0].key, "source \"clop\": detail", "{p:?}");
+        assert!(p[0].message.contains("no `link`"), "{p:?}");
     }
 }

@@ -314,6 +314,21 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
     };
     let request = raw.request.and_then(|r| build_request(ck, &name, url.as_ref(), r));
     let detail = raw.detail.and_then(|d| build_detail(ck, &name, d));
+    let has_link = match &extractor {
+        Some(Extractor::Html(h)) => h.link.is_some(),
+        Some(Extractor::Json(j)) => j.link.is_some(),
+        _ => true,
+    };
+    if detail.is_some() && !has_link {
+        ck.add(
+            Some(span),
+            key("detail"),
+            format!(
+                "reads each posting's own page, but [source.{}] has no `link` to find it by: add `link`",
+                raw.kind.get_ref()
+            ),
+        );
+    }
     if ck.problems.len() > before {
         return None;
     }
