@@ -57,7 +57,7 @@ mod tests {
     use crate::config::Config;
 
     fn rules() -> DetailRules {
-        let text = "[database]\npath = \"x.db\"\n[[source]]\nname = \"s\"\nkind = \"html\"\nurl = \"http://s.example/\"\n[source.html]\nitem = \"li\"\ntitle = \"a\"\n[source.detail]\nbody = \"div.post-body\"\nwebsite = { selector = \"a.site\", attr = \"href\" }\ndate = { selector = \"time\", format = \"%d.%m.%Y\" }\n";
+        let text = "[database]\npath = \"x.db\"\n[[source]]\nname = \"s\"\nkind = \"html\"\nurl = \"http://s.example/\"\n[source.html]\nitem = \"li\"\ntitle = \"a\"\nlink = { selector = \"a\", attr = \"href\" }\n[source.detail]\nbody = \"div.post-body\"\nwebsite = { selector = \"a.site\", attr = \"href\" }\ndate = { selector = \"time\", format = \"%d.%m.%Y\" }\n";
         Config::parse(Path::new("t.toml"), text).unwrap().sources[0]
             .detail
             .clone()
