@@ -9,6 +9,7 @@ mod alerts;
 mod corpus;
 mod cross_source;
 mod day_one;
+mod detail;
 mod disclosure;
 mod extract_props;
 mod fetch;

@@ -537,6 +537,7 @@ fn postings_csv_round_trips_through_a_csv_parser() {
             "POSTED",
             "FIRST SEEN",
             "LINK",
+            "DETAIL",
             "GROUP",
             "WEBSITE",
             "VENDOR",
@@ -570,7 +571,7 @@ fn postings_csv_round_trips_through_a_csv_parser() {
         .unwrap();
     assert_eq!(
         stdout(&out),
-        "SOURCE,TITLE,POSTED,FIRST SEEN,LINK,GROUP,WEBSITE,VENDOR,PRODUCT,ID\n",
+        "SOURCE,TITLE,POSTED,FIRST SEEN,LINK,DETAIL,GROUP,WEBSITE,VENDOR,PRODUCT,ID\n",
         "a header even with no rows"
     );
 }

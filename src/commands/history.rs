@@ -46,6 +46,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
             "POSTED",
             "FIRST SEEN",
             "LINK",
+            "DETAIL",
             "GROUP",
             "WEBSITE",
             "VENDOR",
@@ -60,6 +61,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
                 p.posted_at.clone().unwrap_or_default(),
                 p.first_seen_at.clone(),
                 p.link.clone().unwrap_or_default(),
+                p.detail.clone().unwrap_or_default(),
                 fact(&p.group),
                 fact(&p.website),
                 fact(&p.vendor),
@@ -135,7 +137,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         &rows,
         format,
         &[
-            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT", "PENDING",
+            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT",
+            "PENDING", "DETAILS", "WAITING",
         ],
         |r| {
             vec![
@@ -151,6 +154,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
                 r.counts.matches.to_string(),
                 r.counts.emails_sent.to_string(),
                 r.counts.emails_pending.to_string(),
+                r.counts.details_fetched.to_string(),
+                r.counts.details_waiting.to_string(),
             ]
         },
     )

@@ -8,6 +8,7 @@
 mod csv;
 mod dates;
 mod depth;
+mod detail;
 mod entities;
 mod facts;
 mod feed;
@@ -23,9 +24,10 @@ use crate::text;
 
 pub use dates::parse_date;
 pub use depth::{MAX_NESTING, nesting_depth};
+pub use detail::{Detail, read as read_detail};
 pub use entities::decode as decode_entities;
 pub use facts::{PostingFacts, website_domain};
-pub use html::blocked_reason;
+pub use html::{blocked_reason, read_field};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
 pub use victim::{is_masked, is_truncated};

@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[SOURCE_STATE, POSTING_FACTS];
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, POSTING_FACTS];
 
 /// One row per source (`source_health` folded into `source`), the error a
 /// run died on, and victim keys without spaces and legal suffixes (rewritten
@@ -26,6 +26,28 @@ const SOURCE_STATE: &str = "
         ON CONFLICT (name) DO UPDATE SET health = excluded.health, health_since = excluded.health_since;
     DROP TABLE source_health;
     ALTER TABLE run ADD COLUMN error TEXT;
+";
+
+/// Detail pages (`[source.detail]`) queued with their postings, and the run
+/// counters that say how many were read, failed and left waiting.
+const DETAIL_PAGES: &str = "
+    ALTER TABLE run ADD COLUMN details_fetched INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_waiting INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE detail (
+        posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+        source      TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'queued',
+        tries       INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        queued_at   TEXT NOT NULL,
+        read_at     TEXT,
+        body        TEXT NOT NULL DEFAULT '',
+        website     TEXT,
+        posted_at   TEXT
+    ) STRICT;
+    CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
 ";
 
 /// Structured facts of a posting (group, website, vendor, product, id) and
@@ -120,8 +142,8 @@ mod tests {
         );
     }
 
-    /// The columns of every table, as SQLite describes them.
-    fn columns(conn: &Connection) -> Vec<(String, String, String)> {
+    /// The columns of every table, as `PRAGMA table_info` lists them.
+    fn shape(conn: &Connection) -> Vec<(String, String, String)> {
         let mut stmt = conn
             .prepare(
                 "SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
@@ -135,40 +157,29 @@ mod tests {
     }
 
     #[test]
-    fn a_database_before_the_posting_facts_upgrades_to_the_schema_of_a_new_one() {
+    fn a_version_1_database_upgrades_to_what_schema_sql_creates() {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("fresh.db");
         drop(Store::open(&fresh).unwrap());
-        // The version before POSTING_FACTS: today's schema without its columns.
-        let before = STEPS.iter().position(|s| *s == POSTING_FACTS).unwrap() + 1;
         let old = dir.path().join("old.db");
-        let conn = Connection::open(&old).unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        for c in [
-            "actor",
-            "website",
-            "vendor",
-            "product",
-            "item_id",
-            "claim_group",
-            "claim_site",
-        ] {
-            conn.execute_batch(&format!("ALTER TABLE posting DROP COLUMN {c}"))
+        {
+            // Version 1: schema.sql as first released.
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(include_str!("../../fixtures/schema-v1.sql"))
                 .unwrap();
+            conn.execute_batch(
+                "INSERT INTO run (started_at, pid) VALUES ('2026-01-01T00:00:00Z', 1);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
         }
-        conn.execute_batch(
-            "INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id) VALUES ('s', 'k', 'v', 'Acme', 'now', 1);",
-        )
-        .unwrap();
-        conn.pragma_update(None, "user_version", before as i64).unwrap();
-        drop(conn);
-        drop(Store::open(&old).unwrap());
-        let (old, fresh) = (Connection::open(&old).unwrap(), Connection::open(&fresh).unwrap());
-        assert_eq!(columns(&old), columns(&fresh));
-        let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, CURRENT);
-        let kept: String = old.query_row("SELECT title FROM posting", [], |r| r.get(0)).unwrap();
-        assert_eq!(kept, "Acme");
+        let store = Store::open(&old).unwrap();
+        assert_eq!(shape(&store.conn), shape(&Connection::open(&fresh).unwrap()));
+        let kept: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM run", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1, "the old run record survives the upgrade");
     }
 
     #[test]

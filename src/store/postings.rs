@@ -38,6 +38,8 @@ pub struct PostingRow {
     pub posted_at: Option<String>,
     pub first_seen_at: String,
     pub body: String,
+    /// The post's own page ([source.detail]): queued, read, or failed with why.
+    pub detail: Option<String>,
     pub group: Option<String>,
     pub website: Option<String>,
     pub vendor: Option<String>,
@@ -77,6 +79,33 @@ pub struct MatchRow {
     /// Other sources that reported the same victim of the same group later:
     /// recorded on this match, no email of their own.
     pub also_reported_by: Vec<String>,
+}
+
+/// A posting from the columns `source, key, title, link, posted_at, body,
+/// victim, masked, truncated, actor, website, vendor, product, item_id`,
+/// starting at column `at`.
+pub(super) fn posting_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Posting> {
+    Ok(Posting {
+        source: r.get(at)?,
+        key: r.get(at + 1)?,
+        title: r.get(at + 2)?,
+        link: r.get(at + 3)?,
+        posted_at: r
+            .get::<_, Option<String>>(at + 4)?
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)),
+        body: r.get(at + 5)?,
+        victim: r.get(at + 6)?,
+        masked: r.get(at + 7)?,
+        truncated: r.get(at + 8)?,
+        facts: PostingFacts {
+            group: r.get(at + 9)?,
+            website: r.get(at + 10)?,
+            vendor: r.get(at + 11)?,
+            product: r.get(at + 12)?,
+            id: r.get(at + 13)?,
+        },
+    })
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -206,27 +235,7 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
                 id: r.get(0)?,
-                posting: Posting {
-                    source: r.get(1)?,
-                    key: r.get(2)?,
-                    title: r.get(3)?,
-                    link: r.get(4)?,
-                    posted_at: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
-                        .map(|d| d.with_timezone(&chrono::Utc)),
-                    body: r.get(6)?,
-                    victim: r.get(7)?,
-                    masked: r.get(8)?,
-                    truncated: r.get(9)?,
-                    facts: PostingFacts {
-                        group: r.get(10)?,
-                        website: r.get(11)?,
-                        vendor: r.get(12)?,
-                        product: r.get(13)?,
-                        id: r.get(14)?,
-                    },
-                },
+                posting: posting_from_row(r, 1)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -235,7 +244,11 @@ impl Store {
     /// Postings passing `filter` (first seen at or after `since`), newest first.
     pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source, title, link, posted_at, first_seen_at, body, actor, website, vendor, product, item_id FROM posting
+            "SELECT source, title, link, posted_at, first_seen_at, body,
+                    (SELECT CASE d.state WHEN 'failed' THEN 'failed: ' || coalesce(d.error, '') ELSE d.state END
+                     FROM detail d WHERE d.posting_id = posting.id),
+                    actor, website, vendor, product, item_id
+             FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
                AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
                                              WHERE e.name = :entry COLLATE NOCASE))
@@ -250,11 +263,12 @@ impl Store {
                 posted_at: r.get(3)?,
                 first_seen_at: r.get(4)?,
                 body: r.get(5)?,
-                group: r.get(6)?,
-                website: r.get(7)?,
-                vendor: r.get(8)?,
-                product: r.get(9)?,
-                id: r.get(10)?,
+                detail: r.get(6)?,
+                group: r.get(7)?,
+                website: r.get(8)?,
+                vendor: r.get(9)?,
+                product: r.get(10)?,
+                id: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

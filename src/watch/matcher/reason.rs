@@ -60,6 +60,8 @@ pub enum Field {
     /// A disclosure's vendor or product as the source states it.
     Vendor,
     Product,
+    /// The post's own page ([source.detail]), read after the listing.
+    Page,
 }
 
 impl Field {
@@ -71,6 +73,7 @@ impl Field {
             Field::Website => "website",
             Field::Vendor => "vendor",
             Field::Product => "product",
+            Field::Page => "page",
         }
     }
 }
@@ -82,7 +85,7 @@ pub fn confidence(reason: Reason, field: Field) -> u8 {
     match field {
         Field::Title | Field::Website | Field::Vendor | Field::Product => base,
         Field::Link => base - 10,
-        Field::Body => (u16::from(base) * 3 / 4) as u8,
+        Field::Body | Field::Page => (u16::from(base) * 3 / 4) as u8,
     }
 }
 
