@@ -13,7 +13,51 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[];
+const STEPS: &[&str] = &[WORKSPACE];
+
+/// The analyst workspace (issue 17): match triage, accounts, sessions, the
+/// audit trail, and full-text search over the postings already stored.
+const WORKSPACE: &str = r#"
+ALTER TABLE "match" ADD COLUMN status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'confirmed', 'dismissed'));
+ALTER TABLE "match" ADD COLUMN note TEXT;
+ALTER TABLE "match" ADD COLUMN triaged_by TEXT;
+ALTER TABLE "match" ADD COLUMN triaged_at TEXT;
+CREATE INDEX match_status ON "match" (status, created_at);
+CREATE TABLE app_user (
+    name           TEXT PRIMARY KEY,
+    role           TEXT NOT NULL CHECK (role IN ('analyst', 'viewer')),
+    password_hash  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+) STRICT;
+CREATE TABLE session (
+    id          TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES app_user(name) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    detail  TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX audit_target ON audit (target);
+CREATE VIRTUAL TABLE posting_fts USING fts5(title, body, content = 'posting', content_rowid = 'id');
+CREATE TRIGGER posting_fts_insert AFTER INSERT ON posting BEGIN
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER posting_fts_delete AFTER DELETE ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+INSERT INTO posting_fts (posting_fts) VALUES ('rebuild');
+"#;
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -71,6 +115,56 @@ mod tests {
             err.to_string().contains("newer than this leakwatch understands"),
             "{err}"
         );
+    }
+
+    /// Every table's and index's columns, as SQLite reports them.
+    fn shape(conn: &Connection) -> Vec<(String, Vec<String>)> {
+        let mut names: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        names.retain(|n| !n.starts_with("sqlite_"));
+        names
+            .into_iter()
+            .map(|n| {
+                let cols = conn
+                    .prepare("SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '') FROM pragma_table_xinfo(?1)")
+                    .unwrap()
+                    .query_map([&n], |r| r.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                (n, cols)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(include_str!("../../fixtures/schema-v1.sql")).unwrap();
+            conn.execute_batch(
+                "INSERT INTO posting (source, key, victim, title, body, first_seen_at, first_run_id)
+                 VALUES ('clop', 'k', 'acme', 'Acme Corp data published', 'all of it', '2026-01-01T00:00:00Z', 1);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let upgraded = Store::open(&old).unwrap();
+        let fresh = Store::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(shape(&upgraded.conn), shape(&fresh.conn));
+        // Postings stored before the upgrade are searchable.
+        let found: i64 = upgraded
+            .conn
+            .query_row("SELECT count(*) FROM posting_fts WHERE posting_fts MATCH 'acme'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(found, 1);
     }
 
     #[test]
