@@ -129,6 +129,15 @@ fn open_store(config: &Config) -> Result<Store> {
     Ok(Store::open(&config.database)?)
 }
 
+/// Who the audit trail names for a change made from the shell: `cli:` and
+/// the login name.
+pub fn cli_actor() -> String {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    format!("cli:{}", text::clean(&login))
+}
+
 pub fn demo() -> Result<Exit> {
     let report = runtime()?
         .block_on(crate::demo::demo(Path::new("demo-outbox")))
@@ -479,7 +488,7 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
             .map_err(|e| CommandError::Usage(format!("--notify {r}: not a mail address: {e}")))?;
     }
     let config = load(config)?;
-    let new = open_store(&config)?.upsert_entry(&entry)?;
+    let new = open_store(&config)?.upsert_entry(&entry, &cli_actor())?;
     let done = if new { "added" } else { "updated" };
     if let Some(flag) = watch::noise_flag(&entry) {
         say!("note: {flag}");
@@ -501,7 +510,7 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
 
 pub fn watch_rm(config: Option<PathBuf>, name: &str) -> Result<Exit> {
     let config = load(config)?;
-    if open_store(&config)?.remove_entry(name)? {
+    if open_store(&config)?.remove_entry(name, &cli_actor())? {
         say!("removed {name}");
         Ok(Exit::Success)
     } else {
@@ -568,7 +577,7 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
         std::fs::File::open(file).map_err(|e| CommandError::Other(format!("cannot read {}: {e}", file.display())))?;
     let entries = watch::csv::read(std::io::BufReader::new(input), Some(&file.display().to_string()))
         .map_err(|e| CommandError::Other(format!("{e}; nothing was imported")))?;
-    let r = open_store(&config)?.import_entries(&entries, replace)?;
+    let r = open_store(&config)?.import_entries(&entries, replace, &cli_actor())?;
     say!(
         "{}: {} added, {} changed, {} unchanged, {} removed",
         file.display(),
@@ -593,6 +602,8 @@ pub struct Filters {
     pub source: Option<String>,
     pub since: Option<String>,
     pub entry: Option<String>,
+    /// `matches --status`
+    pub status: Option<crate::store::Status>,
 }
 
 impl Filters {
@@ -609,6 +620,7 @@ impl Filters {
             source: self.source,
             since: self.since.map(|s| parse_since(&s)).transpose()?,
             entry: self.entry,
+            status: self.status,
         })
     }
 }
@@ -641,10 +653,12 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
         &rows,
         format,
         &[
-            "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
+            "ID", "STATUS", "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
         ],
         |m| {
             vec![
+                m.id.to_string(),
+                m.status.clone(),
                 m.matched_at.clone(),
                 m.entry.clone(),
                 m.kind.clone(),

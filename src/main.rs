@@ -88,6 +88,9 @@ enum Command {
         /// Only this watch entry's
         #[arg(long, value_name = "NAME")]
         entry: Option<String>,
+        /// Only those in this triage status: new, confirmed or dismissed
+        #[arg(long, value_name = "STATUS")]
+        status: Option<leakwatch::store::Status>,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -341,13 +344,32 @@ fn main() -> ExitCode {
             since,
             entry,
             format,
-        } => commands::postings(config, Filters { source, since, entry }, format.format()),
+        } => commands::postings(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status: None,
+            },
+            format.format(),
+        ),
         Command::Matches {
             source,
             since,
             entry,
+            status,
             format,
-        } => commands::matches(config, Filters { source, since, entry }, format.format()),
+        } => commands::matches(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status,
+            },
+            format.format(),
+        ),
         Command::Runs { json } => commands::runs(config, json),
         Command::Report { out, since } => commands::report(config, &out, since),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),

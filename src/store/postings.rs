@@ -48,11 +48,15 @@ pub struct Filter {
     pub since: Option<String>,
     /// A watch entry's name (any case): postings it matched, its matches.
     pub entry: Option<String>,
+    /// Matches only: their triage status.
+    pub status: Option<super::Status>,
 }
 
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
+    pub id: i64,
+    pub status: String,
     pub matched_at: String,
     pub entry: String,
     pub kind: String,
@@ -228,32 +232,37 @@ impl Store {
     /// Matches passing `filter` (made at or after `since`), newest first, with their delivery state.
     pub fn matches(&self, filter: &Filter) -> Result<Vec<MatchRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
+            "SELECT m.id, m.status, m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
-               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
+               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE) AND (:status IS NULL OR m.status = :status)
              ORDER BY m.created_at DESC, m.id DESC",
         )?;
-        let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
+        let params = named_params! {
+            ":source": filter.source, ":since": filter.since, ":entry": filter.entry,
+            ":status": filter.status.map(super::Status::as_str),
+        };
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
-                matched_at: r.get(0)?,
-                entry: r.get(1)?,
-                kind: r.get(2)?,
-                term: r.get(3)?,
-                reason: r.get(4)?,
-                field: r.get(5)?,
-                source: r.get(6)?,
-                title: r.get(7)?,
-                link: r.get(8)?,
-                posted_at: r.get(9)?,
-                emails_sent: r.get(10)?,
-                emails_pending: r.get(11)?,
-                emails_failed: r.get(12)?,
+                id: r.get(0)?,
+                status: r.get(1)?,
+                matched_at: r.get(2)?,
+                entry: r.get(3)?,
+                kind: r.get(4)?,
+                term: r.get(5)?,
+                reason: r.get(6)?,
+                field: r.get(7)?,
+                source: r.get(8)?,
+                title: r.get(9)?,
+                link: r.get(10)?,
+                posted_at: r.get(11)?,
+                emails_sent: r.get(12)?,
+                emails_pending: r.get(13)?,
+                emails_failed: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
