@@ -3,7 +3,7 @@
 //! the async runtime, loading the config), and the commands that act on the
 //! whole pipeline (`demo`, `init`, `check`, `run`, `notify test`). The
 //! commands on one area live in their own file: [`sources`], [`watch`],
-//! [`history`]; how they print is [`output`].
+//! [`history`], [`workspace`]; how they print is [`output`].
 
 use std::path::{Path, PathBuf};
 
@@ -32,10 +32,12 @@ mod history;
 mod output;
 mod sources;
 mod watch;
+mod workspace;
 
 pub use history::{Filters, matches, postings, report, runs};
 pub use sources::{source_list, source_suggest, source_test};
 pub use watch::{watch_add, watch_export, watch_import, watch_list, watch_rm};
+pub use workspace::{Role, audit, serve, triage, user_add, user_list, user_rm};
 
 /// How a command that ran ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

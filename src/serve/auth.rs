@@ -227,7 +227,10 @@ mod tests {
         let allowed = (0..50).filter(|_| limits.allow("alice", ip)).count();
         assert_eq!(allowed, 5);
         let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(!limits.allow("ALICE", other), "the account limit holds from another address");
+        assert!(
+            !limits.allow("ALICE", other),
+            "the account limit holds from another address"
+        );
         assert!(limits.allow("bob", other));
     }
 }

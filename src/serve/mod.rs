@@ -11,7 +11,7 @@
 //! write transactions.
 
 mod actions;
-mod auth;
+pub mod auth;
 mod pages;
 mod views;
 
@@ -164,7 +164,10 @@ pub fn router(store: Store, config: Config, secure: bool) -> Router {
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024))
         .with_state(app);
     for (name, value) in headers {
-        router = router.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)));
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
     }
     router
 }
@@ -183,7 +186,9 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
         })?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
-        tracing::warn!("serving over plain HTTP on {addr} (--insecure-listen): passwords cross the network unencrypted");
+        tracing::warn!(
+            "serving over plain HTTP on {addr} (--insecure-listen): passwords cross the network unencrypted"
+        );
     }
     // The address goes to stdout, so a script (or a test) that asked for
     // port 0 learns which one it got.

@@ -53,12 +53,11 @@ impl Store {
     pub fn put_user(&mut self, name: &str, role: &str, password_hash: &str, actor: &str) -> Result<bool> {
         let now = now();
         let w = self.write()?;
-        let existed = w
-            .tx
-            .prepare_cached("SELECT 1 FROM app_user WHERE name = :name")?
-            .query_row(named_params! {":name": name}, |_| Ok(()))
-            .optional()?
-            .is_some();
+        let existed =
+            w.tx.prepare_cached("SELECT 1 FROM app_user WHERE name = :name")?
+                .query_row(named_params! {":name": name}, |_| Ok(()))
+                .optional()?
+                .is_some();
         w.tx.prepare_cached(
             "INSERT INTO app_user (name, role, password_hash, created_at) VALUES (:name, :role, :hash, :now)
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
@@ -151,9 +150,9 @@ impl Store {
 
     /// The newest `limit` audit rows, newest first.
     pub fn audit_log(&self, limit: i64) -> Result<Vec<AuditRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT :limit",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT :limit")?;
         let rows = stmt.query_map(named_params! {":limit": limit}, audit_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -148,7 +148,8 @@ mod tests {
         let old = dir.path().join("v1.db");
         {
             let conn = Connection::open(&old).unwrap();
-            conn.execute_batch(include_str!("../../fixtures/schema-v1.sql")).unwrap();
+            conn.execute_batch(include_str!("../../fixtures/schema-v1.sql"))
+                .unwrap();
             conn.execute_batch(
                 "INSERT INTO posting (source, key, victim, title, body, first_seen_at, first_run_id)
                  VALUES ('clop', 'k', 'acme', 'Acme Corp data published', 'all of it', '2026-01-01T00:00:00Z', 1);
@@ -162,7 +163,11 @@ mod tests {
         // Postings stored before the upgrade are searchable.
         let found: i64 = upgraded
             .conn
-            .query_row("SELECT count(*) FROM posting_fts WHERE posting_fts MATCH 'acme'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM posting_fts WHERE posting_fts MATCH 'acme'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(found, 1);
     }
