@@ -21,3 +21,4 @@ mod suggest;
 mod terminal;
 mod tor;
 mod watch;
+mod workspace;

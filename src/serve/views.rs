@@ -48,6 +48,22 @@ pub struct Part {
     pub mark: bool,
 }
 
+/// `text` cleaned of control and invisible characters, keeping one space
+/// at either end where it had whitespace (it sits between other parts).
+fn clean_part(text: &str) -> String {
+    let inner = text::clean(text);
+    if inner.is_empty() {
+        return if text.chars().any(char::is_whitespace) {
+            " ".into()
+        } else {
+            inner
+        };
+    }
+    let lead = if text.starts_with(char::is_whitespace) { " " } else { "" };
+    let trail = if text.ends_with(char::is_whitespace) { " " } else { "" };
+    format!("{lead}{inner}{trail}")
+}
+
 /// Splits a stored snippet (`… [[term]] …`) into marked and plain parts,
 /// each cleaned of control and invisible characters.
 pub fn parts(snippet: &str) -> Vec<Part> {
@@ -58,7 +74,7 @@ pub fn parts(snippet: &str) -> Vec<Part> {
             break;
         };
         out.push(Part {
-            text: text::clean(&rest[..start]),
+            text: clean_part(&rest[..start]),
             mark: false,
         });
         out.push(Part {
@@ -68,7 +84,7 @@ pub fn parts(snippet: &str) -> Vec<Part> {
         rest = &rest[start + 2 + len + 2..];
     }
     out.push(Part {
-        text: text::clean(rest),
+        text: clean_part(rest),
         mark: false,
     });
     out.retain(|p| !p.text.is_empty());

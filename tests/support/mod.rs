@@ -8,6 +8,7 @@ pub mod smtp;
 pub mod socks;
 pub mod tls;
 pub mod trace;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
