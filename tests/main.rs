@@ -22,3 +22,4 @@ mod terminal;
 mod tor;
 mod watch;
 mod workspace;
+mod workspace_lock;
