@@ -23,3 +23,4 @@ mod tor;
 mod watch;
 mod workspace;
 mod workspace_lock;
+mod workspace_ui;

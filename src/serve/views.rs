@@ -21,7 +21,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    pub fn links(&self) -> [(&'static str, &'static str); 7] {
+    pub fn links(&self) -> [(&'static str, &'static str); 6] {
         [
             ("/", "Overview"),
             ("/matches?status=new", "Matches"),
@@ -29,7 +29,6 @@ impl Nav {
             ("/sources", "Sources"),
             ("/postings", "Postings"),
             ("/audit", "Audit"),
-            ("/healthz", "Health"),
         ]
     }
 
@@ -112,10 +111,11 @@ fn first_word(text: &str) -> Option<&str> {
     if text.starts_with(char::is_alphanumeric) {
         return None; // the term ended inside a word: no clean phrase
     }
+    // Only a plain word: markup or punctuation around the name is no phrase.
     text.split_whitespace()
         .next()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_end_matches([',', '.', ';', ':']))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '&'))
 }
 
 /// A match as the pages show it.
@@ -435,6 +435,7 @@ mod tests {
         assert_eq!(exclude_suggestion("the [[Target]] Stores, Inc."), "Target Stores");
         assert_eq!(exclude_suggestion("hit the [[Target]]"), "the Target");
         assert_eq!(exclude_suggestion("[[Target]]"), "Target");
+        assert_eq!(exclude_suggestion("[[Acme]] <script>x</script>"), "Acme");
         assert_eq!(exclude_suggestion("no mark"), "");
     }
 

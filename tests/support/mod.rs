@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the support
 
+pub mod cdp;
 pub mod http;
 pub mod smtp;
 pub mod socks;
