@@ -6,5 +6,5 @@
 #   bash benches/workspace_soak.sh            (SECS=600 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LEAKWATCH_WORKSPACE_SOAK_SECS="${SECS:-600}" cargo test --release --locked --test integration \
+LEAKWATCH_WORKSPACE_SOAK_SECS="${SECS:-600}" cargo test --locked --test integration \
     workspace_lock -- --nocapture 2>&1 | grep -E "workspace soak:|test result|panicked"
