@@ -424,3 +424,35 @@ fn serve_refuses_a_network_address_without_insecure_listen() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--insecure-listen"), "{}", stderr(&out));
 }
+
+#[test]
+fn serve_speaks_https_with_tls_cert_and_key_and_marks_cookies_secure() {
+    let ws = Workspace::new("");
+    let pki = crate::support::tls::TestPki::new(ws.dir.path());
+    ws.write_config(&format!(
+        "[serve]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        pki.cert_file.display(),
+        pki.key_file.display()
+    ));
+    ws.add_user("alice", "analyst", PASSWORD);
+    let serve = Serve::start(&ws);
+    assert!(serve.base.starts_with("https://127.0.0.1:"), "{}", serve.base);
+    let mut c = Client::trusting(&serve.base, &pki.ca_file);
+    let login = c.get("/login");
+    assert!(login.header("strict-transport-security").is_some());
+    assert!(login.header("set-cookie").unwrap().contains("; Secure"));
+    let p = c.login("alice", PASSWORD);
+    assert_eq!(p.status, 303);
+    assert!(
+        p.headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("lw_session=") && v.to_str().unwrap().contains("; Secure"))
+    );
+    assert_eq!(c.get("/matches").status, 200);
+    // Half a pair is a config problem, named.
+    ws.write_config(&format!("[serve]\ntls_cert = \"{}\"\n", pki.cert_file.display()));
+    let out = ws.run(&["check"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("tls_cert and tls_key go together"), "{}", stderr(&out));
+}

@@ -13,6 +13,7 @@
 mod actions;
 pub mod auth;
 mod pages;
+mod tls;
 mod views;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::{hash_password, verify_password};
@@ -50,9 +52,11 @@ pub struct ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(
-        "{0} is not a loopback address: passwords and session cookies would cross the network in clear text. Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-listen if the network is trusted"
+        "{0} is not a loopback address: passwords and session cookies would cross the network in clear text. Set [serve] tls_cert and tls_key in the config for HTTPS, or pass --insecure-listen if the network is trusted"
     )]
     NotLoopback(SocketAddr),
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("{0}")]
@@ -172,9 +176,12 @@ pub fn router(store: Store, config: Config, secure: bool) -> Router {
     router
 }
 
-/// Serves the workspace until SIGTERM or Ctrl-C.
+/// Serves the workspace until SIGTERM or Ctrl-C: HTTPS when the config has
+/// `[serve] tls_cert` and `tls_key`, else plain HTTP, on loopback only
+/// unless `insecure_listen`.
 pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeError> {
-    if !options.listen.ip().is_loopback() && !options.insecure_listen {
+    let tls = config.serve_tls.as_ref().map(tls::acceptor).transpose().map_err(ServeError::Tls)?;
+    if tls.is_none() && !options.listen.ip().is_loopback() && !options.insecure_listen {
         return Err(ServeError::NotLoopback(options.listen));
     }
     let store = Store::open(&config.database)?;
@@ -185,20 +192,33 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
             source,
         })?;
     let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(
-            "serving over plain HTTP on {addr} (--insecure-listen): passwords cross the network unencrypted"
-        );
-    }
+    let mut stop = crate::schedule::stop_on_signals()?;
+    let shutdown = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
     // The address goes to stdout, so a script (or a test) that asked for
     // port 0 learns which one it got.
-    let mut stop = crate::schedule::stop_on_signals()?;
-    println!("leakwatch workspace on http://{addr}/");
-    let app = router(store, config, false);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
-        })
-        .await?;
+    match tls {
+        Some(acceptor) => {
+            println!("leakwatch workspace on https://{addr}/");
+            let app = router(store, config, true);
+            let listener = tls::TlsListener { tcp: listener, acceptor }.tap_io(|_| {});
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(
+                    "serving over plain HTTP on {addr} (--insecure-listen): passwords cross the network unencrypted"
+                );
+            }
+            println!("leakwatch workspace on http://{addr}/");
+            let app = router(store, config, false);
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     Ok(())
 }
