@@ -454,5 +454,9 @@ fn serve_speaks_https_with_tls_cert_and_key_and_marks_cookies_secure() {
     ws.write_config(&format!("[serve]\ntls_cert = \"{}\"\n", pki.cert_file.display()));
     let out = ws.run(&["check"]);
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("tls_cert and tls_key go together"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tls_cert and tls_key go together"),
+        "{}",
+        stderr(&out)
+    );
 }

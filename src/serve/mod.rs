@@ -180,7 +180,12 @@ pub fn router(store: Store, config: Config, secure: bool) -> Router {
 /// `[serve] tls_cert` and `tls_key`, else plain HTTP, on loopback only
 /// unless `insecure_listen`.
 pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeError> {
-    let tls = config.serve_tls.as_ref().map(tls::acceptor).transpose().map_err(ServeError::Tls)?;
+    let tls = config
+        .serve_tls
+        .as_ref()
+        .map(tls::acceptor)
+        .transpose()
+        .map_err(ServeError::Tls)?;
     if tls.is_none() && !options.listen.ip().is_loopback() && !options.insecure_listen {
         return Err(ServeError::NotLoopback(options.listen));
     }
@@ -202,7 +207,11 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<(), ServeErr
         Some(acceptor) => {
             println!("leakwatch workspace on https://{addr}/");
             let app = router(store, config, true);
-            let listener = tls::TlsListener { tcp: listener, acceptor }.tap_io(|_| {});
+            let listener = tls::TlsListener {
+                tcp: listener,
+                acceptor,
+            }
+            .tap_io(|_| {});
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown)
                 .await?;

@@ -205,7 +205,11 @@ mod tests {
 
     #[test]
     fn formula_cells_are_refused_naming_line_and_column() {
-        let e = read("name,aliases\nAcme,\"x;=HYPERLINK(\"\"http://e.example\"\")\"\n".as_bytes(), None).unwrap_err();
+        let e = read(
+            "name,aliases\nAcme,\"x;=HYPERLINK(\"\"http://e.example\"\")\"\n".as_bytes(),
+            None,
+        )
+        .unwrap_err();
         assert_eq!((e.line, e.column.as_deref()), (2, Some("aliases")));
         let e = read("name\n@SUM(A1)\n".as_bytes(), None).unwrap_err();
         assert_eq!(e.column.as_deref(), Some("name"));

@@ -110,7 +110,10 @@ impl Client {
 
     fn build(base: &str, builder: reqwest::ClientBuilder) -> Client {
         Client {
-            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
             http: builder
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
