@@ -163,7 +163,7 @@ pub fn init(dir: &Path) -> Result<Exit> {
   2. leakwatch --config {c} source test example-leaks --file {}
   3. leakwatch --config {c} watch import {}
   4. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
-  5. leakwatch --config {c} run, then a cron entry (see the README)",
+  5. leakwatch --config {c} run, then a cron entry (see docs/operations.md)",
         dir.join("samples/leaksite.html").display(),
         dir.join("watchlist.csv").display()
     );
