@@ -64,6 +64,15 @@ fn an_analyst_triages_and_keeps_the_watch_list_in_chromium() {
         json!("flex")
     );
     std::fs::write(artifacts().join("matches.png"), b.screenshot()).unwrap();
+    // The overview draws its chart on the server: 12 weekly bars, no script.
+    b.navigate(&format!("{}/", serve.base));
+    assert_eq!(
+        b.evaluate("document.querySelectorAll('svg.chart rect').length"),
+        json!(12)
+    );
+    assert_eq!(b.evaluate("document.scripts.length"), json!(0));
+    std::fs::write(artifacts().join("overview.png"), b.screenshot()).unwrap();
+    b.navigate(&format!("{}/matches?status=new", serve.base));
 
     // Dismiss it with a note: gone from the "new" filter, dismissed in the database.
     fill(&mut b, &format!("{row} input[name=note]"), "not our Acme");

@@ -129,7 +129,8 @@ pub struct MatchView {
     pub kind: String,
     pub term: String,
     pub why: String,
-    pub confidence: i64,
+    /// "60% (truncated title: only the start of the name is shown)", as alerts say it.
+    pub confidence: String,
     pub snippet: Vec<Part>,
     pub source: String,
     pub title: String,
@@ -159,7 +160,7 @@ impl From<InboxRow> for MatchView {
             entry: m.entry,
             kind: m.kind,
             term: m.term,
-            confidence: m.confidence,
+            confidence: crate::notify::email::confidence_why(m.confidence, &m.reason, &m.field),
             source: m.source,
             title: text::clean(&m.title),
             link: text::clean(m.link.as_deref().unwrap_or_default()),
@@ -186,7 +187,9 @@ pub struct Bar {
 }
 
 pub const CHART_WEEKS: i64 = 12;
-const CHART_HEIGHT: u32 = 80;
+/// Room above the tallest bar for its count; bars stand on y = 80.
+const CHART_TOP: u32 = 12;
+const CHART_HEIGHT: u32 = 68;
 const BAR_STEP: u32 = 30;
 
 /// Bars for the last [`CHART_WEEKS`] weeks ending with the week of `today`,
@@ -202,7 +205,7 @@ pub fn chart(weeks: &[WeekCount], today: chrono::NaiveDate) -> Vec<Bar> {
             let height = (matches * i64::from(CHART_HEIGHT) / max) as u32;
             Bar {
                 x: i as u32 * BAR_STEP,
-                y: CHART_HEIGHT - height,
+                y: CHART_TOP + CHART_HEIGHT - height,
                 height,
                 week,
                 matches,

@@ -125,6 +125,12 @@ impl Client {
     }
 
     fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        self.try_send(req).expect("request")
+    }
+
+    /// Like `send`, but a connection the server closed (as it may while a
+    /// body it refuses is still being sent) is an error, not a panic.
+    fn try_send(&mut self, req: reqwest::RequestBuilder) -> Result<Page, reqwest::Error> {
         let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let req = if cookie.is_empty() {
             req
@@ -132,11 +138,11 @@ impl Client {
             req.header("cookie", cookie.join("; "))
         };
         let (status, headers, body) = self.rt.block_on(async {
-            let resp = req.send().await.expect("request");
+            let resp = req.send().await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            (status, headers, resp.text().await.unwrap_or_default())
-        });
+            Ok::<_, reqwest::Error>((status, headers, resp.text().await.unwrap_or_default()))
+        })?;
         for c in headers.get_all("set-cookie") {
             let c = c.to_str().unwrap();
             let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
@@ -147,7 +153,7 @@ impl Client {
                 self.cookies.insert(k.to_owned(), v.to_owned());
             }
         }
-        Page { status, headers, body }
+        Ok(Page { status, headers, body })
     }
 
     pub fn get(&mut self, path: &str) -> Page {
@@ -183,6 +189,10 @@ impl Client {
 
     /// A multipart form: text fields, then one file field `file`.
     pub fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> Page {
+        self.try_post_file(path, fields, file).expect("request")
+    }
+
+    pub fn try_post_file(&mut self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> Result<Page, reqwest::Error> {
         const B: &str = "leakwatchtestboundary7d1f";
         let mut body = Vec::new();
         for (k, v) in fields {
@@ -204,7 +214,7 @@ impl Client {
             .post(format!("{}{path}", self.base))
             .header("content-type", format!("multipart/form-data; boundary={B}"))
             .body(body);
-        self.send(req)
+        self.try_send(req)
     }
 
     /// Signs in through the login form; the answer to the POST.
