@@ -146,7 +146,9 @@ pub fn router(store: Store, config: Config, secure: bool) -> Router {
         .route("/postings", get(pages::postings))
         .route("/audit", get(pages::audit))
         .route("/logout", post(actions::logout))
-        .route_layer(middleware::from_fn_with_state(app.clone(), auth::require_session));
+        // `layer`, not `route_layer`: a method a page does not take (PUT,
+        // DELETE) is refused for want of a session too, not answered 405.
+        .layer(middleware::from_fn_with_state(app.clone(), auth::require_session));
     let mut headers = vec![
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

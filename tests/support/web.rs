@@ -156,6 +156,13 @@ impl Client {
         Ok(Page { status, headers, body })
     }
 
+    /// A bodiless request with any method (PUT, DELETE, …).
+    pub fn request(&mut self, method: &str, path: &str) -> Page {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        self.send(req)
+    }
+
     pub fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req)
