@@ -217,6 +217,10 @@ fn hostile_posting_text_is_shown_as_text_and_never_as_a_live_link() {
         "{detail}"
     );
     assert!(detail.contains("&#60;img src=x onerror=alert(3)&#62;"), "{detail}");
+    // FTS5 syntax in a search is searched for, never obeyed or an error.
+    for q in ["%22", "acme%22%20OR%20NEAR(x", "*", "globex%20-acme%20%5E"] {
+        assert_eq!((q, c.get(&format!("/postings?q={q}")).status), (q, 200));
+    }
     let search = c.get("/postings?q=globex").body;
     assert!(
         search.contains("<code class=\"link\">http://leaks.example.onion/globex</code>"),
