@@ -293,12 +293,27 @@ fn triage_from_the_web_dismisses_and_offers_the_exclusion_with_an_audit_trail() 
             .body
             .contains("dismissed: not our Acme")
     );
-    // Reopen puts it back in the inbox.
+    // Reopen puts it back in the inbox; the answer returns to the page the
+    // form was on, never to another site.
     let csrf = c.get("/matches").csrf();
-    c.post(
+    let p = c.post(
         &format!("/matches/{id}/triage"),
-        &[("csrf", &csrf), ("action", "reopen")],
+        &[
+            ("csrf", &csrf),
+            ("action", "reopen"),
+            ("back", "//evil.example/matches"),
+        ],
     );
+    assert_eq!(p.header("location"), Some("/matches?status=new"));
+    let p = c.post(
+        &format!("/matches/{id}/triage"),
+        &[
+            ("csrf", &csrf),
+            ("action", "reopen"),
+            ("back", &format!("/matches/{id}")),
+        ],
+    );
+    assert_eq!(p.header("location"), Some(format!("/matches/{id}").as_str()));
     assert!(
         c.get("/matches?status=new")
             .body

@@ -109,6 +109,20 @@ pub struct TriageForm {
     /// The phrase to add to the entry's exclude list (a checked box).
     #[serde(default)]
     exclude: String,
+    /// The page the form was on, to return to (a path of this site).
+    #[serde(default)]
+    back: String,
+}
+
+/// `back` when it is one of the workspace's own match pages, else the inbox:
+/// never a redirect to another site (`//evil.example`, `/\evil.example`).
+fn local_back(back: &str) -> &str {
+    let own = back == "/" || back.starts_with("/matches");
+    if own && !back.contains(['\\', '\r', '\n']) && !back.starts_with("//") {
+        back
+    } else {
+        "/matches?status=new"
+    }
 }
 
 pub async fn triage(
@@ -138,19 +152,7 @@ pub async fn triage(
     if !app.db(move |s| s.triage(id, &t, &user)).await? {
         return Err(AppError::NotFound);
     }
-    // Back where the analyst was (same-origin only: the Referer is dropped
-    // by our Referrer-Policy on other sites' links anyway).
-    let back = headers
-        .get(header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| url::Url::parse(r).ok())
-        .map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_owned(),
-        })
-        .filter(|p| p.starts_with("/matches"))
-        .unwrap_or_else(|| "/matches?status=new".to_owned());
-    Ok(Redirect::to(&back).into_response())
+    Ok(Redirect::to(local_back(&form.back)).into_response())
 }
 
 /// Checks the form as a one-row CSV, so the web form and `watch import`
@@ -294,4 +296,29 @@ pub async fn watch_import(
         r.added, r.changed, r.unchanged, r.removed
     );
     watch_page(&app, &session, String::new(), String::new(), notice).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_back;
+
+    #[test]
+    fn triage_returns_only_to_match_pages_of_this_site() {
+        assert_eq!(
+            local_back("/matches?status=dismissed&entry=Acme"),
+            "/matches?status=dismissed&entry=Acme"
+        );
+        assert_eq!(local_back("/matches/12"), "/matches/12");
+        assert_eq!(local_back("/"), "/");
+        for bad in [
+            "",
+            "//evil.example/matches",
+            "https://evil.example/",
+            "/watch",
+            "/matches\\@evil",
+            "/matches\r\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_back(bad), "/matches?status=new", "{bad:?}");
+        }
+    }
 }

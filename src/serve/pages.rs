@@ -63,6 +63,7 @@ pub async fn overview(State(app): State<App>, Extension(session): Extension<Sess
         .await?;
     Ok(render(&views::OverviewPage {
         nav: nav(&session, "/"),
+        back: "/".into(),
         counts,
         bars: views::chart(&weeks, chrono::Utc::now().date_naive()),
         sources: sources.into_iter().map(Into::into).collect(),
@@ -103,6 +104,7 @@ pub async fn matches(
     let rows = app.db(move |s| s.inbox(&filter, PAGE_LIMIT)).await?;
     Ok(render(&views::MatchesPage {
         nav: nav(&session, "/matches"),
+        back: q.path(),
         q,
         rows: rows.into_iter().map(Into::into).collect(),
         limit: PAGE_LIMIT,

@@ -257,6 +257,8 @@ impl From<SourceHealth> for SourceView {
 #[template(path = "overview.html")]
 pub struct OverviewPage {
     pub nav: Nav,
+    /// Where triage forms on the page return to.
+    pub back: String,
     pub counts: Vec<(Status, i64)>,
     pub bars: Vec<Bar>,
     pub sources: Vec<SourceView>,
@@ -280,10 +282,31 @@ pub struct MatchQuery {
     pub until: String,
 }
 
+impl MatchQuery {
+    /// This inbox view's own address, for the triage forms to return to.
+    pub fn path(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &self.status),
+            ("entry", &self.entry),
+            ("kind", &self.kind),
+            ("source", &self.source),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        format!("/matches?{}", q.finish())
+    }
+}
+
 #[derive(Template)]
 #[template(path = "matches.html")]
 pub struct MatchesPage {
     pub nav: Nav,
+    pub back: String,
     pub q: MatchQuery,
     pub rows: Vec<MatchView>,
     pub limit: i64,
