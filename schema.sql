@@ -5,14 +5,17 @@
 -- step by step by the migrations in src/store/migrate.rs, which must leave it
 -- equal to what this file creates. Timestamps are RFC 3339 text in UTC.
 
--- One row per source that has been crawled: the state that outlives a run.
+-- One row per source that has been crawled: the state that outlives a run,
+-- its health as admins were last told it included (src/notify/health.rs).
 -- What each run saw is in `fetch`; this changes only when the state does,
 -- so a run over unchanged pages writes nothing here.
 CREATE TABLE source (
     name             TEXT PRIMARY KEY,
     first_run_id     INTEGER,               -- the run that first listed it: its postings then are "first look"
     last_count       INTEGER NOT NULL DEFAULT 0,  -- postings on the last ok fetch
-    failures_in_row  INTEGER NOT NULL DEFAULT 0
+    failures_in_row  INTEGER NOT NULL DEFAULT 0,
+    health           TEXT NOT NULL DEFAULT 'ok',  -- ok | broken | blocked | silent
+    health_since     TEXT                   -- when it last changed; NULL: never reported
 ) STRICT;
 
 -- Validators for conditional GET, one row per page URL of a source.
@@ -41,7 +44,8 @@ CREATE TABLE run (
     matches             INTEGER NOT NULL DEFAULT 0,
     emails_sent         INTEGER NOT NULL DEFAULT 0,
     emails_pending      INTEGER NOT NULL DEFAULT 0,
-    emails_failed       INTEGER NOT NULL DEFAULT 0
+    emails_failed       INTEGER NOT NULL DEFAULT 0,
+    error               TEXT                -- why a 'failed' run stopped, when it died on a fatal error
 ) STRICT;
 
 -- What happened to each source in each run: the `runs` view of failures.
@@ -145,14 +149,6 @@ CREATE TABLE digest (
 CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
-
--- Source health as admins were last told it (src/notify/health.rs). No row
--- means ok; a row is written only when the state changes.
-CREATE TABLE source_health (
-    source  TEXT PRIMARY KEY,
-    state   TEXT NOT NULL,                  -- ok | broken | blocked | silent
-    since   TEXT NOT NULL
-) STRICT;
 
 -- An email to one admin about one change of a source's health, written in
 -- the same transaction as the change, with its Message-ID fixed then: the

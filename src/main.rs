@@ -286,7 +286,11 @@ enum WatchCommand {
         replace: bool,
     },
     /// Write the watch list as CSV to stdout
-    Export,
+    Export {
+        /// For Excel: a UTF-8 byte-order mark and CRLF line ends, so accents survive
+        #[arg(long)]
+        excel: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -398,7 +402,7 @@ fn main() -> ExitCode {
             WatchCommand::Rm { name } => commands::watch_rm(config, &name),
             WatchCommand::List { json } => commands::watch_list(config, json),
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
-            WatchCommand::Export => commands::watch_export(config),
+            WatchCommand::Export { excel } => commands::watch_export(config, excel),
         },
         Command::Postings {
             source,

@@ -94,13 +94,34 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         false => config.smtp.as_ref().map(Mailer::new).transpose()?,
     };
     let run_id = store.begin_run(&store::now())?;
+    let result = crawl(config, opts, &mut store, sources, mailer.as_ref(), run_id, started).await;
+    if let Err(e) = &result {
+        // Closed as failed with its reason while the database still takes a
+        // write (a full disk often does once the big transaction rolled
+        // back); if not, the next run marks it interrupted.
+        if let Err(close) = store.fail_run(run_id, &e.to_string(), &store::now()) {
+            tracing::warn!("run {run_id}: cannot record that it failed: {close}");
+        }
+    }
+    result
+}
 
+/// The run once its record is open: everything that can fail after that.
+async fn crawl(
+    config: &Config,
+    opts: &RunOptions,
+    store: &mut Store,
+    sources: Vec<Source>,
+    mailer: Option<&Mailer>,
+    run_id: i64,
+    started: Instant,
+) -> Result<RunSummary, RunError> {
     let entries = store.entries()?;
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut counts = RunCounts::default();
     let bar = Stage::start(opts.progress, "backfill", None);
-    counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    counts.matches += backfill(store, config, run_id, &entries)?;
     drop(bar);
 
     let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
@@ -148,7 +169,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
         let (status, found) = (outcome.status, outcome.postings.len());
-        process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
         bar.done(&name);
     }
@@ -164,13 +185,13 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         .map(|s| (s.name.clone(), s.label.clone()))
         .collect();
     let previews = match opts.dry_run {
-        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        true => notify::preview(store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
     let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
-            notify::deliver(&mut store, mailer, smtp, &labels).await?
+            notify::deliver(store, mailer, smtp, &labels).await?
         }
         _ => Delivery::default(),
     };
@@ -179,7 +200,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             .smtp
             .as_ref()
             .map_or("leakwatch.invalid", |s| s.from.email.domain());
-        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        let hooks = notify::webhook::deliver(store, &config.notify.webhooks, &labels, domain).await?;
         delivery.sent += hooks.sent;
         delivery.pending += hooks.pending;
         delivery.failed += hooks.failed;
@@ -189,7 +210,11 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         tracing::warn!("{e}");
     }
     counts.emails_sent = delivery.sent;
-    counts.emails_pending = delivery.pending;
+    // Not delivered at all when interrupted: what waits is in the outbox.
+    counts.emails_pending = match interrupted && !opts.dry_run {
+        true => store.pending_deliveries()?,
+        false => delivery.pending,
+    };
     counts.emails_failed = delivery.failed;
     let summary = RunSummary {
         run_id,
@@ -207,7 +232,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
     if let Some(days) = config.keep_days {
-        prune(&mut store, days);
+        prune(store, days);
     }
     Ok(summary)
 }
@@ -498,7 +523,14 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     let mut store = Store::open(&config.database)?;
     let run_id = store.begin_run(&store::now())?;
     let entries = store.entries()?.into_iter().map(|e| (e.id, e)).collect();
-    let matches = backfill(&mut store, config, run_id, &entries)?;
+    let matches = match backfill(&mut store, config, run_id, &entries) {
+        Ok(m) => m,
+        Err(e) => {
+            // As `run` does: closed as failed with why, if the database still takes that.
+            let _ = store.fail_run(run_id, &e.to_string(), &store::now());
+            return Err(e.into());
+        }
+    };
     let counts = RunCounts {
         matches,
         ..RunCounts::default()
@@ -581,11 +613,8 @@ impl Queue<'_, '_> {
                 entry.map_or("a watch entry", |e| e.name.as_str())
             );
         }
-        for r in recipients
-            .iter()
-            .cloned()
-            .chain(self.config.notify.webhooks.iter().map(notify::webhook::recipient))
-        {
+        let hooks = notify::webhook::alert_recipients(&self.config.notify.webhooks);
+        for r in recipients.iter().cloned().chain(hooks) {
             self.w.queue_alert(match_id, &r, self.now)?;
         }
         Ok(1)

@@ -14,6 +14,7 @@ mod heal;
 mod matcher;
 mod nesting;
 mod operations;
+mod operator;
 mod output;
 mod pipeline;
 mod request;

@@ -67,6 +67,16 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
             "ID", "STATUS", "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
         ],
         |m| {
+            // A repeat was never meant to be emailed: 0/0/0 would read as lost.
+            let delivery = match m.repeat_of {
+                Some(of) => [format!("repeat of #{of}"), String::new(), String::new()],
+                None => [
+                    m.emails_sent.to_string(),
+                    m.emails_pending.to_string(),
+                    m.emails_failed.to_string(),
+                ],
+            };
+            let [sent, pending, failed] = delivery;
             vec![
                 m.id.to_string(),
                 m.status.clone(),
@@ -77,9 +87,9 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
                 format!("{} in {}", m.reason, m.field),
                 m.source.clone(),
                 m.title.clone(),
-                m.emails_sent.to_string(),
-                m.emails_pending.to_string(),
-                m.emails_failed.to_string(),
+                sent,
+                pending,
+                failed,
             ]
         },
     )

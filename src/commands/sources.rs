@@ -9,7 +9,7 @@ use url::Url;
 use super::output::print_table;
 use super::{CommandError, Exit, Result, config_path, load, open_store, runtime};
 use crate::config::{Config, Extractor};
-use crate::text;
+use crate::{logging, text};
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     let config = load(config)?;
@@ -88,17 +88,33 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
         ]);
     }
     print_table(&rows);
+    // Beside the table on stdout; log lines on stderr with --log-format json.
+    let note = |severity, label: &str, message: String| {
+        if logging::format() == logging::LogFormat::Json {
+            let at = logging::At {
+                source: Some(name),
+                ..logging::At::default()
+            };
+            logging::finding(severity, at, &format!("{label}: {message}"));
+        } else {
+            say!("{label}: {message}");
+        }
+    };
     if x.untitled > 0 {
-        say!("warning: {} items had no title and were skipped", x.untitled);
+        note(
+            logging::Severity::Warning,
+            "warning",
+            format!("{} items had no title and were skipped", x.untitled),
+        );
     }
     for w in &x.warnings {
-        say!("warning: {}", text::clean(w));
+        note(logging::Severity::Warning, "warning", text::clean(w));
     }
     if let Some(b) = &x.blocked {
-        say!("blocked: {b}");
+        note(logging::Severity::Warning, "blocked", b.clone());
     }
     if let (Some(next), Extractor::Html(_)) = (&x.next_page, &source.extractor) {
-        say!("next page: {next}");
+        note(logging::Severity::Note, "next page", next.to_string());
     }
     Ok(if x.postings.is_empty() {
         Exit::Problems

@@ -46,6 +46,8 @@ pub struct Config {
     pub database: PathBuf,
     /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
     pub keep_days: Option<u32>,
+    /// `[database] min_free_mb`: `check` warns when less is free under the database's folder.
+    pub min_free_mb: u64,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
@@ -93,7 +95,12 @@ struct RawServe {
 struct RawDatabase {
     path: Spanned<String>,
     keep_days: Option<Spanned<u32>>,
+    min_free_mb: Option<u64>,
 }
+
+/// `[database] min_free_mb` when not set: room for months of postings and
+/// for SQLite's temporary copies during a vacuum.
+pub const DEFAULT_MIN_FREE_MB: u64 = 100;
 
 impl Config {
     /// Reads and validates the config file at `path`.
@@ -321,6 +328,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     Some(Config {
         path: path.to_owned(),
         keep_days,
+        min_free_mb: database.min_free_mb.unwrap_or(DEFAULT_MIN_FREE_MB),
         database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,

@@ -207,7 +207,8 @@ pub fn watch_page_with(
 pub async fn watch_export(State(app): State<App>) -> Result<Response, AppError> {
     let entries = app.db(|s| s.entries()).await?;
     let mut out = Vec::new();
-    watch::csv::write(&mut out, &entries).map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;
+    // Analysts open a download in a spreadsheet: the Excel flavour (BOM, CRLF).
+    watch::csv::write(&mut out, &entries, true).map_err(|e| AppError::Internal(format!("writing CSV: {e}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -13,8 +13,20 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[WORKSPACE];
+const STEPS: &[&str] = &[SOURCE_STATE, WORKSPACE];
 
+/// One row per source (`source_health` folded into `source`), the error a
+/// run died on, and victim keys without spaces and legal suffixes (rewritten
+/// by [`rekey_victims`] after the SQL).
+const SOURCE_STATE: &str = "
+    ALTER TABLE source ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+    ALTER TABLE source ADD COLUMN health_since TEXT;
+    INSERT INTO source (name, health, health_since)
+        SELECT source, state, since FROM source_health WHERE true
+        ON CONFLICT (name) DO UPDATE SET health = excluded.health, health_since = excluded.health_since;
+    DROP TABLE source_health;
+    ALTER TABLE run ADD COLUMN error TEXT;
+";
 /// The analyst workspace (issue 17): match triage, accounts, sessions, the
 /// audit trail, and full-text search over the postings already stored.
 const WORKSPACE: &str = r#"
@@ -87,12 +99,34 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         }
         tx.execute_batch(SCHEMA)?;
     } else {
-        for step in &STEPS[(version - 1) as usize..] {
+        let steps = &STEPS[(version - 1) as usize..];
+        for step in steps {
             tx.execute_batch(step)?;
+        }
+        // Found by content, not number: steps from other branches may be merged before it.
+        if steps.contains(&SOURCE_STATE) {
+            rekey_victims(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", CURRENT)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Recomputes every posting's victim key with the current rules, so a
+/// victim announced before an upgrade is still known after it.
+fn rekey_victims(tx: &rusqlite::Transaction) -> Result<()> {
+    let postings: Vec<(i64, String, String)> = tx
+        .prepare("SELECT id, title, victim FROM posting")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare("UPDATE posting SET victim = :victim WHERE id = :id")?;
+    for (id, title, old) in postings {
+        let key = crate::extract::victim_key(&title);
+        if key != old {
+            update.execute(rusqlite::named_params! {":victim": key, ":id": id})?;
+        }
+    }
     Ok(())
 }
 
@@ -107,7 +141,7 @@ mod tests {
         let path = dir.path().join("lw.db");
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.integrity_check().unwrap(), "ok");
+        assert_eq!(store.quick_check().unwrap(), "ok");
         store.conn.pragma_update(None, "user_version", CURRENT + 1).unwrap();
         drop(store);
         let err = Store::open(&path).err().unwrap();

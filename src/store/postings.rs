@@ -70,6 +70,8 @@ pub struct MatchRow {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    /// The earlier match of the same entry and victim this one repeats: never emailed.
+    pub repeat_of: Option<i64>,
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -232,11 +234,12 @@ impl Store {
     /// Matches passing `filter` (made at or after `since`), newest first, with their delivery state.
     pub fn matches(&self, filter: &Filter) -> Result<Vec<MatchRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.id, m.status, m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
+            "SELECT m.created_at, e.name, e.kind, m.term, m.reason, m.field, p.source, p.title, p.link, p.posted_at,
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
-                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
+                    m.id, m.repeat_of, m.status
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
                AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE) AND (:status IS NULL OR m.status = :status)
@@ -248,21 +251,22 @@ impl Store {
         };
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
-                id: r.get(0)?,
-                status: r.get(1)?,
-                matched_at: r.get(2)?,
-                entry: r.get(3)?,
-                kind: r.get(4)?,
-                term: r.get(5)?,
-                reason: r.get(6)?,
-                field: r.get(7)?,
-                source: r.get(8)?,
-                title: r.get(9)?,
-                link: r.get(10)?,
-                posted_at: r.get(11)?,
-                emails_sent: r.get(12)?,
-                emails_pending: r.get(13)?,
-                emails_failed: r.get(14)?,
+                id: r.get(13)?,
+                matched_at: r.get(0)?,
+                entry: r.get(1)?,
+                kind: r.get(2)?,
+                term: r.get(3)?,
+                reason: r.get(4)?,
+                field: r.get(5)?,
+                source: r.get(6)?,
+                title: r.get(7)?,
+                link: r.get(8)?,
+                posted_at: r.get(9)?,
+                emails_sent: r.get(10)?,
+                emails_pending: r.get(11)?,
+                emails_failed: r.get(12)?,
+                repeat_of: r.get(14)?,
+                status: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -32,6 +32,8 @@ pub struct RunRow {
     pub status: String,
     #[serde(flatten)]
     pub counts: RunCounts,
+    /// Why a failed run stopped, when a fatal error ended it.
+    pub error: Option<String>,
 }
 
 /// What one source's fetch came to in a run.
@@ -97,11 +99,33 @@ impl Store {
         w.commit()
     }
 
+    /// Closes a run that stopped on a fatal error, with the error. Its
+    /// counters stay as they were: what it did is in `fetch` and the postings.
+    pub fn fail_run(&mut self, run_id: i64, error: &str, now: &str) -> Result<()> {
+        let w = self.write()?;
+        w.tx.prepare_cached("UPDATE run SET finished_at = :now, status = 'failed', error = :error WHERE id = :id")?
+            .execute(named_params! {":now": now, ":error": error, ":id": run_id})?;
+        w.commit()
+    }
+
+    /// Emails and webhook posts waiting in the outbox: pending digests, each
+    /// recipient's alerts not yet in one, and pending admin alerts.
+    pub fn pending_deliveries(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM digest WHERE state = 'pending')
+                      + (SELECT count(DISTINCT recipient) FROM outbox WHERE digest_id IS NULL)
+                      + (SELECT count(*) FROM admin_alert WHERE state = 'pending')",
+            )?
+            .query_row([], |r| r.get(0))?)
+    }
+
     /// The most recent runs, newest first.
     pub fn runs(&self, limit: i64) -> Result<Vec<RunRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, started_at, finished_at, status, sources_ok, sources_failed, pages_fetched, pages_not_modified,
-                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed
+                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed, error
              FROM run ORDER BY id DESC LIMIT :limit",
         )?;
         let rows = stmt.query_map(named_params! {":limit": limit}, |r| {
@@ -122,6 +146,7 @@ impl Store {
                     emails_pending: r.get(12)?,
                     emails_failed: r.get(13)?,
                 },
+                error: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
