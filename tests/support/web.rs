@@ -114,7 +114,11 @@ impl Client {
                 .enable_all()
                 .build()
                 .unwrap(),
+            // A new connection per request: a server that refused an upload
+            // mid-body closes the connection, and a pooled client would
+            // send the next request into it.
             http: builder
+                .pool_max_idle_per_host(0)
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
