@@ -45,7 +45,10 @@ CREATE TABLE run (
     emails_sent         INTEGER NOT NULL DEFAULT 0,
     emails_pending      INTEGER NOT NULL DEFAULT 0,
     emails_failed       INTEGER NOT NULL DEFAULT 0,
-    error               TEXT                -- why a 'failed' run stopped, when it died on a fatal error
+    error               TEXT,               -- why a 'failed' run stopped, when it died on a fatal error
+    details_fetched     INTEGER NOT NULL DEFAULT 0,  -- [source.detail] pages read
+    details_failed      INTEGER NOT NULL DEFAULT 0,  -- detail fetches that failed (retried up to a limit)
+    details_waiting     INTEGER NOT NULL DEFAULT 0   -- detail pages left queued for later runs
 ) STRICT;
 
 -- What happened to each source in each run: the `runs` view of failures.
@@ -171,6 +174,25 @@ CREATE TABLE admin_alert (
 
 CREATE INDEX admin_alert_pending ON admin_alert (state) WHERE state = 'pending';
 
+-- The post's own page of a posting ([source.detail]): queued in the
+-- transaction that stored the new or changed posting, read by later fetches
+-- oldest first, at most `max_per_run` per source per run. A row is never
+-- lost: it stays 'queued' until read, or 'failed' after too many tries.
+CREATE TABLE detail (
+    posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'queued',  -- queued | read | failed
+    tries       INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,                   -- the last failure
+    queued_at   TEXT NOT NULL,
+    read_at     TEXT,
+    body        TEXT NOT NULL DEFAULT '',  -- the fields read on the page
+    website     TEXT,
+    posted_at   TEXT
+) STRICT;
+
+CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
 CREATE INDEX match_status ON "match" (status, created_at);
 
 -- Analyst workspace accounts (`leakwatch user add`). Passwords are Argon2id

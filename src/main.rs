@@ -235,6 +235,9 @@ enum SourceCommand {
         /// Read a saved page instead of fetching
         #[arg(long, value_name = "PAGE")]
         file: Option<PathBuf>,
+        /// With [source.detail]: read the pages of the first N posts [default: 1]
+        #[arg(long, value_name = "N")]
+        detail: Option<usize>,
     },
     /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
     Suggest {
@@ -370,7 +373,9 @@ fn main() -> ExitCode {
         } => commands::dry_run(config, sources),
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
-        Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
+        Command::Source(SourceCommand::Test { name, file, detail }) => {
+            commands::source_test(config, &name, file, detail)
+        }
         Command::Source(SourceCommand::Suggest { url, file, all }) => {
             commands::source_suggest(config, url.as_deref(), file, all)
         }

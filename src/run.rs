@@ -13,6 +13,8 @@
 //! commit together, and delivery marks an email sent only after the server
 //! took it.
 
+mod detail;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +75,9 @@ struct SourceOutcome {
     pages: Vec<(String, Validators, Validators)>,
     not_modified: usize,
     tries: u32,
+    /// How the source was asked (cookies and token of its prelude): its
+    /// detail pages are asked the same way.
+    outgoing: Option<fetch::Outgoing>,
     /// The first page's body and URL when it read as `empty` (not blocked):
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
@@ -149,6 +154,7 @@ async fn crawl(
     drop(tx);
 
     let mut source_failures = Vec::new();
+    let mut read_detail = Vec::new();
     let mut stop = opts.stop.clone();
     let mut interrupted = false;
     loop {
@@ -168,6 +174,9 @@ async fn crawl(
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        if let (None, Some(_), Some(outgoing)) = (&outcome.error, &outcome.source.detail, &outcome.outgoing) {
+            read_detail.push((outcome.source.clone(), outgoing.for_detail()));
+        }
         let (status, found) = (outcome.status, outcome.postings.len());
         process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
@@ -178,6 +187,18 @@ async fn crawl(
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
     }
+    if !interrupted && !read_detail.is_empty() {
+        let cx = detail::Context {
+            store,
+            config,
+            run_id,
+            matcher: &matcher,
+            entries: &entries,
+            fetcher: &fetcher,
+        };
+        interrupted = detail::read_due(cx, read_detail, &mut stop, &mut counts).await?;
+    }
+    counts.details_waiting = store.details_waiting()?;
 
     let labels: HashMap<String, String> = config
         .sources
@@ -311,12 +332,14 @@ async fn crawl_source(
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        outgoing: None,
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
-        _ => 1,
+        Extractor::Json(rules) => rules.max_pages,
+        Extractor::Feed => 1,
     };
-    let outgoing = match fetch::Outgoing::for_source(&source) {
+    let mut outgoing = match fetch::Outgoing::for_source(&source) {
         Ok(o) => o,
         Err(e) => {
             out.status = "http-error";
@@ -324,6 +347,12 @@ async fn crawl_source(
             return out;
         }
     };
+    if let Err(failure) = fetcher.prepare(&mut outgoing).await {
+        out.tries += failure.tries;
+        out.status = failure.error.class();
+        out.error = Some(failure.to_string());
+        return out;
+    }
     let mut seen: HashSet<Url> = HashSet::new();
     let mut next = Some(source.url.clone());
     let mut first_class = None;
@@ -381,6 +410,7 @@ async fn crawl_source(
             same_host
         });
     }
+    out.outgoing = Some(outgoing);
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
     } else {
@@ -422,6 +452,9 @@ fn process(
         match change.kind {
             ChangeKind::New => counts.postings_new += 1,
             ChangeKind::Changed => counts.postings_changed += 1,
+        }
+        if outcome.source.detail.is_some() {
+            detail::queue(&w, &outcome.source, &change, &now)?;
         }
         let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));
@@ -499,6 +532,7 @@ fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        outgoing: None,
     })
 }
 

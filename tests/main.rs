@@ -7,6 +7,7 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod detail;
 mod extract_props;
 mod fetch;
 mod fuzz_replay;

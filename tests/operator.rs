@@ -144,6 +144,7 @@ fn an_old_database_upgrades_keeping_source_state_health_and_victims() {
     // The upgraded schema is the one a new database gets, column for column.
     let fresh = Workspace::new("");
     assert_ok(&fresh.run(&["watch", "list"]));
+    assert_eq!(ws.count("PRAGMA user_version"), fresh.count("PRAGMA user_version"));
     assert_eq!(columns(&ws.sql()), columns(&fresh.sql()));
 }
 

@@ -43,7 +43,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
     print_rows(
         &rows,
         format,
-        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK"],
+        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK", "DETAIL"],
         |p| {
             vec![
                 p.source.clone(),
@@ -51,6 +51,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
                 p.posted_at.clone().unwrap_or_default(),
                 p.first_seen_at.clone(),
                 p.link.clone().unwrap_or_default(),
+                p.detail.clone().unwrap_or_default(),
             ]
         },
     )
@@ -122,7 +123,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         &rows,
         format,
         &[
-            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT", "PENDING",
+            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT",
+            "PENDING", "DETAILS", "WAITING",
         ],
         |r| {
             vec![
@@ -138,6 +140,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
                 r.counts.matches.to_string(),
                 r.counts.emails_sent.to_string(),
                 r.counts.emails_pending.to_string(),
+                r.counts.details_fetched.to_string(),
+                r.counts.details_waiting.to_string(),
             ]
         },
     )

@@ -13,6 +13,7 @@
 //! only ever name `config::X`.
 
 mod crawl;
+mod detail;
 mod notify;
 mod problems;
 mod request;
@@ -28,10 +29,11 @@ pub use crawl::{
     Crawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_BODY_BYTES, DEFAULT_PER_HOST_RATE,
     DEFAULT_READ_TIMEOUT_SECS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT, Rate,
 };
+pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
-pub use request::Request;
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
+pub use request::{Body, Request, TOKEN_PLACEHOLDER};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};

@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[SOURCE_STATE, WORKSPACE];
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE];
 
 /// One row per source (`source_health` folded into `source`), the error a
 /// run died on, and victim keys without spaces and legal suffixes (rewritten
@@ -27,6 +27,7 @@ const SOURCE_STATE: &str = "
     DROP TABLE source_health;
     ALTER TABLE run ADD COLUMN error TEXT;
 ";
+
 /// The analyst workspace (issue 17): match triage, accounts, sessions, the
 /// audit trail, and full-text search over the postings already stored.
 const WORKSPACE: &str = r#"
@@ -70,6 +71,28 @@ CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
 END;
 INSERT INTO posting_fts (posting_fts) VALUES ('rebuild');
 "#;
+
+/// Detail pages (`[source.detail]`) queued with their postings, and the run
+/// counters that say how many were read, failed and left waiting.
+const DETAIL_PAGES: &str = "
+    ALTER TABLE run ADD COLUMN details_fetched INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_waiting INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE detail (
+        posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+        source      TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'queued',
+        tries       INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        queued_at   TEXT NOT NULL,
+        read_at     TEXT,
+        body        TEXT NOT NULL DEFAULT '',
+        website     TEXT,
+        posted_at   TEXT
+    ) STRICT;
+    CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
+";
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -151,7 +174,8 @@ mod tests {
         );
     }
 
-    /// Every table's and index's columns, as SQLite reports them.
+    /// Every table's, index's and trigger's columns (name, type, NOT NULL,
+    /// default), as SQLite reports them.
     fn shape(conn: &Connection) -> Vec<(String, Vec<String>)> {
         let mut names: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name")
@@ -177,25 +201,33 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_upgrades_to_the_schema_of_a_new_one() {
+    fn a_version_1_database_upgrades_to_what_schema_sql_creates() {
         let dir = tempfile::tempdir().unwrap();
-        let old = dir.path().join("v1.db");
+        let fresh = dir.path().join("fresh.db");
+        drop(Store::open(&fresh).unwrap());
+        let old = dir.path().join("old.db");
         {
+            // Version 1: schema.sql as first released.
             let conn = Connection::open(&old).unwrap();
             conn.execute_batch(include_str!("../../fixtures/schema-v1.sql"))
                 .unwrap();
             conn.execute_batch(
-                "INSERT INTO posting (source, key, victim, title, body, first_seen_at, first_run_id)
+                "INSERT INTO run (started_at, pid) VALUES ('2026-01-01T00:00:00Z', 1);
+                 INSERT INTO posting (source, key, victim, title, body, first_seen_at, first_run_id)
                  VALUES ('clop', 'k', 'acme', 'Acme Corp data published', 'all of it', '2026-01-01T00:00:00Z', 1);
                  PRAGMA user_version = 1;",
             )
             .unwrap();
         }
-        let upgraded = Store::open(&old).unwrap();
-        let fresh = Store::open(&dir.path().join("new.db")).unwrap();
-        assert_eq!(shape(&upgraded.conn), shape(&fresh.conn));
+        let store = Store::open(&old).unwrap();
+        assert_eq!(shape(&store.conn), shape(&Connection::open(&fresh).unwrap()));
+        let kept: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM run", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1, "the old run record survives the upgrade");
         // Postings stored before the upgrade are searchable.
-        let found: i64 = upgraded
+        let found: i64 = store
             .conn
             .query_row(
                 "SELECT count(*) FROM posting_fts WHERE posting_fts MATCH 'acme'",

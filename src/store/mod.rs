@@ -8,6 +8,7 @@
 //! process writes meanwhile, whatever the busy timeout.
 
 mod accounts;
+mod details;
 mod entries;
 mod health;
 mod migrate;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use accounts::{AuditRow, SessionUser, User};
+pub use details::{DueDetail, MAX_DETAIL_TRIES};
 pub use entries::{ImportReport, ListedEntry};
 pub use health::AdminAlert;
 pub use outbox::{Alert, Announced, PendingDigest};

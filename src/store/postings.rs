@@ -38,6 +38,8 @@ pub struct PostingRow {
     pub posted_at: Option<String>,
     pub first_seen_at: String,
     pub body: String,
+    /// The post's own page ([source.detail]): queued, read, or failed with why.
+    pub detail: Option<String>,
 }
 
 /// What `leakwatch postings` and `leakwatch matches` are narrowed to.
@@ -72,6 +74,25 @@ pub struct MatchRow {
     pub emails_failed: i64,
     /// The earlier match of the same entry and victim this one repeats: never emailed.
     pub repeat_of: Option<i64>,
+}
+
+/// A posting from the columns `source, key, title, link, posted_at, body,
+/// victim, masked, truncated`, starting at column `at`.
+pub(super) fn posting_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Posting> {
+    Ok(Posting {
+        source: r.get(at)?,
+        key: r.get(at + 1)?,
+        title: r.get(at + 2)?,
+        link: r.get(at + 3)?,
+        posted_at: r
+            .get::<_, Option<String>>(at + 4)?
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)),
+        body: r.get(at + 5)?,
+        victim: r.get(at + 6)?,
+        masked: r.get(at + 7)?,
+        truncated: r.get(at + 8)?,
+    })
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -189,20 +210,7 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
                 id: r.get(0)?,
-                posting: Posting {
-                    source: r.get(1)?,
-                    key: r.get(2)?,
-                    title: r.get(3)?,
-                    link: r.get(4)?,
-                    posted_at: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
-                        .map(|d| d.with_timezone(&chrono::Utc)),
-                    body: r.get(6)?,
-                    victim: r.get(7)?,
-                    masked: r.get(8)?,
-                    truncated: r.get(9)?,
-                },
+                posting: posting_from_row(r, 1)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -211,7 +219,10 @@ impl Store {
     /// Postings passing `filter` (first seen at or after `since`), newest first.
     pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source, title, link, posted_at, first_seen_at, body FROM posting
+            "SELECT source, title, link, posted_at, first_seen_at, body,
+                    (SELECT CASE d.state WHEN 'failed' THEN 'failed: ' || coalesce(d.error, '') ELSE d.state END
+                     FROM detail d WHERE d.posting_id = posting.id)
+             FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
                AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
                                              WHERE e.name = :entry COLLATE NOCASE))
@@ -226,6 +237,7 @@ impl Store {
                 posted_at: r.get(3)?,
                 first_seen_at: r.get(4)?,
                 body: r.get(5)?,
+                detail: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -21,6 +21,9 @@ pub struct RunCounts {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    pub details_fetched: i64,
+    pub details_failed: i64,
+    pub details_waiting: i64,
 }
 
 /// A run as `leakwatch runs` lists it.
@@ -87,14 +90,16 @@ impl Store {
             "UPDATE run SET finished_at = :now, status = :status, sources_ok = :sources_ok, sources_failed = :sources_failed,
              pages_fetched = :pages_fetched, pages_not_modified = :pages_not_modified, postings_new = :postings_new,
              postings_changed = :postings_changed, matches = :matches, emails_sent = :emails_sent,
-             emails_pending = :emails_pending, emails_failed = :emails_failed WHERE id = :id",
+             emails_pending = :emails_pending, emails_failed = :emails_failed, details_fetched = :details_fetched,
+             details_failed = :details_failed, details_waiting = :details_waiting WHERE id = :id",
         )?
         .execute(named_params! {
             ":now": now, ":status": status, ":sources_ok": counts.sources_ok, ":sources_failed": counts.sources_failed,
             ":pages_fetched": counts.pages_fetched, ":pages_not_modified": counts.pages_not_modified,
             ":postings_new": counts.postings_new, ":postings_changed": counts.postings_changed, ":matches": counts.matches,
             ":emails_sent": counts.emails_sent, ":emails_pending": counts.emails_pending, ":emails_failed": counts.emails_failed,
-            ":id": run_id,
+            ":details_fetched": counts.details_fetched, ":details_failed": counts.details_failed,
+            ":details_waiting": counts.details_waiting, ":id": run_id,
         })?;
         w.commit()
     }
@@ -125,7 +130,8 @@ impl Store {
     pub fn runs(&self, limit: i64) -> Result<Vec<RunRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, started_at, finished_at, status, sources_ok, sources_failed, pages_fetched, pages_not_modified,
-                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed, error
+                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed,
+                    details_fetched, details_failed, details_waiting, error
              FROM run ORDER BY id DESC LIMIT :limit",
         )?;
         let rows = stmt.query_map(named_params! {":limit": limit}, |r| {
@@ -145,8 +151,11 @@ impl Store {
                     emails_sent: r.get(11)?,
                     emails_pending: r.get(12)?,
                     emails_failed: r.get(13)?,
+                    details_fetched: r.get(14)?,
+                    details_failed: r.get(15)?,
+                    details_waiting: r.get(16)?,
                 },
-                error: r.get(14)?,
+                error: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
