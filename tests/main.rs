@@ -27,3 +27,6 @@ mod suggest;
 mod terminal;
 mod tor;
 mod watch;
+mod workspace;
+mod workspace_lock;
+mod workspace_ui;
