@@ -3,7 +3,7 @@
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{Extraction, parse_date, posting, resolve_link};
+use super::{Extraction, PostingFacts, parse_date, posting, resolve_link};
 use crate::config::{Field, HtmlRules};
 use crate::text;
 
@@ -33,7 +33,11 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
             date
         });
         let body = rules.body.as_ref().and_then(value).unwrap_or_default();
-        match posting(&title, link, posted_at, &body) {
+        let facts = PostingFacts {
+            website: rules.website.as_ref().and_then(value),
+            ..PostingFacts::default()
+        };
+        match posting(&title, link, posted_at, &body, facts) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
         }
@@ -225,6 +229,17 @@ mod tests {
       <div class="post"><h2>Qualys &amp; Co</h2><a href="javascript:alert(1)">x</a><span class="date">soon</span></div>
       <a class="next" href="?page=2">next</a>
     </body></html>"#;
+
+    #[test]
+    fn a_website_field_reads_the_stated_domain() {
+        let r = rules(
+            "item = \"th.News\"\ntitle = { own_text = true }\nwebsite = { selector = \"div\", regex = \"((?:www\\\\.)?[a-z0-9-]+(?:\\\\.[a-z0-9-]+)+)\" }",
+        );
+        // As Play writes it (leaksites/play/Play9.html).
+        let page = "<table><tr><th class=\"News\">Western Mechanical<div><i class='location'></i>&nbsp;United States<div><i class='link'></i>&nbsp;&nbsp;www.westmech-hvac.com<div>&#128065;&#65039; views: 20003</div></div></div></th></tr></table>";
+        let out = extract(&r, &Url::parse("http://leak.example/").unwrap(), page);
+        assert_eq!(out.postings[0].facts.website.as_deref(), Some("www.westmech-hvac.com"));
+    }
 
     #[test]
     fn extracts_titles_links_dates_bodies() {
