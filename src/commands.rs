@@ -460,8 +460,8 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
                 i + 1,
                 c.score,
                 c.items,
-                text::clean(&d.item),
-                text::clean(&d.title.to_string()),
+                text::clean(&d.item()),
+                text::clean(&d.title()),
                 samples.join(" | ")
             );
         }

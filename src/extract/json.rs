@@ -66,7 +66,7 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
 /// lowercase letter was cut mid-word (`Cou` + `nty`) and joins without a
 /// space; any other line break is a space (`Computer Information` +
 /// `Concepts Inc`).
-fn unwrap(s: &str, width: usize) -> String {
+pub(crate) fn unwrap(s: &str, width: usize) -> String {
     let mut out = String::with_capacity(s.len());
     let mut lines = s.split('\n').peekable();
     while let Some(line) = lines.next() {
