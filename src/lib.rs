@@ -9,7 +9,7 @@
 //!
 //! Typed values flow forward: [`config::Source`] → [`fetch::Page`] →
 //! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
-//! → [`run::RunSummary`].
+//! → [`summary::RunSummary`].
 
 pub mod check;
 pub mod commands;
@@ -18,6 +18,8 @@ pub mod demo;
 pub mod extract;
 pub mod fetch;
 pub mod init;
+#[cfg(test)]
+mod layout_tests;
 pub mod lock;
 pub mod logging;
 pub mod notify;
@@ -27,6 +29,7 @@ pub mod run;
 pub mod schedule;
 pub mod store;
 pub mod suggest;
+pub mod summary;
 pub mod terminal;
 #[cfg(test)]
 mod testdata;

@@ -170,25 +170,32 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
 fn evaluate(doc: &Html, item: &str, min: usize, texts: &mut fields::Texts) -> Option<Candidate> {
     let (items, f) = read(doc, item, min, texts)?;
     let found = outliers::find(&items, &f);
-    let described = |found: &[outliers::Outlier], titles: &[String]| -> Vec<String> {
+    let described = |found: &[outliers::Outlier], titles: &[String], dropped: bool| -> Vec<String> {
         found
             .iter()
-            .map(|o| format!("\"{}\": {}", titles[o.index], o.reason))
+            .map(|o| {
+                let what = match (titles[o.index].is_empty(), dropped) {
+                    (true, _) => "the extractor skips it",
+                    (_, true) => "left out",
+                    (_, false) => "still selected: its markup is that of the postings",
+                };
+                format!("\"{}\": {}; {what}", titles[o.index], o.reason)
+            })
             .collect()
     };
     // Untitled items are skipped by the extractor: no need to narrow for them.
-    let to_drop: Vec<outliers::Outlier> = found.iter().filter(|o| o.reason != "no title").cloned().collect();
+    let to_drop: Vec<outliers::Outlier> = found.iter().filter(|o| o.reason != outliers::NO_TITLE).cloned().collect();
     if !to_drop.is_empty()
         && let Some(narrowed) = outliers::narrow(item, &items, &to_drop, &f)
         && let Some((kept, kept_f)) = read(doc, &narrowed, min, texts)
     {
-        let mut excluded = described(&to_drop, &f.titles);
-        excluded.extend(described(&outliers::find(&kept, &kept_f), &kept_f.titles));
+        let mut excluded = described(&to_drop, &f.titles, true);
+        excluded.extend(described(&outliers::find(&kept, &kept_f), &kept_f.titles, false));
         let mut c = candidate(narrowed, &kept, kept_f, texts);
         c.excluded = excluded;
         return Some(c);
     }
-    let excluded = described(&found, &f.titles);
+    let excluded = described(&found, &f.titles, false);
     let mut c = candidate(item.to_owned(), &items, f, texts);
     // Non-postings that markup cannot tell apart count against it.
     c.score *= 1.0 - to_drop.len() as f64 / items.len() as f64;

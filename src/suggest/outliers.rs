@@ -35,6 +35,10 @@ const NOT_A_NAME: &[&str] = &[
     "we are",
 ];
 
+/// Why an item with an empty title is not a posting: the extractor skips
+/// it, so the selector need not.
+pub(super) const NO_TITLE: &str = "no title";
+
 /// An item that is not a posting, by its index among the items.
 #[derive(Debug, Clone)]
 pub(super) struct Outlier {
@@ -61,7 +65,7 @@ pub(super) fn find(items: &[ElementRef], f: &Fields) -> Vec<Outlier> {
             if hidden(*el) {
                 Some("hidden on the page (a template or popup)")
             } else if title.is_empty() {
-                Some("no title")
+                Some(NO_TITLE)
             } else if !names_something(title) {
                 Some("reads as a sentence or greeting, not a name")
             } else {
