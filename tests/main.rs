@@ -18,6 +18,7 @@ mod output;
 mod pipeline;
 mod soak;
 mod suggest;
+mod suggest_families;
 mod terminal;
 mod tor;
 mod watch;

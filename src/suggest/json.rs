@@ -72,7 +72,8 @@ fn first_match_selector(doc: &Html, el: ElementRef) -> Option<String> {
 /// The candidates of one JSON document, best first; `embedded` is the
 /// selector of the element it sits in. A bare document may list a single
 /// posting; JSON inside a page needs as many as a listing of markup does,
-/// since pages carry other small JSON (settings, translations).
+/// and more than names, since pages carry other JSON (settings,
+/// translations, menus).
 pub(super) fn candidates(doc: &Value, embedded: Option<&str>) -> Vec<Candidate> {
     let min = if embedded.is_some() { MIN_ITEMS } else { 1 };
     let mut arrays = Vec::new();
@@ -81,6 +82,12 @@ pub(super) fn candidates(doc: &Value, embedded: Option<&str>) -> Vec<Candidate> 
         .into_iter()
         .filter(|(_, items)| items.len() >= min)
         .filter_map(|(pointer, items)| candidate(pointer, items, embedded))
+        // In a page, a list of names alone (menu entries, feature flags)
+        // is not taken for postings: they carry a date, a link or a text.
+        .filter(|c| {
+            embedded.is_none()
+                || matches!(&c.definition, Definition::Json(d) if d.date.is_some() || d.link.is_some() || d.body.is_some())
+        })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out

@@ -95,7 +95,7 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
     let mut out = candidates(&doc, MIN_ITEMS, |_| true);
     if !out.is_empty() {
         let best = out.remove(0);
-        let best = sections::join(&doc, best, &out, |item| {
+        let best = sections::join(page, &doc, best, &out, |item| {
             evaluate(&doc, item, 1, &mut fields::Texts::default())
         });
         out.insert(0, best);
@@ -184,7 +184,11 @@ fn evaluate(doc: &Html, item: &str, min: usize, texts: &mut fields::Texts) -> Op
             .collect()
     };
     // Untitled items are skipped by the extractor: no need to narrow for them.
-    let to_drop: Vec<outliers::Outlier> = found.iter().filter(|o| o.reason != outliers::NO_TITLE).cloned().collect();
+    let to_drop: Vec<outliers::Outlier> = found
+        .iter()
+        .filter(|o| o.reason != outliers::NO_TITLE)
+        .cloned()
+        .collect();
     if !to_drop.is_empty()
         && let Some(narrowed) = outliers::narrow(item, &items, &to_drop, &f)
         && let Some((kept, kept_f)) = read(doc, &narrowed, min, texts)

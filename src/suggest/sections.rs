@@ -9,9 +9,10 @@ use std::collections::HashSet;
 use scraper::{ElementRef, Html, Selector};
 
 use super::Candidate;
-use super::definition::Definition;
+use super::definition::{Definition, HtmlDefinition, Title};
 use super::fields::names_score;
 use crate::extract::element_text;
+use crate::text;
 
 /// A section counts when it scores at least this share of the best one.
 const MIN_SHARE: f64 = 0.2;
@@ -67,9 +68,6 @@ fn other_sections<'a>(doc: &'a Html, best: &Candidate, rest: &'a [Candidate]) ->
         if c.score < best.score * MIN_SHARE || fields(&c.definition) + 1 < fields(&best.definition) {
             continue;
         }
-        if b.link.is_some() && d.link.is_none() {
-            continue;
-        }
         let els = elements(doc, &d.item);
         if els.iter().any(|e| claimed.contains(&e.id()) || in_chrome(*e)) {
             continue;
@@ -87,6 +85,7 @@ fn other_sections<'a>(doc: &'a Html, best: &Candidate, rest: &'a [Candidate]) ->
 /// The best candidate widened to every section of postings the same fields
 /// read, and what is left out; `evaluate` reads a selector as a candidate.
 pub(super) fn join(
+    page: &str,
     doc: &Html,
     best: Candidate,
     rest: &[Candidate],
@@ -100,23 +99,36 @@ pub(super) fn join(
     let mut left_out = Vec::new();
     for other in others {
         let list = format!("{}, {}", joined.definition.item(), other.definition.item());
-        let wanted: HashSet<&String> = joined
+        let wanted: HashSet<String> = joined
             .titles
             .iter()
             .chain(&other.titles)
             .filter(|t| !t.is_empty())
+            .map(|t| text::normalize(t))
             .collect();
-        match evaluate(&list) {
-            Some(c)
-                if c.items == joined.items + other.items
-                    && c.titles.iter().filter(|t| wanted.contains(t)).count() * 10 >= wanted.len() * 9 =>
-            {
+        let reads_all = |c: &Candidate| {
+            let got: HashSet<String> = c
+                .titles
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| text::normalize(t))
+                .collect();
+            let both = got.intersection(&wanted).count();
+            c.items == joined.items + other.items && both * 10 >= wanted.len() * 9 && both * 10 >= got.len() * 9
+        };
+        // One set of fields for every section, else each section's own
+        // fields side by side in selector lists.
+        let found = evaluate(&list)
+            .filter(reads_all)
+            .or_else(|| field_lists(page, &joined, other).filter(reads_all));
+        match found {
+            Some(c) => {
                 joined = Candidate {
                     excluded: [joined.excluded, c.excluded].concat(),
                     ..c
                 };
             }
-            _ => {
+            None => {
                 let shown: Vec<&str> = other
                     .titles
                     .iter()
@@ -136,4 +148,46 @@ pub(super) fn join(
     }
     joined.sections_left_out = left_out;
     joined
+}
+
+/// `a` and `b` read with each one's fields in selector lists (`title =
+/// "h3, a.name"`), as the extractor reads them on `page`: the first element
+/// in an item matching any of the list. `None` unless both name their
+/// titles with selectors.
+fn field_lists(page: &str, a: &Candidate, b: &Candidate) -> Option<Candidate> {
+    let (Definition::Html(x), Definition::Html(y)) = (&a.definition, &b.definition) else {
+        return None;
+    };
+    let (Title::Selector(tx), Title::Selector(ty)) = (&x.title, &y.title) else {
+        return None;
+    };
+    let list = |p: Option<&String>, q: Option<&String>| -> Option<String> {
+        let mut parts: Vec<&str> = Vec::new();
+        for part in p.into_iter().chain(q).flat_map(|s| s.split(", ")) {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    };
+    let definition = Definition::Html(HtmlDefinition {
+        item: format!("{}, {}", x.item, y.item),
+        title: Title::Selector(list(Some(tx), Some(ty))?),
+        link: list(x.link.as_ref(), y.link.as_ref()),
+        date: list(x.date.as_ref(), y.date.as_ref()),
+        body: list(x.body.as_ref(), y.body.as_ref()),
+    });
+    let url = url::Url::parse("http://suggest.invalid/").expect("static URL");
+    let source = super::verify::source(&definition, &url).ok()?;
+    let read = crate::extract::extract(&source, &url, page).ok()?;
+    let mut titles: Vec<String> = read.postings.into_iter().map(|p| p.title).collect();
+    titles.extend(std::iter::repeat_n(String::new(), read.untitled));
+    Some(Candidate {
+        definition,
+        items: titles.len(),
+        titles,
+        score: a.score + b.score,
+        excluded: Vec::new(),
+        sections_left_out: Vec::new(),
+    })
 }
