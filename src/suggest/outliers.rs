@@ -141,25 +141,15 @@ fn first_inside<'a>(el: ElementRef<'a>, sel: &Selector) -> Option<ElementRef<'a>
 }
 
 /// The item selector narrowed to leave out `outliers` and keep every
-/// other item: a class only outliers carry, an attribute, or a field every
-/// posting has and no outlier has. `None` when markup does not tell them
-/// apart.
+/// other item, by conditions each of which leaves out some outliers and no
+/// posting: a class only outliers carry (`:not(.notice)`), an attribute
+/// (`:not([style])`), a field the postings have (`:has(span.date)`). `None`
+/// when markup does not tell them all apart.
 pub(super) fn narrow(item: &str, items: &[ElementRef], outliers: &[Outlier], f: &Fields) -> Option<String> {
-    let out: Vec<bool> = {
-        let mut v = vec![false; items.len()];
-        for o in outliers {
-            v[o.index] = true;
-        }
-        v
-    };
-    // Several selectors in a list each get the same condition.
-    let with = |cond: &str| {
-        item.split(", ")
-            .map(|s| format!("{s}{cond}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let splits = |test: &dyn Fn(&ElementRef) -> bool| items.iter().zip(&out).all(|(el, o)| test(el) == *o);
+    let mut out = vec![false; items.len()];
+    for o in outliers {
+        out[o.index] = true;
+    }
     let mut classes: Vec<&str> = outliers
         .iter()
         .flat_map(|o| items[o.index].value().classes())
@@ -167,21 +157,118 @@ pub(super) fn narrow(item: &str, items: &[ElementRef], outliers: &[Outlier], f: 
         .collect();
     classes.sort_unstable();
     classes.dedup();
+    let fields: Vec<(&String, Selector)> = [&f.link, &f.date, &f.body]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| Some((k, Selector::parse(k).ok()?)))
+        .collect();
+    // Each condition with whether an item passes it.
+    type Keeps<'a> = Box<dyn Fn(&ElementRef) -> bool + 'a>;
+    let mut conditions: Vec<(String, Keeps)> = Vec::new();
     for c in classes {
-        if splits(&|el| el.value().classes().any(|x| x == c)) {
-            return Some(with(&format!(":not(.{c})")));
-        }
+        conditions.push((
+            format!(":not(.{c})"),
+            Box::new(move |el| !el.value().classes().any(|x| x == c)),
+        ));
     }
     for attr in ["hidden", "style"] {
-        if splits(&|el| el.value().attr(attr).is_some()) {
-            return Some(with(&format!(":not([{attr}])")));
+        conditions.push((
+            format!(":not([{attr}])"),
+            Box::new(move |el| el.value().attr(attr).is_none()),
+        ));
+    }
+    for (key, sel) in &fields {
+        conditions.push((
+            format!(":has({key})"),
+            Box::new(move |el| first_inside(*el, sel).is_some()),
+        ));
+    }
+    let mut left = out.clone();
+    let mut chosen = String::new();
+    while left.contains(&true) {
+        let (cond, keeps) = conditions.iter().find(|(_, keeps)| {
+            let keeps_postings = items.iter().zip(&out).all(|(el, o)| *o || keeps(el));
+            keeps_postings && items.iter().zip(&left).any(|(el, l)| *l && !keeps(el))
+        })?;
+        chosen.push_str(cond);
+        for (el, l) in items.iter().zip(left.iter_mut()) {
+            *l &= keeps(el);
         }
     }
-    for key in [&f.link, &f.date, &f.body].into_iter().flatten() {
-        let Ok(sel) = Selector::parse(key) else { continue };
-        if splits(&|el| first_inside(*el, &sel).is_none()) {
-            return Some(with(&format!(":has({key})")));
+    // Several selectors in a list each get the same conditions.
+    Some(
+        item.split(", ")
+            .map(|s| format!("{s}{chosen}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suggest::fields::{Texts, infer};
+    use scraper::Html;
+
+    #[test]
+    fn names_are_names_and_greetings_and_sentences_are_not() {
+        for name in [
+            "Acme Logistics GmbH",
+            "krauss-elektro.de",
+            "Welcome Break Ltd",
+            "News Corp",
+        ] {
+            assert!(names_something(name), "{name}");
+        }
+        for not in [
+            "Happy New Year 2025!",
+            "Read this before you place a bid!",
+            "Statement on our partners.",
+            "The Babuk team shares the position stated by the most famous hacktivist group and its friends.",
+        ] {
+            assert!(!names_something(not), "{not}");
         }
     }
-    None
+
+    #[test]
+    fn a_pinned_notice_with_a_class_of_its_own_is_narrowed_away() {
+        let page = Html::parse_document(
+            "<div class='lot notice'><h3>Read this before you bid!</h3></div>\
+             <div class=lot><h3>Acme Corp</h3><a href=/a>bid</a></div>\
+             <div class=lot><h3>Beta Industries</h3><a href=/b>bid</a></div>\
+             <div class=lot><h3>Gamma Foods Ltd</h3><a href=/c>bid</a></div>\
+             <div class=lot style='display:none'><h3></h3><a href=/d>bid</a></div>",
+        );
+        let sel = Selector::parse("div.lot").unwrap();
+        let items: Vec<ElementRef> = page.select(&sel).collect();
+        let f = infer(&items, &mut Texts::default()).unwrap();
+        let found = find(&items, &f);
+        let reasons: Vec<(usize, &str)> = found.iter().map(|o| (o.index, o.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (0, "reads as a sentence or greeting, not a name"),
+                (4, "hidden on the page (a template or popup)")
+            ]
+        );
+        assert_eq!(
+            narrow("div.lot", &items, &found[..1], &f).as_deref(),
+            Some("div.lot:not(.notice)")
+        );
+        // The hidden template has the postings' class and link: its style
+        // tells it apart, a condition of its own.
+        assert_eq!(
+            narrow("div.lot", &items, &found, &f).as_deref(),
+            Some("div.lot:not(.notice):not([style])")
+        );
+        let unlike = [Outlier {
+            index: 1,
+            reason: "reads as a sentence or greeting, not a name",
+        }];
+        assert_eq!(
+            narrow("div.lot", &items, &unlike, &f),
+            None,
+            "Acme's markup is the others'"
+        );
+    }
 }
