@@ -73,7 +73,13 @@ impl Definition {
     pub fn item(&self) -> String {
         match self {
             Definition::Html(d) => d.item.clone(),
-            Definition::Json(d) => format!("{} {}", d.embedded.as_deref().unwrap_or("(document)"), d.items),
+            Definition::Json(d) => {
+                let array = if d.items.is_empty() { "(the whole document)" } else { &d.items };
+                match &d.embedded {
+                    Some(e) => format!("{e} → {array}"),
+                    None => array.to_owned(),
+                }
+            }
         }
     }
 

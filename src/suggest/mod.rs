@@ -201,8 +201,10 @@ fn evaluate(doc: &Html, item: &str, min: usize, texts: &mut fields::Texts) -> Op
     }
     let excluded = described(&found, &f.titles, false);
     let mut c = candidate(item.to_owned(), &items, f, texts);
-    // Non-postings that markup cannot tell apart count against it.
-    c.score *= 1.0 - to_drop.len() as f64 / items.len() as f64;
+    // Non-postings that markup cannot tell apart, and that the extractor
+    // would read as postings, count against it.
+    let read_as_postings = to_drop.iter().filter(|o| !c.titles[o.index].is_empty()).count();
+    c.score *= 1.0 - read_as_postings as f64 / items.len() as f64;
     c.excluded = excluded;
     Some(c)
 }
