@@ -89,6 +89,18 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             });
         }
     }
+    for s in &config.sources {
+        for (header, var) in s.request.missing_env() {
+            out.push(Problem {
+                file: None,
+                line: keys.source_request_line(&s.name),
+                key: format!("source \"{}\": request.headers_env.{header}", s.name),
+                message: format!(
+                    "{var} is not set in this environment: set it where leakwatch runs (the cron line, or EnvironmentFile= of the systemd unit); until then this source is not fetched"
+                ),
+            });
+        }
+    }
     let onion: Vec<usize> = (0..config.sources.len())
         .filter(|&i| config.sources[i].is_onion())
         .collect();
@@ -275,12 +287,27 @@ impl<'a> Keys<'a> {
 
     /// The line of `key` in the `[[source]]` named `name`.
     fn source_line(&self, name: &str, key: &str) -> Option<usize> {
-        let sources = self.root.as_ref()?.get("source")?.get_ref().as_array()?;
-        let source = sources
-            .iter()
-            .find(|s| s.get_ref().get("name").and_then(|n| n.get_ref().as_str()) == Some(name))?;
+        let source = self.source(name)?;
         let span = source.get_ref().get(key).map_or(source.span(), |v| v.span());
         Some(self.line_at(span.start))
+    }
+
+    /// The line of `request.headers_env` in the `[[source]]` named `name`.
+    fn source_request_line(&self, name: &str) -> Option<usize> {
+        let request = self.source(name)?.get_ref().get("request")?;
+        let span = request
+            .get_ref()
+            .get("headers_env")
+            .map_or(request.span(), |v| v.span());
+        Some(self.line_at(span.start))
+    }
+
+    /// The `[[source]]` table named `name`.
+    fn source(&self, name: &str) -> Option<&toml::Spanned<DeValue<'a>>> {
+        let sources = self.root.as_ref()?.get("source")?.get_ref().as_array()?;
+        sources
+            .iter()
+            .find(|s| s.get_ref().get("name").and_then(|n| n.get_ref().as_str()) == Some(name))
     }
 }
 

@@ -291,6 +291,14 @@ async fn crawl_source(
         Extractor::Html(rules) => rules.max_pages,
         _ => 1,
     };
+    let outgoing = match fetch::Outgoing::for_source(&source) {
+        Ok(o) => o,
+        Err(e) => {
+            out.status = "http-error";
+            out.error = Some(e);
+            return out;
+        }
+    };
     let mut seen: HashSet<Url> = HashSet::new();
     let mut next = Some(source.url.clone());
     let mut first_class = None;
@@ -300,7 +308,7 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch(&url, &old).await {
+        let page = match fetcher.fetch_with(&url, &old, &outgoing).await {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;

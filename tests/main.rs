@@ -16,6 +16,7 @@ mod nesting;
 mod operations;
 mod output;
 mod pipeline;
+mod request;
 mod soak;
 mod suggest;
 mod suggest_families;

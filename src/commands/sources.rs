@@ -53,8 +53,10 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
         None => {
             let fetcher =
                 crate::fetch::Fetcher::new(&config.crawl, std::slice::from_ref(source)).map_err(CommandError::Other)?;
+            let outgoing = crate::fetch::Outgoing::for_source(source)
+                .map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
             let page = runtime()?
-                .block_on(fetcher.fetch(&source.url, &Default::default()))
+                .block_on(fetcher.fetch_with(&source.url, &Default::default(), &outgoing))
                 .map_err(|e| CommandError::Other(e.to_string()))?;
             (page.url, page.body)
         }

@@ -15,6 +15,7 @@
 mod crawl;
 mod notify;
 mod problems;
+mod request;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use crawl::{
 };
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
+pub use request::Request;
 pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::Rate;
 use super::problems::Checker;
+use super::request::{RawRequest, Request, build_request};
 
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 
@@ -31,6 +32,8 @@ pub struct Source {
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
+    /// `[source.request]`: how to ask for the page (a plain GET by default).
+    pub request: Request,
 }
 
 impl Source {
@@ -122,6 +125,7 @@ pub(super) struct RawSource {
     about: Vec<String>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
+    request: Option<Spanned<RawRequest>>,
 }
 
 #[derive(Deserialize)]
@@ -289,6 +293,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
+    let request = raw.request.and_then(|r| build_request(ck, &name, r));
     if ck.problems.len() > before {
         return None;
     }
@@ -300,6 +305,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         proxy,
         about: raw.about,
         extractor: extractor?,
+        request: request.unwrap_or_default(),
     })
 }
 

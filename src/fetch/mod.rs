@@ -12,6 +12,7 @@
 mod addr;
 mod decode;
 mod redirect;
+mod request;
 mod resolve;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use crate::config::{Crawl, Rate, Source};
 
 pub use addr::is_private_host;
 pub use redirect::MAX_REDIRECTS;
+pub use request::Outgoing;
 /// Longest wait a server's `Retry-After` can impose on one retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
@@ -221,9 +223,20 @@ impl Fetcher {
         }
     }
 
-    /// Fetches `url`, retrying what is worth retrying, each try waiting for
-    /// its host's rate. `validators` make it a conditional GET.
+    /// Fetches `url` with a plain GET; see [`Fetcher::fetch_with`].
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
+        self.fetch_with(url, validators, &Outgoing::default()).await
+    }
+
+    /// Fetches `url` as `outgoing` says, retrying what is worth retrying,
+    /// each try waiting for its host's rate. `validators` make it a
+    /// conditional GET.
+    pub async fn fetch_with(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        outgoing: &Outgoing,
+    ) -> Result<Page, FetchFailure> {
         let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
         let client = match (self.proxied.get(&host_key(url)), &self.tor, is_onion) {
             (Some(own), _, _) => own,
@@ -240,7 +253,10 @@ impl Fetcher {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.follow(client, url, validators, is_onion, via_proxy).await {
+            match self
+                .follow(client, url, validators, outgoing, is_onion, via_proxy)
+                .await
+            {
                 Ok(mut page) => {
                     page.tries = tries;
                     return Ok(page);
@@ -263,6 +279,7 @@ impl Fetcher {
         client: &reqwest::Client,
         start: &Url,
         validators: &Validators,
+        outgoing: &Outgoing,
         is_onion: bool,
         via_proxy: bool,
     ) -> Result<Page, (FetchError, Option<Duration>)> {
@@ -274,7 +291,7 @@ impl Fetcher {
                 let _slot = self.turn(&url).await;
                 // Validators belong to the configured page, not to where it redirects.
                 let sent = if visited.is_empty() { validators } else { &none };
-                self.try_once(client, &url, sent, is_onion).await?
+                self.try_once(client, &url, sent, outgoing, is_onion).await?
             };
             match hop {
                 Hop::Page(mut page) => {
@@ -307,9 +324,13 @@ impl Fetcher {
         client: &reqwest::Client,
         url: &Url,
         validators: &Validators,
+        outgoing: &Outgoing,
         is_onion: bool,
     ) -> Result<Hop, (FetchError, Option<Duration>)> {
         let mut req = client.get(url.as_str());
+        for (name, value) in outgoing.headers_for(url) {
+            req = req.header(name, value);
+        }
         if let Some(etag) = &validators.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
