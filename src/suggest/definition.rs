@@ -74,7 +74,11 @@ impl Definition {
         match self {
             Definition::Html(d) => d.item.clone(),
             Definition::Json(d) => {
-                let array = if d.items.is_empty() { "(the whole document)" } else { &d.items };
+                let array = if d.items.is_empty() {
+                    "(the whole document)"
+                } else {
+                    &d.items
+                };
                 match &d.embedded {
                     Some(e) => format!("{e} → {array}"),
                     None => array.to_owned(),
