@@ -141,10 +141,20 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
     let mut texts = fields::Texts::default();
     let mut out: Vec<Candidate> = Vec::new();
     let mut seen_sets = HashSet::new();
+    let mut first: Vec<(String, f64)> = Vec::new();
     for item in items::item_selectors(doc, min) {
         if !keep(&item) || !tried.insert(item.clone()) {
             continue;
         }
+        if let Some((items, f)) = read(doc, &item, min, &mut texts) {
+            let score = score(&item, &items, &f, &mut texts);
+            first.push((item, score));
+        }
+    }
+    // Looking for the items that are not postings costs as much again:
+    // only the best first guesses are worth it.
+    first.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (item, _) in first.into_iter().take(MAX_REFINED) {
         let Some(c) = evaluate(doc, &item, min, &mut texts) else {
             continue;
         };
@@ -163,6 +173,10 @@ fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candid
     });
     out
 }
+
+/// How many of the first guesses are looked at for items that are not
+/// postings; `--all` shows ten.
+const MAX_REFINED: usize = 16;
 
 /// The candidate an item selector makes, with the items that are not
 /// postings left out when markup allows; `None` when it matches fewer than
