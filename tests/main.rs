@@ -24,6 +24,7 @@ mod pipeline;
 mod request;
 mod soak;
 mod suggest;
+mod suggest_families;
 mod terminal;
 mod tor;
 mod watch;

@@ -138,11 +138,16 @@ fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, item: Option<&Selector
 /// collecting stops here rather than walking a huge subtree.
 const MAX_TEXT_BYTES: usize = 16 * 1024;
 
-/// The text directly inside `el`, without its child elements' text.
+/// The text directly inside `el`, without its child elements' text; a
+/// `<br>` between its lines counts as a space ("Hartmann<br>Logistik").
 pub(crate) fn own_text(el: ElementRef) -> String {
     let s: String = el
         .children()
-        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .filter_map(|n| match n.value() {
+            scraper::Node::Text(t) => Some(&**t),
+            scraper::Node::Element(e) if e.name() == "br" => Some(" "),
+            _ => None,
+        })
         .collect();
     text::clean(&s)
 }
@@ -293,6 +298,8 @@ mod tests {
             out.postings[0].link.as_deref(),
             Some("http://leak.example/topic.php?id=AB12")
         );
+        let split = page.replace("Garvey<div>", "Garvey<br>Carpet<br/>Mills<div>");
+        assert_eq!(extract(&r, &url, &split).postings[0].title, "Garvey Carpet Mills");
     }
 
     #[test]

@@ -116,7 +116,7 @@ fn next_page_number(url: &Url, param: &str) -> Url {
 /// lowercase letter was cut mid-word (`Cou` + `nty`) and joins without a
 /// space; any other line break is a space (`Computer Information` +
 /// `Concepts Inc`).
-fn unwrap(s: &str, width: usize) -> String {
+pub(crate) fn unwrap(s: &str, width: usize) -> String {
     let mut out = String::with_capacity(s.len());
     let mut lines = s.split('\n').peekable();
     while let Some(line) = lines.next() {

@@ -30,6 +30,7 @@ pub use facts::{PostingFacts, website_domain};
 pub use html::{blocked_reason, read_field};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
+pub(crate) use json::unwrap as unwrap_title;
 pub use victim::{is_masked, is_truncated};
 
 /// The most body text kept per posting; descriptions beyond it add nothing
