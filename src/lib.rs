@@ -9,7 +9,7 @@
 //!
 //! Typed values flow forward: [`config::Source`] → [`fetch::Page`] →
 //! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
-//! → [`run::RunSummary`].
+//! → [`summary::RunSummary`].
 
 pub mod browser;
 pub mod check;
@@ -19,6 +19,8 @@ pub mod demo;
 pub mod extract;
 pub mod fetch;
 pub mod init;
+#[cfg(test)]
+mod layout_tests;
 pub mod lock;
 pub mod logging;
 pub mod notify;
@@ -28,6 +30,7 @@ pub mod run;
 pub mod schedule;
 pub mod store;
 pub mod suggest;
+pub mod summary;
 pub mod terminal;
 #[cfg(test)]
 mod testdata;

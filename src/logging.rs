@@ -4,12 +4,15 @@
 //! run summary when something happened. `-v` adds each stage, `-vv` each
 //! request; `RUST_LOG` overrides both. With `--log-format json` every line on
 //! stderr is one JSON object (for journald, Loki, Elastic…): the summary then
-//! carries its counters as fields.
+//! carries its counters as fields. Text lines are written around the
+//! progress bar on screen, if any, so the two never garble each other.
 
-use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
 
-use crate::run::RunSummary;
+use indicatif::WeakProgressBar;
+
+use crate::summary::RunSummary;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,6 +31,38 @@ pub fn format() -> LogFormat {
     FORMAT.get().copied().unwrap_or_default()
 }
 
+/// The progress bar on screen, if any, so log lines can be written around it.
+static SHOWN: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
+/// From now on, text log lines clear `bar` while they are written and redraw
+/// it after (see [`crate::progress`], which draws it).
+pub fn write_around(bar: WeakProgressBar) {
+    if let Ok(mut shown) = SHOWN.lock() {
+        *shown = Some(bar);
+    }
+}
+
+/// Stderr for the log subscriber: while a bar is drawn, it is cleared for
+/// the log line and redrawn after, so the two never garble each other.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let shown = SHOWN
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().and_then(WeakProgressBar::upgrade));
+        match shown {
+            Some(bar) if !bar.is_finished() => bar.suspend(|| std::io::stderr().write(buf)),
+            _ => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Installs the subscriber. Call once, before anything logs.
 pub fn init(verbose: u8, format: LogFormat) {
     let _ = FORMAT.set(format);
@@ -43,7 +78,7 @@ pub fn init(verbose: u8, format: LogFormat) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
         LogFormat::Text => builder
-            .with_writer(|| crate::progress::Stderr)
+            .with_writer(|| Stderr)
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
         LogFormat::Json => builder

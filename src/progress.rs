@@ -4,35 +4,10 @@
 //! JSON) and the stage has lasted more than a second: under cron or systemd
 //! nothing is drawn, and a quick run does not flicker.
 
-use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, WeakProgressBar};
-
-/// The bar on screen, if any, so log lines can be written around it.
-static SHOWN: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
-
-/// Stderr for the log subscriber: while a bar is drawn, it is cleared for
-/// the log line and redrawn after, so the two never garble each other.
-pub struct Stderr;
-
-impl Write for Stderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let shown = SHOWN
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().and_then(WeakProgressBar::upgrade));
-        match shown {
-            Some(bar) if !bar.is_finished() => bar.suspend(|| std::io::stderr().write(buf)),
-            _ => std::io::stderr().write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How long a stage runs before its bar appears.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -68,9 +43,7 @@ impl Stage {
                 if let Some(bar) = later.upgrade().filter(|b| !b.is_finished()) {
                     bar.set_draw_target(ProgressDrawTarget::stderr());
                     bar.enable_steady_tick(Duration::from_millis(120));
-                    if let Ok(mut shown) = SHOWN.lock() {
-                        *shown = Some(bar.downgrade());
-                    }
+                    crate::logging::write_around(bar.downgrade());
                 }
             });
         }

@@ -874,7 +874,7 @@ fn the_systemd_units_are_valid_and_start_a_real_command() {
     assert_eq!(
         words.next(),
         Some("/usr/local/bin/leakwatch"),
-        "where the README installs it"
+        "where docs/operations.md installs it"
     );
     let args: Vec<&str> = words.collect();
     assert_eq!(args.first(), Some(&"run"));

@@ -22,6 +22,8 @@ use url::Url;
 use crate::config::{Config, Source};
 use crate::notify::email::Rendered;
 use crate::store::{StoreError, Writer};
+// Queued by the store, which owns the type so it needs nothing from notify.
+pub use crate::store::AdminAlert;
 
 /// A source whose last good fetch found at least this many postings and now
 /// finds none has gone silent.
@@ -62,24 +64,6 @@ pub fn assess(current: &str, obs: &Observation, broken_after: u32) -> Option<&'s
         return Some("ok");
     }
     (obs.previous_count >= SILENT_AFTER).then_some("silent")
-}
-
-/// One email to one admin about one change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminAlert {
-    /// 0 until stored.
-    pub id: i64,
-    pub recipient: String,
-    pub source: String,
-    /// broken | blocked | silent | recovered
-    pub event: String,
-    /// The state before.
-    pub previous: String,
-    /// What leakwatch saw, in a sentence or two.
-    pub detail: String,
-    /// What to change (e.g. a replacement selector), when something knows.
-    pub suggestion: Option<String>,
-    pub message_id: String,
 }
 
 /// The event to report when the state goes from `previous` to `next`.

@@ -22,39 +22,15 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use crate::config::{Security, Smtp, Transport};
 use crate::store::{self, Store, StoreError};
 
+// Stored in the outbox, rendered here: it lives with the store so that the
+// store needs nothing from this stage.
+pub use crate::store::Alert;
+
 /// How long one SMTP conversation may take before it counts as failed (and is retried next run).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most one email (or the relay check) may take in all, whatever the
 /// relay does: a run must end, and the email is kept for the next one.
 pub const SEND_DEADLINE: Duration = Duration::from_secs(180);
-
-/// One match, to one recipient, with everything the email says about it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Alert {
-    pub entry: String,
-    pub entry_kind: String,
-    pub term: String,
-    /// name | alias | domain | suffix | label | truncated | masked | about
-    pub reason: String,
-    /// title | body | link
-    pub field: String,
-    /// How sure the match is, 0–100 (`match.confidence`).
-    pub confidence: i64,
-    pub snippet: String,
-    pub source: String,
-    pub source_label: String,
-    pub title: String,
-    pub link: Option<String>,
-    pub posted_at: Option<String>,
-    pub first_seen_at: String,
-    /// Found by matching a new watch entry against older postings.
-    pub retroactive: bool,
-    pub changed: bool,
-    /// Already listed when leakwatch first crawled the source.
-    pub first_look: bool,
-    /// What is new since this victim was first announced (see [`repeat`]).
-    pub change_note: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {

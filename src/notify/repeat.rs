@@ -19,9 +19,9 @@
 //! judged the same way against what it said when it was announced, and a
 //! meaningful change gets a new revision of its match, and an email.
 
-use chrono::{DateTime, Utc};
-
 use crate::extract::Posting;
+// Read back by the store, which owns the type so it needs nothing from notify.
+pub use crate::store::Announced;
 
 /// A posting dated this many days after the last announced one for the same
 /// victim is a new leak, not a repeat.
@@ -38,19 +38,6 @@ const PUBLISHED_WORDS: [&str; 8] = [
     "downloadable",
     "uploaded",
 ];
-
-/// An announced earlier match of the same entry, victim and source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Announced {
-    pub match_id: i64,
-    pub title: String,
-    pub posted_at: Option<DateTime<Utc>>,
-    /// When announced, the posting said the data was out (kept with the
-    /// match: the posting itself may have changed since).
-    pub published: bool,
-    /// When leakwatch first saw that posting (RFC 3339).
-    pub first_seen_at: String,
-}
 
 /// What to do with a new match.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,24 @@
 use rusqlite::{OptionalExtension, named_params};
 
 use super::{Result, Store, Writer};
-use crate::notify::health::AdminAlert;
+
+/// One email to one admin about one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAlert {
+    /// 0 until stored.
+    pub id: i64,
+    pub recipient: String,
+    pub source: String,
+    /// broken | blocked | silent | recovered
+    pub event: String,
+    /// The state before.
+    pub previous: String,
+    /// What leakwatch saw, in a sentence or two.
+    pub detail: String,
+    /// What to change (e.g. a replacement selector), when something knows.
+    pub suggestion: Option<String>,
+    pub message_id: String,
+}
 
 impl Writer<'_> {
     /// The health last reported for `source` (`None`: never reported, ok).

@@ -21,7 +21,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use entries::{ImportReport, ListedEntry};
-pub use outbox::PendingDigest;
+pub use health::AdminAlert;
+pub use outbox::{Alert, Announced, PendingDigest};
 pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
 pub use retention::Pruned;
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};

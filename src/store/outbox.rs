@@ -6,12 +6,53 @@
 //! after the server accepted it. A crash between the two resends the same
 //! digest with the same Message-ID, which mail systems drop as a duplicate.
 
+use chrono::{DateTime, Utc};
 use rusqlite::named_params;
 
 use super::{Result, Store, Writer};
-use crate::notify::Alert;
-use crate::notify::repeat::Announced;
 use crate::watch::Hit;
+
+/// One match, to one recipient, with everything the email says about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Alert {
+    pub entry: String,
+    pub entry_kind: String,
+    pub term: String,
+    /// name | alias | domain | suffix | label | truncated | masked | about
+    pub reason: String,
+    /// title | body | link
+    pub field: String,
+    /// How sure the match is, 0–100 (`match.confidence`).
+    pub confidence: i64,
+    pub snippet: String,
+    pub source: String,
+    pub source_label: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub posted_at: Option<String>,
+    pub first_seen_at: String,
+    /// Found by matching a new watch entry against older postings.
+    pub retroactive: bool,
+    pub changed: bool,
+    /// Already listed when leakwatch first crawled the source.
+    pub first_look: bool,
+    /// What is new since this victim was first announced (judged by `notify::repeat`).
+    pub change_note: Option<String>,
+}
+
+/// An announced earlier match of the same entry, victim and source: what
+/// `notify::repeat` judges a new match against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    pub match_id: i64,
+    pub title: String,
+    pub posted_at: Option<DateTime<Utc>>,
+    /// When announced, the posting said the data was out (kept with the
+    /// match: the posting itself may have changed since).
+    pub published: bool,
+    /// When leakwatch first saw that posting (RFC 3339).
+    pub first_seen_at: String,
+}
 
 /// A digest waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

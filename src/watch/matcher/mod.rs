@@ -1,0 +1,276 @@
+//! The matcher: every watch term against a posting, all at once.
+//!
+//! This file builds a [`Matcher`] from the whole watch list, once per run:
+//! each name and alias, and the same without its legal suffixes
+//! ([`terms`]), becomes one term of a word index ([`super::index`]); the
+//! domains, and the domain labels a term can stand for, go into sorted
+//! tables with hashed look-ups. Matching a posting against it is [`scan`];
+//! what a hit is and how sure it is, [`reason`].
+
+use std::collections::HashMap;
+
+use super::WatchEntry;
+use super::domain;
+use super::index::{FxBuild, WordIndex};
+use super::noise;
+use super::partial::{Masks, Prefixes};
+use crate::extract::Posting;
+use crate::text;
+
+mod reason;
+mod scan;
+mod snippet;
+mod terms;
+
+pub use reason::{Field, Hit, Reason, confidence};
+pub use terms::noise_flag;
+use terms::{label_forms, legal_stems};
+
+/// In `Matcher::domain_at`: two distinct domains share this hash, so the
+/// look-up falls back to the binary search.
+const COLLIDED: u32 = u32::MAX;
+
+/// One way an entry can be named: a normalized term stands for it.
+#[derive(Clone, Copy)]
+struct Term {
+    entry: u32,
+    /// Index into `Matcher::written`.
+    written: u32,
+    reason: Reason,
+}
+
+struct EntryInfo {
+    id: i64,
+    /// Index into `Matcher::written` of its name.
+    name: u32,
+    exclude: Vec<String>,
+}
+
+/// All watch terms, compiled once per run.
+pub struct Matcher {
+    entries: Vec<EntryInfo>,
+    /// Names, aliases and domains as the entries write them.
+    written: Vec<Box<str>>,
+    /// Normalized terms → term number.
+    index: WordIndex,
+    /// Term texts, back to back; term `t` is `text[ends[t-1]..ends[t]]`.
+    text: String,
+    ends: Vec<u32>,
+    /// Per term: whether it is too noisy to match freely ([`noise::noisy`]),
+    /// decided once at build rather than on every occurrence.
+    noisy: Vec<bool>,
+    /// Who each term stands for: `owners[starts[t]..starts[t+1]]`.
+    owners: Vec<Term>,
+    starts: Vec<u32>,
+    /// Domains (lowercase) the entries list or are named as, sorted:
+    /// (domain, entry, written).
+    domains: Vec<(Box<str>, u32, u32)>,
+    /// Hash of each term run together (`kumhotire`) or hyphened
+    /// (`kumho-tire`), sorted, with the term: for registrable labels.
+    labels: Vec<(u64, u32)>,
+    /// Where the run of each domain starts in `domains`, by the domain's
+    /// hash ([`COLLIDED`] when two domains share one): every domain-shaped
+    /// string of a posting probes several candidate hosts, and a binary
+    /// search over 100 000 domains per candidate was most of the matching time.
+    domain_at: HashMap<u64, u32, FxBuild>,
+    /// `labels` bucketed by the top bits of the hash, for the same reason:
+    /// bucket `b` is `labels[label_buckets[b]..label_buckets[b + 1]]`.
+    label_buckets: Vec<u32>,
+    label_shift: u32,
+    masks: Masks,
+    prefixes: Prefixes,
+}
+
+/// The hash of a label or domain, for the look-up tables.
+fn str_hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    FxBuild::default().hash_one(text)
+}
+
+impl Matcher {
+    pub fn new(entries: &[WatchEntry]) -> Matcher {
+        let mut m = Matcher {
+            entries: Vec::with_capacity(entries.len()),
+            written: Vec::with_capacity(entries.len() * 2),
+            index: WordIndex::new(),
+            text: String::new(),
+            ends: Vec::new(),
+            noisy: Vec::new(),
+            owners: Vec::new(),
+            starts: Vec::new(),
+            domains: Vec::new(),
+            labels: Vec::new(),
+            domain_at: HashMap::default(),
+            label_buckets: Vec::new(),
+            label_shift: 63,
+            masks: Masks::default(),
+            prefixes: Prefixes::default(),
+        };
+        // (term, owner) in the order found: name before alias before stems.
+        let mut owned: Vec<(u32, Term)> = Vec::with_capacity(entries.len() * 2);
+        for (e, entry) in entries.iter().enumerate() {
+            let e = e as u32;
+            m.entries.push(EntryInfo {
+                id: entry.id,
+                name: m.written.len() as u32,
+                exclude: entry.exclude.iter().map(|x| text::normalize(x)).collect(),
+            });
+            let named =
+                std::iter::once((&entry.name, Reason::Name)).chain(entry.aliases.iter().map(|a| (a, Reason::Alias)));
+            for (written, reason) in named {
+                let w = m.written.len() as u32;
+                m.written.push(written.as_str().into());
+                if let Some(host) = domain::as_domain(written) {
+                    m.domains.push((host.into(), e, w));
+                }
+                let n = text::normalize(written);
+                let stems = legal_stems(&n);
+                let forms = std::iter::once((n.as_str(), reason)).chain(stems.into_iter().map(|s| (s, Reason::Suffix)));
+                for (form, reason) in forms {
+                    if form.is_empty() {
+                        continue;
+                    }
+                    let t = m.index.insert(form);
+                    if t as usize == m.ends.len() {
+                        m.text.push_str(form);
+                        m.ends.push(m.text.len() as u32);
+                        m.noisy.push(noise::noisy(form).is_some());
+                        for label in label_forms(form) {
+                            m.labels.push((str_hash(&label), t));
+                        }
+                        m.masks.add(form, t);
+                        m.prefixes.add(t);
+                    }
+                    owned.push((
+                        t,
+                        Term {
+                            entry: e,
+                            written: w,
+                            reason,
+                        },
+                    ));
+                }
+            }
+            for d in &entry.domains {
+                let w = m.written.len() as u32;
+                m.written.push(d.as_str().into());
+                m.domains.push((d.to_ascii_lowercase().into(), e, w));
+            }
+        }
+        // Group owners by term, the first way each entry was named winning.
+        owned.sort_by_key(|&(t, o)| (t, o.entry));
+        owned.dedup_by_key(|&mut (t, o)| (t, o.entry));
+        m.starts = Vec::with_capacity(m.ends.len() + 1);
+        m.owners = Vec::with_capacity(owned.len());
+        for (t, o) in owned {
+            while m.starts.len() <= t as usize {
+                m.starts.push(m.owners.len() as u32);
+            }
+            m.owners.push(o);
+        }
+        while m.starts.len() <= m.ends.len() {
+            m.starts.push(m.owners.len() as u32);
+        }
+        m.domains.sort_unstable();
+        m.domains.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        m.labels.sort_unstable();
+        for (i, d) in m.domains.iter().enumerate() {
+            if i == 0 || m.domains[i - 1].0 != d.0 {
+                m.domain_at
+                    .entry(str_hash(&d.0))
+                    .and_modify(|start| *start = COLLIDED)
+                    .or_insert(i as u32);
+            }
+        }
+        // About one label per bucket.
+        let bits = (usize::BITS - m.labels.len().leading_zeros()).clamp(1, 20);
+        m.label_shift = 64 - bits;
+        let mut at = 0;
+        for b in 0..=(1usize << bits) {
+            while at < m.labels.len() && ((m.labels[at].0 >> m.label_shift) as usize) < b {
+                at += 1;
+            }
+            m.label_buckets.push(at as u32);
+        }
+        let (text, ends) = (&m.text, &m.ends);
+        m.prefixes.finish(|t| term_text(text, ends, t));
+        m.written.shrink_to_fit();
+        m
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn term(&self, t: u32) -> &str {
+        term_text(&self.text, &self.ends, t)
+    }
+
+    fn owners(&self, t: u32) -> &[Term] {
+        &self.owners[self.starts[t as usize] as usize..self.starts[t as usize + 1] as usize]
+    }
+
+    /// Every normalized term the index searches for.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|t| self.term(t))
+    }
+
+    /// Every whole-word occurrence of a term in normalized text, as
+    /// (start, end, term): what the index finds, before the rules about
+    /// noise, exclusions and overlaps. The oracle test compares it with a
+    /// search for each term on its own.
+    pub fn occurrences(&self, normalized: &str) -> Vec<(usize, usize, String)> {
+        let (mut words, mut spans) = (Vec::new(), Vec::new());
+        self.index.find(normalized, &mut words, &mut spans);
+        spans
+            .into_iter()
+            .map(|(s, e, t)| (s, e, self.term(t).to_owned()))
+            .collect()
+    }
+
+    /// The entry named `name` (compared normalized), if there is one.
+    fn entry_named(&self, name: &str) -> Option<u32> {
+        let t = self.index.get(&text::normalize(name))?;
+        self.owners(t)
+            .iter()
+            .find(|o| o.reason == Reason::Name)
+            .map(|o| o.entry)
+    }
+
+    /// The names in a source's `about` that are not on the watch list.
+    pub fn unknown_names(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| self.entry_named(n).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Hits for the entries a disclosure channel is `about`: every new posting
+    /// on it names them, whatever its text says. Unknown names are skipped
+    /// (see [`Matcher::unknown_names`]).
+    pub fn about(&self, names: &[String], posting: &Posting) -> Vec<Hit> {
+        names
+            .iter()
+            .filter_map(|n| self.entry_named(n))
+            .map(|e| {
+                let entry = &self.entries[e as usize];
+                let name = &self.written[entry.name as usize];
+                Hit {
+                    entry_id: entry.id,
+                    term: name.to_string(),
+                    reason: Reason::About,
+                    field: Field::Title,
+                    snippet: format!("{name} published: [[{}]]", text::truncate(&posting.title, 200)),
+                    confidence: confidence(Reason::About, Field::Title),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Term `t` of the texts stored back to back.
+fn term_text<'a>(text: &'a str, ends: &[u32], t: u32) -> &'a str {
+    let start = if t == 0 { 0 } else { ends[t as usize - 1] as usize };
+    &text[start..ends[t as usize] as usize]
+}
