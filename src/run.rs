@@ -65,7 +65,7 @@ pub enum RunError {
 /// What crawling one source produced, handed from the fetch tasks to the writer.
 struct SourceOutcome {
     source: Arc<Source>,
-    /// ok | empty | blocked | http-error | proxy-error
+    /// ok | empty | blocked | http-error | proxy-error | render-error
     status: &'static str,
     error: Option<String>,
     postings: Vec<Posting>,
@@ -157,6 +157,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
     }
+    fetcher.close().await;
 
     let labels: HashMap<String, String> = config
         .sources
@@ -300,7 +301,7 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch(&url, &old).await {
+        let page = match fetcher.page(&source, &url, &old).await {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -350,11 +351,22 @@ async fn crawl_source(
     }
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
+        if source.render.is_none()
+            && out
+                .empty_page
+                .as_ref()
+                .is_some_and(|(body, _)| extract::looks_scripted(body))
+        {
+            tracing::warn!("source {}: {}", source.name, SCRIPTED_HINT);
+        }
     } else {
         out.empty_page = None;
     }
     out
 }
+
+/// Said of a plain page that came out empty and looks built by scripts.
+pub const SCRIPTED_HINT: &str = "the page looks built by scripts (an app root, scripts, no listing): try render = \"chromium\" (`leakwatch source test NAME --render`)";
 
 /// The writer: one transaction per source.
 fn process(

@@ -16,6 +16,7 @@ mod nesting;
 mod operations;
 mod output;
 mod pipeline;
+mod render;
 mod soak;
 mod suggest;
 mod terminal;

@@ -57,7 +57,9 @@ pub struct LaunchOptions {
 impl LaunchOptions {
     /// Headless, with everything a crawler does not need turned off:
     /// background and component updates, sync, extensions, DNS prefetch,
-    /// images, pop-ups, WebRTC outside the proxy, the first-run pages.
+    /// images, pop-ups, WebRTC outside the proxy, the first-run pages — and
+    /// the automatic upgrade of `http://` to `https://`: a page is loaded
+    /// at the URL given, not another one.
     pub fn headless(program: PathBuf) -> LaunchOptions {
         let mut args: Vec<String> = [
             "--headless",
@@ -76,7 +78,7 @@ impl LaunchOptions {
             "--no-pings",
             "--metrics-recording-only",
             "--dns-prefetch-disable",
-            "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,NetworkPrediction,AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
+            "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,NetworkPrediction,AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
             "--blink-settings=imagesEnabled=false",
             "--block-new-web-contents",
             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
@@ -212,8 +214,8 @@ impl Browser {
     }
 
     /// Asks Chromium to quit, then makes sure it and its children are gone
-    /// and removes the profile.
-    pub async fn close(self) {
+    /// and removes the profile. Later calls find nothing to do.
+    pub async fn close(&self) {
         let _ = tokio::time::timeout(CLOSE_GRACE, self.call("Browser.close", json!({}))).await;
         let process = self.process.lock().expect("process poisoned").take();
         if let Some(process) = process {

@@ -40,8 +40,12 @@ impl Process {
         let (their_in, to) = std::io::pipe()?;
         let (from, their_out) = std::io::pipe()?;
         let log = std::fs::File::create(profile.path().join("chromium.log"))?;
+        // Chromium's own temporary files go in the profile, and with it.
+        let tmp = profile.path().join("tmp");
+        std::fs::create_dir(&tmp)?;
         let mut cmd = Command::new(program);
         cmd.args(args)
+            .env("TMPDIR", &tmp)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")

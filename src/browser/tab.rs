@@ -47,6 +47,16 @@ pub struct Rules {
 struct Seen {
     blocked: Mutex<Vec<String>>,
     bytes: AtomicU64,
+    /// The HTTP status of the main frame's latest document.
+    status: Mutex<Option<u16>>,
+    /// Network ids of the requests let through.
+    allowed: Mutex<std::collections::HashSet<String>>,
+}
+
+impl Seen {
+    fn allowed(&self, network_id: Option<&str>) -> bool {
+        network_id.is_some_and(|id| self.allowed.lock().expect("seen poisoned").contains(id))
+    }
 }
 
 pub struct Tab {
@@ -215,6 +225,11 @@ impl Tab {
         self.seen.blocked.lock().expect("seen poisoned").clone()
     }
 
+    /// The HTTP status the main document was served with, once it was.
+    pub fn status(&self) -> Option<u16> {
+        *self.seen.status.lock().expect("seen poisoned")
+    }
+
     /// Bytes the page received so far, all requests together (decoded).
     pub fn bytes_received(&self) -> u64 {
         self.seen.bytes.load(Ordering::Relaxed)
@@ -263,7 +278,13 @@ async fn answer_events(
                 let (method, params) = answer_paused(p, rules.as_deref(), &seen);
                 let (conn, session) = (conn.clone(), session.clone());
                 tokio::spawn(async move {
-                    let _ = conn.call(Some(&session), method, params).await;
+                    let answered = match method {
+                        "Fetch.fulfillRequest" => fulfill(&conn, &session, params).await,
+                        _ => conn.call(Some(&session), method, params).await,
+                    };
+                    if let Err(e) = answered {
+                        tracing::debug!("a paused request could not be answered: {e}");
+                    }
                 });
             }
             "Page.lifecycleEvent" if p["frameId"].as_str() == Some(main_frame.as_str()) => {
@@ -271,7 +292,17 @@ async fn answer_events(
                 let name = p["name"].as_str().unwrap_or_default().to_owned();
                 lifecycle.send_modify(|events| events.push((loader, name)));
             }
-            "Network.dataReceived" => {
+            "Network.responseReceived"
+                if p["type"].as_str() == Some("Document") && p["frameId"].as_str() == Some(main_frame.as_str()) =>
+            {
+                let status = p.pointer("/response/status").and_then(Value::as_u64);
+                *seen.status.lock().expect("seen poisoned") = status.and_then(|s| u16::try_from(s).ok());
+            }
+            // Only what the site sent counts, not Chromium's own error pages
+            // (250 kB each) shown for refused frames.
+            "Network.dataReceived"
+                if rules.lock().expect("rules poisoned").is_none() || seen.allowed(p["requestId"].as_str()) =>
+            {
                 seen.bytes
                     .fetch_add(p["dataLength"].as_u64().unwrap_or(0), Ordering::Relaxed);
             }
@@ -292,6 +323,28 @@ async fn answer_events(
     }
 }
 
+/// Answers a paused response with its own body and the changed headers.
+async fn fulfill(conn: &Connection, session: &str, mut params: Value) -> Result<Value, BrowserError> {
+    let id = params["requestId"].clone();
+    let body = match conn
+        .call(Some(session), "Fetch.getResponseBody", json!({ "requestId": id }))
+        .await
+    {
+        Ok(body) => body,
+        Err(e) => {
+            let failed = json!({ "requestId": id, "errorReason": "Failed" });
+            conn.call(Some(session), "Fetch.failRequest", failed).await?;
+            return Err(e);
+        }
+    };
+    let text = body["body"].as_str().unwrap_or_default();
+    params["body"] = match body["base64Encoded"].as_bool() {
+        Some(true) => json!(text),
+        _ => json!(base64::engine::general_purpose::STANDARD.encode(text)),
+    };
+    conn.call(Some(session), "Fetch.fulfillRequest", params).await
+}
+
 /// The command that answers one paused request.
 fn answer_paused(p: &Value, rules: Option<&Rules>, seen: &Seen) -> (&'static str, Value) {
     let id = p["requestId"].clone();
@@ -300,16 +353,33 @@ fn answer_paused(p: &Value, rules: Option<&Rules>, seen: &Seen) -> (&'static str
     };
     let at_response = p.get("responseStatusCode").is_some() || p.get("responseErrorReason").is_some();
     if at_response {
-        let mut headers: Vec<Value> = p["responseHeaders"].as_array().cloned().unwrap_or_default();
-        if rules.document_headers.is_empty() || p.get("responseErrorReason").is_some() {
+        let redirect = p["responseStatusCode"]
+            .as_u64()
+            .is_some_and(|s| (300..400).contains(&s));
+        // A redirect has no body to keep; where it leads is paused again.
+        if rules.document_headers.is_empty() || redirect || p.get("responseErrorReason").is_some() {
             return ("Fetch.continueResponse", json!({ "requestId": id }));
         }
+        // The body is read back decoded: its encoding and length go.
+        let mut headers: Vec<Value> = p["responseHeaders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|h| {
+                let name = h["name"].as_str().unwrap_or_default();
+                !name.eq_ignore_ascii_case("content-encoding") && !name.eq_ignore_ascii_case("content-length")
+            })
+            .cloned()
+            .collect();
         for (name, value) in &rules.document_headers {
             headers.push(json!({ "name": name, "value": value }));
         }
+        // Headers changed with `continueResponse` do not reach the page's
+        // security policy; a fulfilled response does. Its body is added by
+        // `fulfill`.
         return (
-            "Fetch.continueResponse",
-            json!({ "requestId": id, "responseHeaders": headers }),
+            "Fetch.fulfillRequest",
+            json!({ "requestId": id, "responseCode": p["responseStatusCode"], "responseHeaders": headers }),
         );
     }
     let raw = p.pointer("/request/url").and_then(Value::as_str).unwrap_or_default();
@@ -319,17 +389,30 @@ fn answer_paused(p: &Value, rules: Option<&Rules>, seen: &Seen) -> (&'static str
         Err(_) => Verdict::Block("not a URL".into()),
     };
     match verdict {
-        Verdict::Allow => ("Fetch.continueRequest", json!({ "requestId": id })),
+        Verdict::Allow => {
+            if let Some(network_id) = p["networkId"].as_str() {
+                seen.allowed
+                    .lock()
+                    .expect("seen poisoned")
+                    .insert(network_id.to_owned());
+            }
+            ("Fetch.continueRequest", json!({ "requestId": id }))
+        }
         Verdict::Block(reason) => {
             let shown: String = raw.chars().take(200).collect();
             seen.blocked
                 .lock()
                 .expect("seen poisoned")
                 .push(format!("{shown} ({reason})"));
-            (
-                "Fetch.failRequest",
-                json!({ "requestId": id, "errorReason": "BlockedByClient" }),
-            )
+            // A refused frame is aborted: "blocked" would load Chromium's
+            // error page (250 kB) in its place, a thousand times over on a
+            // page that opens a thousand frames.
+            let reason = if kind == "Document" {
+                "Aborted"
+            } else {
+                "BlockedByClient"
+            };
+            ("Fetch.failRequest", json!({ "requestId": id, "errorReason": reason }))
         }
     }
 }
@@ -381,10 +464,14 @@ mod tests {
             "request": { "url": "http://site.test/" },
             "resourceType": "Document",
             "responseStatusCode": 200,
-            "responseHeaders": [{ "name": "Content-Type", "value": "text/html" }],
+            "responseHeaders": [
+                { "name": "Content-Type", "value": "text/html" },
+                { "name": "Content-Encoding", "value": "gzip" },
+            ],
         });
         let (method, params) = answer_paused(&response, Some(&rules()), &seen);
-        assert_eq!(method, "Fetch.continueResponse");
+        assert_eq!(method, "Fetch.fulfillRequest");
+        assert_eq!(params["responseCode"], 200);
         assert_eq!(
             params["responseHeaders"],
             json!([

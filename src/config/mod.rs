@@ -29,7 +29,7 @@ pub use crawl::{
 };
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Render, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};

@@ -31,6 +31,15 @@ pub struct Source {
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
+    /// Load pages in a browser first (sites that build their listing in JavaScript).
+    pub render: Option<Render>,
+}
+
+/// How a page is loaded before extraction, besides a plain GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// Headless Chromium: see `fetch::render`.
+    Chromium,
 }
 
 impl Source {
@@ -71,6 +80,9 @@ pub struct HtmlRules {
     /// The page is not a listing when this matches (a site's own CAPTCHA or
     /// maintenance page that the built-in heuristics miss).
     pub blocked_if: Option<Selector>,
+    /// With `render`: the page is ready when this CSS selector matches
+    /// (checked by the browser, so kept as written).
+    pub wait_for: Option<String>,
 }
 
 /// Where one value of a posting comes from, inside its item element.
@@ -120,6 +132,7 @@ pub(super) struct RawSource {
     label: Option<String>,
     #[serde(default)]
     about: Vec<String>,
+    render: Option<Spanned<String>>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
 }
@@ -135,6 +148,7 @@ struct RawHtml {
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
     blocked_if: Option<Spanned<String>>,
+    wait_for: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -289,10 +303,26 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
+    let render = raw.render.as_ref().and_then(|r| match r.get_ref().as_str() {
+        "chromium" => Some(Render::Chromium),
+        other => {
+            ck.add(
+                Some(r.span()),
+                key("render"),
+                format!("`{other}` is not a way to render: the only one is \"chromium\""),
+            );
+            None
+        }
+    });
+    if let Some(problem) = render_problem(render, extractor.as_ref()) {
+        let at = raw.render.as_ref().map_or(span.clone(), |r| r.span());
+        ck.add(Some(at), key(problem.0), problem.1);
+    }
     if ck.problems.len() > before {
         return None;
     }
     Some(Source {
+        render,
         label: raw.label.unwrap_or_else(|| name.clone()),
         name,
         url: url?,
@@ -301,6 +331,24 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         about: raw.about,
         extractor: extractor?,
     })
+}
+
+/// What is wrong with `render` on this extractor, as (key, message): a
+/// browser renders HTML, so a feed or a bare JSON API has nothing to run, and
+/// `wait_for` means nothing without a browser.
+fn render_problem(render: Option<Render>, extractor: Option<&Extractor>) -> Option<(&'static str, String)> {
+    match (render, extractor?) {
+        (Some(_), Extractor::Feed) => Some(("render", "a feed has no scripts to run: remove `render`".into())),
+        (Some(_), Extractor::Json(j)) if j.embedded.is_none() => Some((
+            "render",
+            "a JSON API has no scripts to run: remove `render`, or set json.embedded when the JSON sits in a page that scripts fill".into(),
+        )),
+        (None, Extractor::Html(h)) if h.wait_for.is_some() => Some((
+            "html.wait_for",
+            "waits for a selector in a browser: add render = \"chromium\" or remove it".into(),
+        )),
+        _ => None,
+    }
 }
 
 /// A source's own proxy: SOCKS5 or HTTP; a `.onion` source needs `socks5h`
@@ -332,6 +380,9 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let body = raw.body.and_then(|f| field(ck, source, "html.body", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
+    let wait_for = raw
+        .wait_for
+        .and_then(|s| selector(ck, source, "html.wait_for", &s).map(|_| s.into_inner()));
     if ck.problems.len() > before {
         return None;
     }
@@ -344,6 +395,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
         blocked_if,
+        wait_for,
     })
 }
 

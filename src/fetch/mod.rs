@@ -12,6 +12,7 @@
 mod addr;
 mod decode;
 mod redirect;
+pub mod render;
 mod resolve;
 
 use std::collections::HashMap;
@@ -79,6 +80,8 @@ pub enum FetchError {
     ContentType { url: Url, content_type: String },
     #[error("{url}: {detail}")]
     Other { url: Url, detail: String },
+    #[error("{url}: rendering in Chromium failed: {detail}")]
+    Render { url: Url, detail: String },
 }
 
 /// A fetch that failed for good, after `tries` tries.
@@ -94,6 +97,7 @@ impl FetchError {
     pub fn class(&self) -> &'static str {
         match self {
             FetchError::NoTorProxy { .. } | FetchError::Proxy { .. } => "proxy-error",
+            FetchError::Render { .. } => "render-error",
             _ => "http-error",
         }
     }
@@ -124,6 +128,8 @@ pub struct Fetcher {
     allow_private: bool,
     /// Delay before the first retry; tests shorten it.
     retry_base: Duration,
+    /// The browser of sources with `render`, when any has it.
+    renderer: Option<render::Renderer>,
 }
 
 /// The host key that rate limits and "same host" checks use: host and port.
@@ -178,6 +184,7 @@ impl Fetcher {
             retries: crawl.retries,
             allow_private: crawl.allow_private_addresses,
             retry_base: RETRY_BASE_DELAY,
+            renderer: render::Renderer::new(crawl, sources),
         })
     }
 
@@ -218,6 +225,23 @@ impl Fetcher {
                     tokio::time::sleep(wait).await;
                 }
             }
+        }
+    }
+
+    /// A page of `source`: fetched, or loaded in the browser when the source
+    /// has `render` (no conditional GET then: a script's output has no ETag).
+    pub async fn page(&self, source: &Source, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
+        match (&self.renderer, source.render) {
+            (Some(renderer), Some(_)) => renderer.render(self, source, url).await,
+            _ => self.fetch(url, validators).await,
+        }
+    }
+
+    /// Closes the browser, if one was started: call once the run's pages
+    /// are in. (Dropping the fetcher kills it too, without waiting.)
+    pub async fn close(&self) {
+        if let Some(renderer) = &self.renderer {
+            renderer.close().await;
         }
     }
 
