@@ -89,6 +89,16 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             });
         }
     }
+    if crate::fetch::render::chromium_installed().is_none() {
+        for s in config.sources.iter().filter(|s| s.render.is_some()) {
+            out.push(Problem {
+                file: None,
+                line: keys.source_line(&s.name, "render"),
+                key: format!("source \"{}\": render", s.name),
+                message: crate::fetch::render::NO_CHROMIUM.into(),
+            });
+        }
+    }
     let onion: Vec<usize> = (0..config.sources.len())
         .filter(|&i| config.sources[i].is_onion())
         .collect();

@@ -357,16 +357,13 @@ async fn crawl_source(
                 .as_ref()
                 .is_some_and(|(body, _)| extract::looks_scripted(body))
         {
-            tracing::warn!("source {}: {}", source.name, SCRIPTED_HINT);
+            tracing::warn!("source {}: {}", source.name, extract::SCRIPTED_HINT);
         }
     } else {
         out.empty_page = None;
     }
     out
 }
-
-/// Said of a plain page that came out empty and looks built by scripts.
-pub const SCRIPTED_HINT: &str = "the page looks built by scripts (an app root, scripts, no listing): try render = \"chromium\" (`leakwatch source test NAME --render`)";
 
 /// The writer: one transaction per source.
 fn process(

@@ -289,3 +289,59 @@ fn no_browser_outlives_sigterm_nor_survives_the_next_run_after_sigkill() {
     assert_ok(&out);
     assert_no_browser_left(&ws);
 }
+
+#[test]
+fn check_names_each_rendering_source_when_no_chromium_is_installed() {
+    let ws = Workspace::new(&config(
+        "",
+        &[
+            ("js", "http://127.0.0.1:9/", true),
+            ("plain", "http://127.0.0.1:9/", false),
+        ],
+    ));
+    let empty = ws.path("bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = command(&ws, &["check"]).env("PATH", &empty).output().unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("source \"js\": render") && err.contains("apt-get install chromium"),
+        "{err}"
+    );
+    assert!(!err.contains("source \"plain\": render"), "{err}");
+    let with_chromium = command(&ws, &["check"]).output().unwrap();
+    assert!(!stderr(&with_chromium).contains("render"), "{}", stderr(&with_chromium));
+}
+
+#[test]
+fn source_test_hints_at_render_and_render_extracts_and_suggest_sees_the_rendered_dom() {
+    let http = HttpServer::start();
+    http.route("/app", |_| Reply::html(API_PAGE));
+    http.route("/api/list", |_| {
+        Reply::html(r#"["Api Victim GmbH", "Api Second SA", "Api Third Oy"]"#)
+            .with_header("Content-Type", "application/json")
+    });
+    let ws = Workspace::new(&config("", &[("app", &http.url("/app"), false)]));
+    let plain = command(&ws, &["source", "test", "app"]).output().unwrap();
+    assert_exit(&plain, 1);
+    assert!(
+        crate::support::stdout(&plain).contains("looks built by scripts")
+            && crate::support::stdout(&plain).contains("--render"),
+        "{}",
+        crate::support::stdout(&plain)
+    );
+    let rendered = command(&ws, &["source", "test", "app", "--render"]).output().unwrap();
+    assert_ok(&rendered);
+    let shown = crate::support::stdout(&rendered);
+    assert!(
+        shown.contains("app: 3 postings") && shown.contains("Api Third Oy"),
+        "{shown}"
+    );
+    let suggested = command(&ws, &["source", "suggest", &http.url("/app"), "--render"])
+        .output()
+        .unwrap();
+    assert_ok(&suggested);
+    let table = crate::support::stdout(&suggested);
+    assert!(table.contains("item = \"div.post\""), "{table}");
+    assert_no_browser_left(&ws);
+}

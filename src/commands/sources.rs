@@ -8,7 +8,7 @@ use url::Url;
 
 use super::output::print_table;
 use super::{CommandError, Exit, Result, config_path, load, open_store, runtime};
-use crate::config::{Config, Extractor};
+use crate::config::{Config, Extractor, Render, Source};
 use crate::text;
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
@@ -37,13 +37,18 @@ pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -> Result<Exit> {
+pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, render: bool) -> Result<Exit> {
     let config = load(config)?;
-    let source = config
+    let mut source = config
         .sources
         .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| CommandError::Usage(format!("no source named `{name}` in {}", config.path.display())))?;
+        .ok_or_else(|| CommandError::Usage(format!("no source named `{name}` in {}", config.path.display())))?
+        .clone();
+    if render {
+        source.render = Some(Render::Chromium);
+    }
+    let source = &source;
     let (url, body) = match file {
         Some(f) => {
             let bytes =
@@ -51,11 +56,7 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
             (source.url.clone(), String::from_utf8_lossy(&bytes).into_owned())
         }
         None => {
-            let fetcher =
-                crate::fetch::Fetcher::new(&config.crawl, std::slice::from_ref(source)).map_err(CommandError::Other)?;
-            let page = runtime()?
-                .block_on(fetcher.fetch(&source.url, &Default::default()))
-                .map_err(|e| CommandError::Other(e.to_string()))?;
+            let page = fetch_page(&config, source, &source.url)?;
             (page.url, page.body)
         }
     };
@@ -95,6 +96,9 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     if let Some(b) = &x.blocked {
         say!("blocked: {b}");
     }
+    if x.postings.is_empty() && source.render.is_none() && crate::extract::looks_scripted(&body) {
+        say!("warning: {}", crate::extract::SCRIPTED_HINT);
+    }
     if let (Some(next), Extractor::Html(_)) = (&x.next_page, &source.extractor) {
         say!("next page: {next}");
     }
@@ -105,9 +109,28 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
     })
 }
 
+/// One page of `source` as `run` would get it (fetched, or rendered), the
+/// browser closed again before returning.
+fn fetch_page(config: &Config, source: &Source, url: &Url) -> Result<crate::fetch::Page> {
+    let mut sources = config.sources.clone();
+    sources.push(source.clone());
+    let fetcher = crate::fetch::Fetcher::new(&config.crawl, &sources).map_err(CommandError::Other)?;
+    runtime()?.block_on(async {
+        let page = fetcher.page(source, url, &Default::default()).await;
+        fetcher.close().await;
+        page.map_err(|e| CommandError::Other(e.to_string()))
+    })
+}
+
 /// `source suggest`: the best definition alone on stdout, so it can be
 /// redirected into a file; the alternatives and any refusal on stderr.
-pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<PathBuf>, all: bool) -> Result<Exit> {
+pub fn source_suggest(
+    config: Option<PathBuf>,
+    url: Option<&str>,
+    file: Option<PathBuf>,
+    all: bool,
+    render: bool,
+) -> Result<Exit> {
     let url = url
         .map(|u| Url::parse(u).map_err(|e| CommandError::Usage(format!("{u}: not a URL: {e}"))))
         .transpose()?;
@@ -126,11 +149,19 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
             } else {
                 Config::parse(&path, "[database]\npath = \"leakwatch.db\"\n")?
             };
-            let fetcher = crate::fetch::Fetcher::new(&config.crawl, &config.sources).map_err(CommandError::Other)?;
-            runtime()?
-                .block_on(fetcher.fetch(url, &Default::default()))
-                .map_err(|e| CommandError::Other(e.to_string()))?
-                .body
+            // The page as a source of its own: its host is the only one
+            // the browser may reach.
+            let source = Source {
+                name: "suggest".into(),
+                label: "suggest".into(),
+                url: url.clone(),
+                rate: None,
+                proxy: None,
+                about: Vec::new(),
+                extractor: Extractor::Feed,
+                render: render.then_some(Render::Chromium),
+            };
+            fetch_page(&config, &source, url)?.body
         }
         (None, None) => {
             return Err(CommandError::Usage(

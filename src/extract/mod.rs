@@ -24,7 +24,7 @@ pub use dates::parse_date;
 pub use depth::{MAX_NESTING, nesting_depth};
 pub use entities::decode as decode_entities;
 pub use html::blocked_reason;
-pub use scripted::looks_scripted;
+pub use scripted::{SCRIPTED_HINT, looks_scripted};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
 pub use victim::{is_masked, is_truncated};

@@ -5,6 +5,9 @@
 
 use scraper::{ElementRef, Html, Node, Selector};
 
+/// Said of a plain page that came out empty and looks built by scripts.
+pub const SCRIPTED_HINT: &str = "the page looks built by scripts (an app root, scripts, no listing): try render = \"chromium\" (`leakwatch source test NAME --render`)";
+
 /// Visible text shorter than this, next to a script, is an app shell.
 const SHELL_TEXT_CHARS: usize = 200;
 
