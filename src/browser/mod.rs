@@ -7,13 +7,16 @@
 //! Why hand-written, over the debugging pipe: the DevTools protocol commands
 //! leakwatch needs are a dozen (`Target.*`, `Page.navigate`, `Fetch.*`,
 //! `Runtime.evaluate`, `Page.captureScreenshot`, `Browser.close`), and JSON
-//! over a pipe needs only serde_json, already here. chromiumoxide 0.9.1 (the
-//! maintained Rust client), measured on this 2-core machine: 25 crates new
-//! to our tree (its generated `chromiumoxide_cdp` alone is several minutes
-//! of CPU to build; BENCHMARKS.md has the figures) and a WebSocket transport
-//! on a TCP port that any local process could connect to while a run lasts.
-//! The pipe opens no port at all, and Chromium quits by itself when it
-//! closes, so a browser cannot outlive a leakwatch that was SIGKILLed.
+//! over a pipe needs only serde_json, already here (libc for the pipe's
+//! descriptors, base64 for screenshots: both already in the tree).
+//! chromiumoxide 0.9.1, the maintained Rust client, measured on this 2-core
+//! machine with default features off: 25 crates new to our tree, its
+//! generated `chromiumoxide_cdp` the largest unit after `syn` (99 s of wall
+//! time, niced, under load), a 2.4 GB compiler peak, and a WebSocket
+//! transport on a TCP port that any local process could drive while a run
+//! lasts (BENCHMARKS.md has the figures). The pipe opens no port at all, and
+//! Chromium quits by itself when it closes, so a browser cannot outlive a
+//! leakwatch that was SIGKILLed.
 
 mod cdp;
 mod process;
