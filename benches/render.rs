@@ -137,7 +137,7 @@ fn main() {
         // The first rendered page starts the browser: timed on its own.
         let t = Instant::now();
         fetcher
-            .page(rendered, &rendered.url, &Default::default())
+            .page(rendered, &rendered.url, &Default::default(), &Default::default())
             .await
             .expect("render");
         let first = t.elapsed();
@@ -159,7 +159,7 @@ fn main() {
             ] {
                 let t = Instant::now();
                 let page = fetcher
-                    .page(source, &source.url, &Default::default())
+                    .page(source, &source.url, &Default::default(), &Default::default())
                     .await
                     .expect("page");
                 times.push(t.elapsed());

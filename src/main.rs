@@ -171,6 +171,9 @@ enum SourceCommand {
         /// Read a saved page instead of fetching
         #[arg(long, value_name = "PAGE", conflicts_with = "render")]
         file: Option<PathBuf>,
+        /// With [source.detail]: read the pages of the first N posts [default: 1]
+        #[arg(long, value_name = "N")]
+        detail: Option<usize>,
         /// Load the page in headless Chromium, as render = "chromium" would
         #[arg(long)]
         render: bool,
@@ -228,7 +231,11 @@ enum WatchCommand {
         replace: bool,
     },
     /// Write the watch list as CSV to stdout
-    Export,
+    Export {
+        /// For Excel: a UTF-8 byte-order mark and CRLF line ends, so accents survive
+        #[arg(long)]
+        excel: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -308,9 +315,12 @@ fn main() -> ExitCode {
         } => commands::dry_run(config, sources),
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
-        Command::Source(SourceCommand::Test { name, file, render }) => {
-            commands::source_test(config, &name, file, render)
-        }
+        Command::Source(SourceCommand::Test {
+            name,
+            file,
+            detail,
+            render,
+        }) => commands::source_test(config, &name, file, detail, render),
         Command::Source(SourceCommand::Suggest { url, file, all, render }) => {
             commands::source_suggest(config, url.as_deref(), file, all, render)
         }
@@ -342,7 +352,7 @@ fn main() -> ExitCode {
             WatchCommand::Rm { name } => commands::watch_rm(config, &name),
             WatchCommand::List { json } => commands::watch_list(config, json),
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
-            WatchCommand::Export => commands::watch_export(config),
+            WatchCommand::Export { excel } => commands::watch_export(config, excel),
         },
         Command::Postings {
             source,
