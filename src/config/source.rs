@@ -622,4 +622,41 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn render_fits_only_pages_that_scripts_fill() {
+        let source = |kind: &str, extra: &str, table: &str| {
+            format!("[[source]]\nname = \"{kind}\"\nkind = \"{kind}\"\nurl = \"http://a.example/\"\n{extra}\n{table}\n")
+        };
+        let text = format!(
+            "[database]\npath = \"x.db\"\n{}{}{}",
+            source("feed", "render = \"chromium\"", ""),
+            source("json", "render = \"firefox\"", "[source.json]\ntitle = \"/t\""),
+            source(
+                "html",
+                "",
+                "[source.html]\nitem = \"li\"\ntitle = \"a\"\nwait_for = \"li\""
+            ),
+        );
+        let found: Vec<_> = problems(&text).into_iter().map(|p| (p.key, p.message)).collect();
+        let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "source \"feed\": render",
+                "source \"json\": render",
+                "source \"html\": html.wait_for"
+            ],
+            "{found:?}"
+        );
+        assert!(found[0].1.contains("a feed has no scripts"), "{found:?}");
+        assert!(found[1].1.contains("the only one is \"chromium\""), "{found:?}");
+        assert!(found[2].1.contains("add render = \"chromium\""), "{found:?}");
+        let embedded = "[database]\npath = \"x.db\"\n[[source]]\nname = \"j\"\nkind = \"json\"\nurl = \"http://a.example/\"\nrender = \"chromium\"\n[source.json]\ntitle = \"/t\"\nembedded = \"pre\"\n";
+        let config = Config::parse(std::path::Path::new("leakwatch.toml"), embedded);
+        assert!(
+            config.is_ok_and(|c| c.sources[0].render == Some(Render::Chromium)),
+            "json inside a page may be rendered"
+        );
+    }
 }
