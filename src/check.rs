@@ -124,6 +124,16 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             });
         }
     }
+    if crate::fetch::render::chromium_installed().is_none() {
+        for s in config.sources.iter().filter(|s| s.render.is_some()) {
+            out.push(Problem {
+                file: None,
+                line: keys.source_line(&s.name, "render"),
+                key: format!("source \"{}\": render", s.name),
+                message: crate::fetch::render::NO_CHROMIUM.into(),
+            });
+        }
+    }
     for s in &config.sources {
         for (header, var) in s.request.missing_env() {
             out.push(Problem {

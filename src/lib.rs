@@ -11,6 +11,7 @@
 //! [`extract::Posting`] → [`store::Change`] → [`watch::Hit`] → [`notify::Digest`]
 //! → [`summary::RunSummary`].
 
+pub mod browser;
 pub mod check;
 pub mod commands;
 pub mod config;

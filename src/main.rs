@@ -233,11 +233,14 @@ enum SourceCommand {
     Test {
         name: String,
         /// Read a saved page instead of fetching
-        #[arg(long, value_name = "PAGE")]
+        #[arg(long, value_name = "PAGE", conflicts_with = "render")]
         file: Option<PathBuf>,
         /// With [source.detail]: read the pages of the first N posts [default: 1]
         #[arg(long, value_name = "N")]
         detail: Option<usize>,
+        /// Load the page in headless Chromium, as render = "chromium" would
+        #[arg(long)]
+        render: bool,
     },
     /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
     Suggest {
@@ -250,6 +253,9 @@ enum SourceCommand {
         /// Also print the ten best alternatives, with item counts and sample titles, on stderr
         #[arg(long)]
         all: bool,
+        /// Load the page in headless Chromium first (a listing built by scripts)
+        #[arg(long, conflicts_with = "file")]
+        render: bool,
     },
 }
 
@@ -373,11 +379,14 @@ fn main() -> ExitCode {
         } => commands::dry_run(config, sources),
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
-        Command::Source(SourceCommand::Test { name, file, detail }) => {
-            commands::source_test(config, &name, file, detail)
-        }
-        Command::Source(SourceCommand::Suggest { url, file, all }) => {
-            commands::source_suggest(config, url.as_deref(), file, all)
+        Command::Source(SourceCommand::Test {
+            name,
+            file,
+            detail,
+            render,
+        }) => commands::source_test(config, &name, file, detail, render),
+        Command::Source(SourceCommand::Suggest { url, file, all, render }) => {
+            commands::source_suggest(config, url.as_deref(), file, all, render)
         }
         Command::Watch(w) => match w {
             WatchCommand::Add {

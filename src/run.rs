@@ -67,7 +67,7 @@ pub enum RunError {
 /// What crawling one source produced, handed from the fetch tasks to the writer.
 struct SourceOutcome {
     source: Arc<Source>,
-    /// ok | empty | blocked | http-error | proxy-error
+    /// ok | empty | blocked | http-error | proxy-error | render-error
     status: &'static str,
     error: Option<String>,
     postings: Vec<Posting>,
@@ -199,6 +199,7 @@ async fn crawl(
         interrupted = detail::read_due(cx, read_detail, &mut stop, &mut counts).await?;
     }
     counts.details_waiting = store.details_waiting()?;
+    fetcher.close().await;
 
     let labels: notify::Labels = config
         .sources
@@ -368,7 +369,7 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch_with(&url, &old, &outgoing).await {
+        let page = match fetcher.page(&source, &url, &old, &outgoing).await {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -419,6 +420,14 @@ async fn crawl_source(
     out.outgoing = Some(outgoing);
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
+        if source.render.is_none()
+            && out
+                .empty_page
+                .as_ref()
+                .is_some_and(|(body, _)| extract::looks_scripted(body))
+        {
+            tracing::warn!("source {}: {}", source.name, extract::SCRIPTED_HINT);
+        }
     } else {
         out.empty_page = None;
     }

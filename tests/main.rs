@@ -21,6 +21,7 @@ mod operations;
 mod operator;
 mod output;
 mod pipeline;
+mod render;
 mod request;
 mod soak;
 mod suggest;

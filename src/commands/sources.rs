@@ -8,7 +8,7 @@ use url::Url;
 
 use super::output::print_table;
 use super::{CommandError, Exit, Result, config_path, load, open_store, runtime};
-use crate::config::Config;
+use crate::config::{Config, Extractor, Render, Source};
 use crate::{logging, text};
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
@@ -37,16 +37,27 @@ pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// `source test NAME [--file PAGE] [--detail N]`: the postings found; fetched
+/// `source test NAME [--file PAGE] [--detail N] [--render]`: the postings found; fetched
 /// live, also the requests made (secrets masked) and, with
 /// `[source.detail]`, the fields read on the first `detail` posts' pages.
-pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, detail: Option<usize>) -> Result<Exit> {
+pub fn source_test(
+    config: Option<PathBuf>,
+    name: &str,
+    file: Option<PathBuf>,
+    detail: Option<usize>,
+    render: bool,
+) -> Result<Exit> {
     let config = load(config)?;
-    let source = config
+    let mut source = config
         .sources
         .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| CommandError::Usage(format!("no source named `{name}` in {}", config.path.display())))?;
+        .ok_or_else(|| CommandError::Usage(format!("no source named `{name}` in {}", config.path.display())))?
+        .clone();
+    if render {
+        source.render = Some(Render::Chromium);
+    }
+    let source = &source;
     let mut live = None;
     let (url, body) = match file {
         Some(f) => {
@@ -55,22 +66,27 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, d
             (source.url.clone(), String::from_utf8_lossy(&bytes).into_owned())
         }
         None => {
-            let fetcher =
-                crate::fetch::Fetcher::new(&config.crawl, std::slice::from_ref(source)).map_err(CommandError::Other)?;
-            let mut outgoing = crate::fetch::Outgoing::for_source(source)
-                .map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
-            let rt = runtime()?;
-            let fetched = rt.block_on(async {
-                fetcher.prepare(&mut outgoing).await?;
-                fetcher.fetch_with(&source.url, &Default::default(), &outgoing).await
-            });
-            let page = fetched.map_err(|e| {
-                print_requests(&outgoing);
-                CommandError::Other(format!("source {name}: {e}"))
-            })?;
-            let url = page.url.clone();
-            live = Some((rt, fetcher, outgoing));
-            (url, page.body)
+            if source.render.is_some() {
+                let page = fetch_page(&config, source, &source.url)?;
+                (page.url, page.body)
+            } else {
+                let fetcher = crate::fetch::Fetcher::new(&config.crawl, std::slice::from_ref(source))
+                    .map_err(CommandError::Other)?;
+                let mut outgoing = crate::fetch::Outgoing::for_source(source)
+                    .map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
+                let rt = runtime()?;
+                let fetched = rt.block_on(async {
+                    fetcher.prepare(&mut outgoing).await?;
+                    fetcher.fetch_with(&source.url, &Default::default(), &outgoing).await
+                });
+                let page = fetched.map_err(|e| {
+                    print_requests(&outgoing);
+                    CommandError::Other(format!("source {name}: {e}"))
+                })?;
+                let url = page.url.clone();
+                live = Some((rt, fetcher, outgoing));
+                (url, page.body)
+            }
         }
     };
     let x =
@@ -125,6 +141,9 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, d
     if let Some(b) = &x.blocked {
         note(logging::Severity::Warning, "blocked", b.clone());
     }
+    if x.postings.is_empty() && source.render.is_none() && crate::extract::looks_scripted(&body) {
+        say!("warning: {}", crate::extract::SCRIPTED_HINT);
+    }
     if let Some(next) = &x.next_page {
         note(logging::Severity::Note, "next page", next.to_string());
     }
@@ -173,6 +192,21 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, d
     })
 }
 
+/// One page of `source` as `run` would get it (fetched, or rendered), the
+/// browser closed again before returning.
+fn fetch_page(config: &Config, source: &Source, url: &Url) -> Result<crate::fetch::Page> {
+    let mut sources = config.sources.clone();
+    sources.push(source.clone());
+    let fetcher = crate::fetch::Fetcher::new(&config.crawl, &sources).map_err(CommandError::Other)?;
+    runtime()?.block_on(async {
+        let page = fetcher
+            .page(source, url, &Default::default(), &Default::default())
+            .await;
+        fetcher.close().await;
+        page.map_err(|e| CommandError::Other(e.to_string()))
+    })
+}
+
 /// The requests `source test` made, secrets masked.
 fn print_requests(outgoing: &crate::fetch::Outgoing) {
     for r in outgoing.requests() {
@@ -182,7 +216,13 @@ fn print_requests(outgoing: &crate::fetch::Outgoing) {
 
 /// `source suggest`: the best definition alone on stdout, so it can be
 /// redirected into a file; the alternatives and any refusal on stderr.
-pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<PathBuf>, all: bool) -> Result<Exit> {
+pub fn source_suggest(
+    config: Option<PathBuf>,
+    url: Option<&str>,
+    file: Option<PathBuf>,
+    all: bool,
+    render: bool,
+) -> Result<Exit> {
     let url = url
         .map(|u| Url::parse(u).map_err(|e| CommandError::Usage(format!("{u}: not a URL: {e}"))))
         .transpose()?;
@@ -201,11 +241,23 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
             } else {
                 Config::parse(&path, "[database]\npath = \"leakwatch.db\"\n")?
             };
-            let fetcher = crate::fetch::Fetcher::new(&config.crawl, &config.sources).map_err(CommandError::Other)?;
-            runtime()?
-                .block_on(fetcher.fetch(url, &Default::default()))
-                .map_err(|e| CommandError::Other(e.to_string()))?
-                .body
+            // The page as a source of its own: its host is the only one
+            // the browser may reach.
+            let source = Source {
+                name: "suggest".into(),
+                label: "suggest".into(),
+                url: url.clone(),
+                rate: None,
+                proxy: None,
+                about: Vec::new(),
+                group: None,
+                disclosure: None,
+                extractor: Extractor::Feed(Default::default()),
+                render: render.then_some(Render::Chromium),
+                request: Default::default(),
+                detail: None,
+            };
+            fetch_page(&config, &source, url)?.body
         }
         (None, None) => {
             return Err(CommandError::Usage(

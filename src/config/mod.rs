@@ -35,7 +35,7 @@ pub use kinds::{CsvDate, CsvRules, Facts, FeedField, FeedPart, FeedRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
 pub use request::{Body, Request, TOKEN_PLACEHOLDER};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Source};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Render, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};

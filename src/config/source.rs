@@ -43,6 +43,15 @@ pub struct Source {
     pub request: Request,
     /// `[source.detail]`: the posts' own pages to read.
     pub detail: Option<DetailRules>,
+    /// Load pages in a browser first (sites that build their listing in JavaScript).
+    pub render: Option<Render>,
+}
+
+/// How a page is loaded before extraction, besides a plain GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// Headless Chromium: see `fetch::render`.
+    Chromium,
 }
 
 impl Source {
@@ -87,6 +96,9 @@ pub struct HtmlRules {
     /// The page is not a listing when this matches (a site's own CAPTCHA or
     /// maintenance page that the built-in heuristics miss).
     pub blocked_if: Option<Selector>,
+    /// With `render`: the page is ready when this CSS selector matches
+    /// (checked by the browser, so kept as written).
+    pub wait_for: Option<String>,
 }
 
 /// Where one value of a posting comes from, inside its item element.
@@ -155,6 +167,7 @@ pub(super) struct RawSource {
     about: Vec<String>,
     group: Option<String>,
     disclosure: Option<String>,
+    render: Option<Spanned<String>>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
     feed: Option<Spanned<RawFeed>>,
@@ -175,6 +188,7 @@ struct RawHtml {
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
     blocked_if: Option<Spanned<String>>,
+    wait_for: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +378,21 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
+    let render = raw.render.as_ref().and_then(|r| match r.get_ref().as_str() {
+        "chromium" => Some(Render::Chromium),
+        other => {
+            ck.add(
+                Some(r.span()),
+                key("render"),
+                format!("`{other}` is not a way to render: the only one is \"chromium\""),
+            );
+            None
+        }
+    });
+    if let Some(problem) = render_problem(render, extractor.as_ref()) {
+        let at = raw.render.as_ref().map_or(span.clone(), |r| r.span());
+        ck.add(Some(at), key(problem.0), problem.1);
+    }
     let request = raw.request.and_then(|r| build_request(ck, &name, url.as_ref(), r));
     let detail = raw.detail.and_then(|d| build_detail(ck, &name, d));
     let has_link = match &extractor {
@@ -385,6 +414,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         return None;
     }
     Some(Source {
+        render,
         label: raw.label.unwrap_or_else(|| name.clone()),
         name,
         url: url?,
@@ -397,6 +427,25 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         request: request.unwrap_or_default(),
         detail,
     })
+}
+
+/// What is wrong with `render` on this extractor, as (key, message): a
+/// browser renders HTML, so a feed or a bare JSON API has nothing to run, and
+/// `wait_for` means nothing without a browser.
+fn render_problem(render: Option<Render>, extractor: Option<&Extractor>) -> Option<(&'static str, String)> {
+    match (render, extractor?) {
+        (Some(_), Extractor::Feed(_)) => Some(("render", "a feed has no scripts to run: remove `render`".into())),
+        (Some(_), Extractor::Csv(_)) => Some(("render", "a CSV file has no scripts to run: remove `render`".into())),
+        (Some(_), Extractor::Json(j)) if j.embedded.is_none() => Some((
+            "render",
+            "a JSON API has no scripts to run: remove `render`, or set json.embedded when the JSON sits in a page that scripts fill".into(),
+        )),
+        (None, Extractor::Html(h)) if h.wait_for.is_some() => Some((
+            "html.wait_for",
+            "waits for a selector in a browser: add render = \"chromium\" or remove it".into(),
+        )),
+        _ => None,
+    }
 }
 
 /// A source's own proxy: SOCKS5 or HTTP; a `.onion` source needs `socks5h`
@@ -429,6 +478,9 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let website = raw.website.and_then(|f| field(ck, source, "html.website", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
+    let wait_for = raw
+        .wait_for
+        .and_then(|s| selector(ck, source, "html.wait_for", &s).map(|_| s.into_inner()));
     if ck.problems.len() > before {
         return None;
     }
@@ -442,6 +494,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
         blocked_if,
+        wait_for,
     })
 }
 
@@ -629,6 +682,43 @@ mod tests {
                 "source \"b\": html.title.template",
                 "source \"b\": html.blocked_if"
             ]
+        );
+    }
+
+    #[test]
+    fn render_fits_only_pages_that_scripts_fill() {
+        let source = |kind: &str, extra: &str, table: &str| {
+            format!("[[source]]\nname = \"{kind}\"\nkind = \"{kind}\"\nurl = \"http://a.example/\"\n{extra}\n{table}\n")
+        };
+        let text = format!(
+            "[database]\npath = \"x.db\"\n{}{}{}",
+            source("feed", "render = \"chromium\"", ""),
+            source("json", "render = \"firefox\"", "[source.json]\ntitle = \"/t\""),
+            source(
+                "html",
+                "",
+                "[source.html]\nitem = \"li\"\ntitle = \"a\"\nwait_for = \"li\""
+            ),
+        );
+        let found: Vec<_> = problems(&text).into_iter().map(|p| (p.key, p.message)).collect();
+        let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "source \"feed\": render",
+                "source \"json\": render",
+                "source \"html\": html.wait_for"
+            ],
+            "{found:?}"
+        );
+        assert!(found[0].1.contains("a feed has no scripts"), "{found:?}");
+        assert!(found[1].1.contains("the only one is \"chromium\""), "{found:?}");
+        assert!(found[2].1.contains("add render = \"chromium\""), "{found:?}");
+        let embedded = "[database]\npath = \"x.db\"\n[[source]]\nname = \"j\"\nkind = \"json\"\nurl = \"http://a.example/\"\nrender = \"chromium\"\n[source.json]\ntitle = \"/t\"\nembedded = \"pre\"\n";
+        let config = Config::parse(std::path::Path::new("leakwatch.toml"), embedded);
+        assert!(
+            config.is_ok_and(|c| c.sources[0].render == Some(Render::Chromium)),
+            "json inside a page may be rendered"
         );
     }
 }

@@ -14,6 +14,7 @@ mod facts;
 mod feed;
 mod html;
 mod json;
+mod scripted;
 mod victim;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,7 @@ pub use detail::{Detail, read as read_detail};
 pub use entities::decode as decode_entities;
 pub use facts::{PostingFacts, website_domain};
 pub use html::{blocked_reason, read_field};
+pub use scripted::{SCRIPTED_HINT, looks_scripted};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
 pub(crate) use json::unwrap as unwrap_title;

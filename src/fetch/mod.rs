@@ -13,6 +13,7 @@ mod addr;
 mod decode;
 mod detail;
 mod redirect;
+pub mod render;
 mod request;
 mod resolve;
 
@@ -85,6 +86,8 @@ pub enum FetchError {
     NoToken { url: Url },
     #[error("{url}: {detail}")]
     Other { url: Url, detail: String },
+    #[error("{url}: rendering in Chromium failed: {detail}")]
+    Render { url: Url, detail: String },
 }
 
 /// A fetch that failed for good, after `tries` tries.
@@ -100,6 +103,7 @@ impl FetchError {
     pub fn class(&self) -> &'static str {
         match self {
             FetchError::NoTorProxy { .. } | FetchError::Proxy { .. } => "proxy-error",
+            FetchError::Render { .. } => "render-error",
             _ => "http-error",
         }
     }
@@ -130,6 +134,8 @@ pub struct Fetcher {
     allow_private: bool,
     /// Delay before the first retry; tests shorten it.
     retry_base: Duration,
+    /// The browser of sources with `render`, when any has it.
+    renderer: Option<render::Renderer>,
 }
 
 /// The host key that rate limits and "same host" checks use: host and port.
@@ -184,6 +190,7 @@ impl Fetcher {
             retries: crawl.retries,
             allow_private: crawl.allow_private_addresses,
             retry_base: RETRY_BASE_DELAY,
+            renderer: render::Renderer::new(crawl, sources),
         })
     }
 
@@ -224,6 +231,31 @@ impl Fetcher {
                     tokio::time::sleep(wait).await;
                 }
             }
+        }
+    }
+
+    /// A page of `source`: fetched as `outgoing` asks, or loaded in the
+    /// browser when the source has `render` (a plain navigation: no
+    /// conditional GET, since a script's output has no ETag, and no request
+    /// recipe).
+    pub async fn page(
+        &self,
+        source: &Source,
+        url: &Url,
+        validators: &Validators,
+        outgoing: &Outgoing,
+    ) -> Result<Page, FetchFailure> {
+        match (&self.renderer, source.render) {
+            (Some(renderer), Some(_)) => renderer.render(self, source, url).await,
+            _ => self.fetch_with(url, validators, outgoing).await,
+        }
+    }
+
+    /// Closes the browser, if one was started: call once the run's pages
+    /// are in. (Dropping the fetcher kills it too, without waiting.)
+    pub async fn close(&self) {
+        if let Some(renderer) = &self.renderer {
+            renderer.close().await;
         }
     }
 

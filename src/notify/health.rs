@@ -32,7 +32,7 @@ pub const SILENT_AFTER: i64 = 5;
 /// What one crawl of a source showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation<'a> {
-    /// ok | empty | blocked | http-error | proxy-error
+    /// ok | empty | blocked | http-error | proxy-error | render-error
     pub status: &'a str,
     pub error: Option<&'a str>,
     /// Failed runs in a row, this one included.

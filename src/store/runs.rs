@@ -43,7 +43,7 @@ pub struct RunRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchRecord {
     pub source: String,
-    /// ok | empty | blocked | http-error | proxy-error
+    /// ok | empty | blocked | http-error | proxy-error | render-error
     pub status: String,
     pub pages: i64,
     pub postings: i64,

@@ -32,6 +32,18 @@ impl Trace {
 /// strace is missing or not permitted here; the caller then checks what it
 /// can without it.
 pub fn traced(ws: &Workspace, args: &[&str]) -> Option<(Output, Trace)> {
+    trace(ws, ws.command(args), &[])
+}
+
+/// [`traced`] for a command built by the caller (extra environment), with
+/// each socket's kind and addresses beside its descriptor (`strace -yy`:
+/// `connect(21<UDPv6:[…]>, …)`), to tell a datagram socket that is only
+/// connected — which sends nothing — from one that sends.
+pub fn traced_command(ws: &Workspace, inner: Command) -> Option<(Output, Trace)> {
+    trace(ws, inner, &["-yy"])
+}
+
+fn trace(ws: &Workspace, inner: Command, flags: &[&str]) -> Option<(Output, Trace)> {
     let probe = Command::new("strace")
         .args(["-qq", "-e", "trace=none", "true"])
         .output();
@@ -39,10 +51,11 @@ pub fn traced(ws: &Workspace, args: &[&str]) -> Option<(Output, Trace)> {
         eprintln!("note: strace unavailable here: network syscalls are not traced in this test");
         return None;
     }
-    let inner = ws.command(args);
     let log = ws.path("strace.log");
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o"])
+    cmd.args(["-f", "-qq"])
+        .args(flags)
+        .args(["-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o"])
         .arg(&log)
         .arg(inner.get_program())
         .args(inner.get_args());
