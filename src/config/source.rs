@@ -23,6 +23,10 @@ pub struct Source {
     /// Shown in emails; defaults to the name.
     pub label: String,
     pub url: Url,
+    /// Other addresses of the same site, tried in turn when `url` fails.
+    pub mirrors: Vec<Url>,
+    /// The threat actor behind the site (default: the source name).
+    pub group: String,
     /// Overrides `crawl.per_host_rate` for this source's host.
     pub rate: Option<Rate>,
     /// This source's own proxy (`socks5h://`, `socks5://`, `http://`), used
@@ -31,13 +35,26 @@ pub struct Source {
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
+    /// The included file this source was read from (`None`: the main config).
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Source {
     pub fn is_onion(&self) -> bool {
-        self.url
-            .host_str()
-            .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"))
+        self.addresses()
+            .any(|u| u.host_str().is_some_and(super::onion::is_onion))
+    }
+
+    /// `url`, then the mirrors, as configured.
+    pub fn addresses(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.url).chain(&self.mirrors)
+    }
+
+    /// No extraction rules yet: a `kind = "html"` source without its
+    /// `[source.html]` table, e.g. one `source import` added. A run fetches
+    /// its page and stores a proposal for it, no postings.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.extractor, Extractor::Pending)
     }
 }
 
@@ -47,6 +64,8 @@ pub enum Extractor {
     Html(HtmlRules),
     Feed,
     Json(JsonRules),
+    /// Waiting for its selectors: see [`Source::is_pending`].
+    Pending,
 }
 
 impl Extractor {
@@ -55,6 +74,7 @@ impl Extractor {
             Extractor::Html(_) => "html",
             Extractor::Feed => "feed",
             Extractor::Json(_) => "json",
+            Extractor::Pending => "html",
         }
     }
 }
@@ -115,6 +135,9 @@ pub(super) struct RawSource {
     name: Spanned<String>,
     kind: Spanned<String>,
     url: Spanned<String>,
+    #[serde(default)]
+    mirrors: Vec<Spanned<String>>,
+    group: Option<String>,
     rate: Option<Spanned<String>>,
     proxy: Option<Spanned<String>>,
     label: Option<String>,
@@ -227,25 +250,13 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             format!("`{name}`: a source name is lowercase letters, digits, `_` and `-`"),
         );
     }
-    let url = match Url::parse(raw.url.get_ref()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-        Ok(u) => {
-            ck.add(
-                Some(raw.url.span()),
-                key("url"),
-                format!("`{u}`: only http and https URLs can be fetched"),
-            );
-            None
-        }
-        Err(e) => {
-            ck.add(
-                Some(raw.url.span()),
-                key("url"),
-                format!("`{}` is not a URL: {e}", raw.url.get_ref()),
-            );
-            None
-        }
-    };
+    let url = address(ck, &raw.url, key("url"));
+    let mirrors: Vec<Url> = raw
+        .mirrors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| address(ck, m, key(&format!("mirrors[{i}]"))))
+        .collect();
     let rate = raw.rate.as_ref().and_then(|r| {
         Rate::parse(r.get_ref())
             .map_err(|m| ck.add(Some(r.span()), key("rate"), m))
@@ -259,14 +270,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
     let extractor = match raw.kind.get_ref().as_str() {
         "html" => match raw.html {
             Some(h) => build_html(ck, &name, h.into_inner()).map(Extractor::Html),
-            None => {
-                ck.add(
-                    Some(span.clone()),
-                    key("html"),
-                    "kind = \"html\" needs a [source.html] table with at least `item` and `title`",
-                );
-                None
-            }
+            None => Some(Extractor::Pending),
         },
         "feed" => Some(Extractor::Feed),
         "json" => match raw.json {
@@ -294,13 +298,39 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
     }
     Some(Source {
         label: raw.label.unwrap_or_else(|| name.clone()),
+        group: raw.group.unwrap_or_else(|| name.clone()),
         name,
         url: url?,
+        mirrors,
         rate,
         proxy,
         about: raw.about,
         extractor: extractor?,
+        file: None,
     })
+}
+
+/// A source address (`url` or a mirror): http or https.
+fn address(ck: &mut Checker, text: &Spanned<String>, key: String) -> Option<Url> {
+    match Url::parse(text.get_ref()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        Ok(u) => {
+            ck.add(
+                Some(text.span()),
+                key,
+                format!("`{u}`: only http and https URLs can be fetched"),
+            );
+            None
+        }
+        Err(e) => {
+            ck.add(
+                Some(text.span()),
+                key,
+                format!("`{}` is not a URL: {e}", text.get_ref()),
+            );
+            None
+        }
+    }
 }
 
 /// A source's own proxy: SOCKS5 or HTTP; a `.onion` source needs `socks5h`

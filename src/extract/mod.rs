@@ -116,7 +116,7 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     // A feed's summaries are HTML too (parsed one by one; an entry's end tag
     // closes what its summary left open, so the scan sees them the same way).
     let parses_html = match &source.extractor {
-        Extractor::Html(_) | Extractor::Feed => true,
+        Extractor::Html(_) | Extractor::Feed | Extractor::Pending => true,
         Extractor::Json(rules) => rules.embedded.is_some(),
     };
     if parses_html {
@@ -126,6 +126,11 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
         Extractor::Feed => feed::extract(url, body),
         Extractor::Json(rules) => json::extract(rules, url, body),
+        // No rules yet: only whether the page is a listing at all.
+        Extractor::Pending => Ok(Extraction {
+            blocked: html::classify(&scraper::Html::parse_document(body), None, true),
+            ..Extraction::default()
+        }),
     };
     let mut out = match parsed {
         Ok(out) => out,

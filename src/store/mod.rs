@@ -7,6 +7,7 @@
 //! transaction that reads then writes fails with SQLITE_BUSY when another
 //! process writes meanwhile, whatever the busy timeout.
 
+mod addresses;
 mod entries;
 mod health;
 mod migrate;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use addresses::{AddressState, Proposal};
 pub use entries::{ImportReport, ListedEntry};
 pub use health::AdminAlert;
 pub use outbox::{Alert, Announced, PendingDigest};

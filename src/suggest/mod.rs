@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use scraper::{ElementRef, Html, Selector};
 
-pub use heal::heal_hint;
+pub use heal::{heal_hint, proposal};
 pub use verify::source;
 
 /// The fewest repeats that make a listing.
