@@ -326,7 +326,7 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch(&url, &old).await {
+        let page = match fetcher.fetch_for(Some(&source.name), &url, &old).await {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
