@@ -5,14 +5,17 @@
 -- step by step by the migrations in src/store/migrate.rs, which must leave it
 -- equal to what this file creates. Timestamps are RFC 3339 text in UTC.
 
--- One row per source that has been crawled: the state that outlives a run.
+-- One row per source that has been crawled: the state that outlives a run,
+-- its health as admins were last told it included (src/notify/health.rs).
 -- What each run saw is in `fetch`; this changes only when the state does,
 -- so a run over unchanged pages writes nothing here.
 CREATE TABLE source (
     name             TEXT PRIMARY KEY,
     first_run_id     INTEGER,               -- the run that first listed it: its postings then are "first look"
     last_count       INTEGER NOT NULL DEFAULT 0,  -- postings on the last ok fetch
-    failures_in_row  INTEGER NOT NULL DEFAULT 0
+    failures_in_row  INTEGER NOT NULL DEFAULT 0,
+    health           TEXT NOT NULL DEFAULT 'ok',  -- ok | broken | blocked | silent
+    health_since     TEXT                   -- when it last changed; NULL: never reported
 ) STRICT;
 
 -- Validators for conditional GET, one row per page URL of a source.
@@ -41,7 +44,11 @@ CREATE TABLE run (
     matches             INTEGER NOT NULL DEFAULT 0,
     emails_sent         INTEGER NOT NULL DEFAULT 0,
     emails_pending      INTEGER NOT NULL DEFAULT 0,
-    emails_failed       INTEGER NOT NULL DEFAULT 0
+    emails_failed       INTEGER NOT NULL DEFAULT 0,
+    error               TEXT,               -- why a 'failed' run stopped, when it died on a fatal error
+    details_fetched     INTEGER NOT NULL DEFAULT 0,  -- [source.detail] pages read
+    details_failed      INTEGER NOT NULL DEFAULT 0,  -- detail fetches that failed (retried up to a limit)
+    details_waiting     INTEGER NOT NULL DEFAULT 0   -- detail pages left queued for later runs
 ) STRICT;
 
 -- What happened to each source in each run: the `runs` view of failures.
@@ -142,14 +149,6 @@ CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
 
--- Source health as admins were last told it (src/notify/health.rs). No row
--- means ok; a row is written only when the state changes.
-CREATE TABLE source_health (
-    source  TEXT PRIMARY KEY,
-    state   TEXT NOT NULL,                  -- ok | broken | blocked | silent
-    since   TEXT NOT NULL
-) STRICT;
-
 -- An email to one admin about one change of a source's health, written in
 -- the same transaction as the change, with its Message-ID fixed then: the
 -- same outbox guarantees as alerts.
@@ -170,6 +169,26 @@ CREATE TABLE admin_alert (
 ) STRICT;
 
 CREATE INDEX admin_alert_pending ON admin_alert (state) WHERE state = 'pending';
+
+-- The post's own page of a posting ([source.detail]): queued in the
+-- transaction that stored the new or changed posting, read by later fetches
+-- oldest first, at most `max_per_run` per source per run. A row is never
+-- lost: it stays 'queued' until read, or 'failed' after too many tries.
+CREATE TABLE detail (
+    posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'queued',  -- queued | read | failed
+    tries       INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,                   -- the last failure
+    queued_at   TEXT NOT NULL,
+    read_at     TEXT,
+    body        TEXT NOT NULL DEFAULT '',  -- the fields read on the page
+    website     TEXT,
+    posted_at   TEXT
+) STRICT;
+
+CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
 
 -- Every address of a source (`url` and each of `mirrors`) and how it last
 -- answered: the run tries the best first (src/run/mirrors.rs).

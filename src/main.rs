@@ -182,6 +182,9 @@ enum SourceCommand {
         /// Read a saved page instead of fetching
         #[arg(long, value_name = "PAGE")]
         file: Option<PathBuf>,
+        /// With [source.detail]: read the pages of the first N posts [default: 1]
+        #[arg(long, value_name = "N")]
+        detail: Option<usize>,
     },
     /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
     Suggest {
@@ -234,7 +237,11 @@ enum WatchCommand {
         replace: bool,
     },
     /// Write the watch list as CSV to stdout
-    Export,
+    Export {
+        /// For Excel: a UTF-8 byte-order mark and CRLF line ends, so accents survive
+        #[arg(long)]
+        excel: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -315,7 +322,9 @@ fn main() -> ExitCode {
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List { json }) => commands::source_list(config, json),
         Command::Source(SourceCommand::Import { groups, out }) => commands::source_import(&groups, out),
-        Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
+        Command::Source(SourceCommand::Test { name, file, detail }) => {
+            commands::source_test(config, &name, file, detail)
+        }
         Command::Source(SourceCommand::Suggest { url, file, all }) => {
             commands::source_suggest(config, url.as_deref(), file, all)
         }
@@ -347,7 +356,7 @@ fn main() -> ExitCode {
             WatchCommand::Rm { name } => commands::watch_rm(config, &name),
             WatchCommand::List { json } => commands::watch_list(config, json),
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
-            WatchCommand::Export => commands::watch_export(config),
+            WatchCommand::Export { excel } => commands::watch_export(config, excel),
         },
         Command::Postings {
             source,

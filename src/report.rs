@@ -90,7 +90,9 @@ impl Report {
                 Some(link) => format!("{}<br><span class=\"link\">{}</span>", escape(&m.title), escape(link)),
                 None => escape(&m.title),
             };
-            let emails = if m.emails_pending + m.emails_failed > 0 {
+            let emails = if let Some(of) = m.repeat_of {
+                format!("repeat of #{of}")
+            } else if m.emails_pending + m.emails_failed > 0 {
                 format!(
                     "<span class=\"bad\">{} sent, {} pending, {} failed</span>",
                     m.emails_sent, m.emails_pending, m.emails_failed
@@ -239,6 +241,7 @@ mod tests {
                 failures_in_row: 2,
             }],
             matches: vec![MatchRow {
+                id: 1,
                 matched_at: "2026-01-01T00:00:00Z".into(),
                 entry: evil.into(),
                 kind: "supplier".into(),
@@ -252,6 +255,7 @@ mod tests {
                 emails_sent: 0,
                 emails_pending: 1,
                 emails_failed: 0,
+                repeat_of: None,
             }],
             runs: vec![RunRow {
                 id: 1,
@@ -259,6 +263,7 @@ mod tests {
                 finished_at: None,
                 status: "failed".into(),
                 counts: RunCounts::default(),
+                error: None,
             }],
         };
         let page = report.render();

@@ -13,6 +13,8 @@
 //! commit together, and delivery marks an email sent only after the server
 //! took it.
 
+mod detail;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +78,9 @@ struct SourceOutcome {
     pages: Vec<(String, Validators, Validators)>,
     not_modified: usize,
     tries: u32,
+    /// How the source was asked (cookies and token of its prelude): its
+    /// detail pages are asked the same way.
+    outgoing: Option<fetch::Outgoing>,
     /// The first page's body and URL when it read as `empty` (not blocked):
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
@@ -100,6 +105,7 @@ impl SourceOutcome {
             not_modified: 0,
             tries: 0,
             empty_page: None,
+            outgoing: None,
             answered: None,
             addresses: Vec::new(),
             proposal: None,
@@ -122,13 +128,34 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         false => config.smtp.as_ref().map(Mailer::new).transpose()?,
     };
     let run_id = store.begin_run(&store::now())?;
+    let result = crawl(config, opts, &mut store, sources, mailer.as_ref(), run_id, started).await;
+    if let Err(e) = &result {
+        // Closed as failed with its reason while the database still takes a
+        // write (a full disk often does once the big transaction rolled
+        // back); if not, the next run marks it interrupted.
+        if let Err(close) = store.fail_run(run_id, &e.to_string(), &store::now()) {
+            tracing::warn!("run {run_id}: cannot record that it failed: {close}");
+        }
+    }
+    result
+}
 
+/// The run once its record is open: everything that can fail after that.
+async fn crawl(
+    config: &Config,
+    opts: &RunOptions,
+    store: &mut Store,
+    sources: Vec<Source>,
+    mailer: Option<&Mailer>,
+    run_id: i64,
+    started: Instant,
+) -> Result<RunSummary, RunError> {
     let entries = store.entries()?;
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut counts = RunCounts::default();
     let bar = Stage::start(opts.progress, "backfill", None);
-    counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    counts.matches += backfill(store, config, run_id, &entries)?;
     drop(bar);
 
     let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
@@ -157,6 +184,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     drop(tx);
 
     let mut source_failures = Vec::new();
+    let mut read_detail = Vec::new();
     let mut stop = opts.stop.clone();
     let mut interrupted = false;
     loop {
@@ -176,19 +204,34 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        if let (None, Some(_), Some(outgoing)) = (&outcome.error, &outcome.source.detail, &outcome.outgoing) {
+            read_detail.push((outcome.source.clone(), outgoing.for_detail()));
+        }
         let (status, found) = (outcome.status, outcome.postings.len());
-        process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
         bar.done(&name);
     }
     drop(bar);
     if !interrupted {
-        notify::health::announce_pending(&mut store, config, &store::now())?;
+        notify::health::announce_pending(store, config, &store::now())?;
     }
     for task in &tasks {
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
     }
+    if !interrupted && !read_detail.is_empty() {
+        let cx = detail::Context {
+            store,
+            config,
+            run_id,
+            matcher: &matcher,
+            entries: &entries,
+            fetcher: &fetcher,
+        };
+        interrupted = detail::read_due(cx, read_detail, &mut stop, &mut counts).await?;
+    }
+    counts.details_waiting = store.details_waiting()?;
 
     let labels: HashMap<String, String> = config
         .sources
@@ -196,13 +239,13 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         .map(|s| (s.name.clone(), s.label.clone()))
         .collect();
     let previews = match opts.dry_run {
-        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        true => notify::preview(store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
     let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
-            notify::deliver(&mut store, mailer, smtp, &labels).await?
+            notify::deliver(store, mailer, smtp, &labels).await?
         }
         _ => Delivery::default(),
     };
@@ -211,7 +254,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             .smtp
             .as_ref()
             .map_or("leakwatch.invalid", |s| s.from.email.domain());
-        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        let hooks = notify::webhook::deliver(store, &config.notify.webhooks, &labels, domain).await?;
         delivery.sent += hooks.sent;
         delivery.pending += hooks.pending;
         delivery.failed += hooks.failed;
@@ -221,7 +264,11 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         tracing::warn!("{e}");
     }
     counts.emails_sent = delivery.sent;
-    counts.emails_pending = delivery.pending;
+    // Not delivered at all when interrupted: what waits is in the outbox.
+    counts.emails_pending = match interrupted && !opts.dry_run {
+        true => store.pending_deliveries()?,
+        false => delivery.pending,
+    };
     counts.emails_failed = delivery.failed;
     let summary = RunSummary {
         run_id,
@@ -239,7 +286,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
     if let Some(days) = config.keep_days {
-        prune(&mut store, days);
+        prune(store, days);
     }
     Ok(summary)
 }
@@ -315,8 +362,23 @@ async fn crawl_source(
     let mut out = SourceOutcome::new(source.clone());
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
-        _ => 1,
+        Extractor::Json(rules) => rules.max_pages,
+        Extractor::Feed | Extractor::Pending => 1,
     };
+    let mut outgoing = match fetch::Outgoing::for_source(&source) {
+        Ok(o) => o,
+        Err(e) => {
+            out.status = "http-error";
+            out.error = Some(e);
+            return out;
+        }
+    };
+    if let Err(failure) = fetcher.prepare(&mut outgoing).await {
+        out.tries += failure.tries;
+        out.status = failure.error.class();
+        out.error = Some(failure.to_string());
+        return out;
+    }
     let mut seen: HashSet<Url> = HashSet::new();
     let mut next = Some(start.clone());
     let mut first_class = None;
@@ -326,7 +388,7 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch_for(Some(&source.name), &url, &old).await {
+        let page = match fetcher.fetch_for(Some(&source.name), &url, &old, &outgoing).await {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -383,6 +445,7 @@ async fn crawl_source(
     if !source.mirrors.is_empty() {
         mirrors::address_free_keys(&mut out.postings);
     }
+    out.outgoing = Some(outgoing);
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() && !source.is_pending() {
         out.status = "empty";
     } else {
@@ -424,6 +487,9 @@ fn process(
         match change.kind {
             ChangeKind::New => counts.postings_new += 1,
             ChangeKind::Changed => counts.postings_changed += 1,
+        }
+        if outcome.source.detail.is_some() {
+            detail::queue(&w, &outcome.source, &change, &now)?;
         }
         let mut hits = about::hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));
@@ -492,7 +558,14 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     let mut store = Store::open(&config.database)?;
     let run_id = store.begin_run(&store::now())?;
     let entries = store.entries()?.into_iter().map(|e| (e.id, e)).collect();
-    let matches = backfill(&mut store, config, run_id, &entries)?;
+    let matches = match backfill(&mut store, config, run_id, &entries) {
+        Ok(m) => m,
+        Err(e) => {
+            // As `run` does: closed as failed with why, if the database still takes that.
+            let _ = store.fail_run(run_id, &e.to_string(), &store::now());
+            return Err(e.into());
+        }
+    };
     let counts = RunCounts {
         matches,
         ..RunCounts::default()
@@ -568,11 +641,8 @@ impl Queue<'_, '_> {
                 entry.map_or("a watch entry", |e| e.name.as_str())
             );
         }
-        for r in recipients
-            .iter()
-            .cloned()
-            .chain(self.config.notify.webhooks.iter().map(notify::webhook::recipient))
-        {
+        let hooks = notify::webhook::alert_recipients(&self.config.notify.webhooks);
+        for r in recipients.iter().cloned().chain(hooks) {
             self.w.queue_alert(match_id, &r, self.now)?;
         }
         Ok(1)

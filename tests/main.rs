@@ -7,6 +7,7 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod detail;
 mod extract_props;
 mod fetch;
 mod fuzz_replay;
@@ -15,8 +16,10 @@ mod matcher;
 mod mirrors;
 mod nesting;
 mod operations;
+mod operator;
 mod output;
 mod pipeline;
+mod request;
 mod soak;
 mod suggest;
 mod terminal;

@@ -162,6 +162,27 @@ pub fn init(dir: &Path) -> Result<Exit> {
 pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let path = config_path(config);
     let report = crate::check::check(&path);
+    let json = logging::format() == logging::LogFormat::Json;
+    // Where a problem is: its own file (an included one), else the config.
+    let file = |p: &crate::config::Problem| p.file.as_deref().unwrap_or(&path).display().to_string();
+    let log = |severity, p: &crate::config::Problem| {
+        let file = file(p);
+        let at = logging::At {
+            file: Some(&file),
+            line: p.line,
+            key: Some(&p.key),
+            source: None,
+        };
+        logging::finding(severity, at, &p.message);
+    };
+    for w in &report.warnings {
+        if json {
+            log(logging::Severity::Warning, w);
+        } else {
+            let line = w.line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!("leakwatch: warning: {}{line}: {}: {}", file(w), w.key, w.message);
+        }
+    }
     match report.config {
         Some(config) if report.problems.problems.is_empty() => {
             say!("{}: ok, {} sources", path.display(), config.sources.len());
@@ -179,6 +200,12 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
                 );
             }
             Ok(Exit::Success)
+        }
+        _ if json => {
+            for p in &report.problems.problems {
+                log(logging::Severity::Problem, p);
+            }
+            Ok(Exit::Problems)
         }
         _ => {
             eprintln!("{}", report.problems);

@@ -118,9 +118,10 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
     Ok(Exit::Success)
 }
 
-pub fn watch_export(config: Option<PathBuf>) -> Result<Exit> {
+/// `excel`: with a byte-order mark and CRLF, for Excel (see [`watch::csv::write`]).
+pub fn watch_export(config: Option<PathBuf>, excel: bool) -> Result<Exit> {
     let config = load(config)?;
     let entries = open_store(&config)?.entries()?;
-    csv_written(watch::csv::write(std::io::stdout().lock(), &entries))?;
+    csv_written(watch::csv::write(std::io::stdout().lock(), &entries, excel))?;
     Ok(Exit::Success)
 }

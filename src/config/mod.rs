@@ -13,9 +13,11 @@
 //! only ever name `config::X`.
 
 mod crawl;
+mod detail;
 mod notify;
 pub mod onion;
 mod problems;
+mod request;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -28,9 +30,11 @@ pub use crawl::{
     Crawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_BODY_BYTES, DEFAULT_PER_HOST_RATE,
     DEFAULT_READ_TIMEOUT_SECS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT, Rate,
 };
+pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
+pub use request::{Body, Request, TOKEN_PLACEHOLDER};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};
@@ -45,6 +49,8 @@ pub struct Config {
     pub database: PathBuf,
     /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
     pub keep_days: Option<u32>,
+    /// `[database] min_free_mb`: `check` warns when less is free under the database's folder.
+    pub min_free_mb: u64,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
@@ -75,7 +81,12 @@ const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
 struct RawDatabase {
     path: Spanned<String>,
     keep_days: Option<Spanned<u32>>,
+    min_free_mb: Option<u64>,
 }
+
+/// `[database] min_free_mb` when not set: room for months of postings and
+/// for SQLite's temporary copies during a vacuum.
+pub const DEFAULT_MIN_FREE_MB: u64 = 100;
 
 impl Config {
     /// Reads and validates the config file at `path`.
@@ -305,6 +316,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     Some(Config {
         path: path.to_owned(),
         keep_days,
+        min_free_mb: database.min_free_mb.unwrap_or(DEFAULT_MIN_FREE_MB),
         database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,

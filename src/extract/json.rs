@@ -5,11 +5,13 @@ use serde_json::Value;
 use url::Url;
 
 use super::{ExtractError, Extraction, html, parse_date, posting, resolve_link};
-use crate::config::JsonRules;
+use crate::config::{JsonNext, JsonRules};
 
 pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
     match &rules.embedded {
         None => from_json(rules, url, body),
+        // The API itself, not a browser's page around it.
+        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body),
         Some(sel) => {
             // Some sites serve their API's JSON inside an HTML page (akira:
             // a `<pre>`); the same page may instead be a CAPTCHA or portal.
@@ -59,7 +61,30 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             None => out.untitled += 1,
         }
     }
+    out.next_page = match &rules.next_page {
+        Some(JsonNext::Pointer(p)) => doc
+            .pointer(p)
+            .and_then(Value::as_str)
+            .filter(|n| !n.trim().is_empty())
+            .and_then(|n| url.join(n.trim()).ok()),
+        // An empty page is the end.
+        Some(JsonNext::PageParam(param)) if !out.postings.is_empty() => Some(next_page_number(url, param)),
+        _ => None,
+    }
+    .filter(|next| next != url);
     Ok(out)
+}
+
+/// `url` with query parameter `param` counted up (absent counts as page 1).
+fn next_page_number(url: &Url, param: &str) -> Url {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    match pairs.iter_mut().find(|(k, _)| k == param) {
+        Some((_, v)) => *v = (v.parse::<u64>().unwrap_or(1).saturating_add(1)).to_string(),
+        None => pairs.push((param.to_owned(), "2".to_owned())),
+    }
+    let mut next = url.clone();
+    next.query_pairs_mut().clear().extend_pairs(pairs);
+    next
 }
 
 /// Undoes a hard wrap at `width` characters: a full-width line followed by a
@@ -110,6 +135,8 @@ mod tests {
             embedded: None,
             blocked_if: None,
             title_wrap: None,
+            next_page: None,
+            max_pages: 1,
         };
         let body = r#"{"data":[{"victim":"Qualys","url":"/v/1","discovered":"2021-03-03 10:00:00"},{"victim":null},{"victim":42}]}"#;
         let out = extract(&rules, &Url::parse("https://api.example/").unwrap(), body).unwrap();
@@ -128,6 +155,52 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+
+    fn rules(next: JsonNext) -> JsonRules {
+        JsonRules {
+            items: "/data".into(),
+            title: "/t".into(),
+            link: None,
+            date: None,
+            body: None,
+            embedded: None,
+            blocked_if: None,
+            title_wrap: None,
+            next_page: Some(next),
+            max_pages: 5,
+        }
+    }
+
+    #[test]
+    fn a_page_parameter_counts_up_until_a_page_is_empty() {
+        let r = rules(JsonNext::PageParam("page".into()));
+        let url = Url::parse("http://a.example/l?page=1&sort=name:asc").unwrap();
+        let out = extract(&r, &url, r#"{"data": [{"t": "Acme"}]}"#).unwrap();
+        assert_eq!(
+            out.next_page.unwrap().as_str(),
+            "http://a.example/l?page=2&sort=name%3Aasc"
+        );
+        assert!(extract(&r, &url, r#"{"data": []}"#).unwrap().next_page.is_none());
+        let bare = Url::parse("http://a.example/l").unwrap();
+        let out = extract(&r, &bare, r#"{"data": [{"t": "Acme"}]}"#).unwrap();
+        assert_eq!(out.next_page.unwrap().as_str(), "http://a.example/l?page=2");
+    }
+
+    #[test]
+    fn a_next_pointer_is_followed_but_never_to_the_same_page() {
+        let r = rules(JsonNext::Pointer("/links/next".into()));
+        let url = Url::parse("http://a.example/api?p=1").unwrap();
+        let page = |next: &str| format!(r#"{{"data": [{{"t": "Acme"}}], "links": {{"next": "{next}"}}}}"#);
+        let out = extract(&r, &url, &page("/api?p=2")).unwrap();
+        assert_eq!(out.next_page.unwrap().as_str(), "http://a.example/api?p=2");
+        assert!(extract(&r, &url, &page("/api?p=1")).unwrap().next_page.is_none());
+        assert!(extract(&r, &url, &page("")).unwrap().next_page.is_none());
     }
 }
 

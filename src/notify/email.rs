@@ -76,7 +76,10 @@ fn why(a: &Alert) -> String {
         "about" => "a posting on its own disclosure channel",
         other => other,
     };
-    format!("\"{}\" ({reason}) in the posting's {}", a.term, a.field)
+    match a.field.as_str() {
+        "page" => format!("\"{}\" ({reason}) found in the post's page", a.term),
+        field => format!("\"{}\" ({reason}) in the posting's {field}", a.term),
+    }
 }
 
 /// "60% (truncated title: only the start of the name is shown)": how sure
@@ -98,6 +101,7 @@ fn confidence(a: &Alert) -> String {
             let place = match a.field.as_str() {
                 "title" => "in the title",
                 "body" => "only in the posting's text, maybe a passing mention",
+                "page" => "only in the post's page, maybe a passing mention",
                 "link" => "only in the link",
                 other => other,
             };

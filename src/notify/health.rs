@@ -190,6 +190,17 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
     Rendered { subject, text, html }
 }
 
+/// Who hears about any admin event: every `notify.admin_recipients`
+/// address, and every webhook (`admin = true` or not) as its outbox
+/// recipient. Whatever queues an admin alert queues one per element, in the
+/// transaction that caused it.
+pub fn admin_audience(config: &Config) -> Vec<String> {
+    let emails = config.notify.admin_recipients.iter().map(|a| a.to_string());
+    emails
+        .chain(config.notify.webhooks.iter().map(super::webhook::recipient))
+        .collect()
+}
+
 /// Judges a crawl of `source` and, when its health changed, records the new
 /// state and queues one admin alert per admin recipient — all in the
 /// caller's transaction, with the source's postings.
@@ -255,10 +266,10 @@ fn queue_for_admins(w: &Writer, config: &Config, alert: &AdminAlert, now: &str) 
         .as_ref()
         .map_or("leakwatch.invalid", |s| s.from.email.domain());
     let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    for (i, recipient) in config.notify.admin_recipients.iter().enumerate() {
+    for (i, recipient) in admin_audience(config).into_iter().enumerate() {
         w.queue_admin_alert(
             &AdminAlert {
-                recipient: recipient.to_string(),
+                recipient,
                 message_id: format!("<leakwatch.admin.{stamp:x}.{i}@{domain}>"),
                 ..alert.clone()
             },

@@ -13,9 +13,45 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[
-    // 1 → 2: per-address state of mirrored sources, proposals for pending sources.
-    "-- Every address of a source (`url` and each of `mirrors`) and how it last
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, MIRRORS];
+
+/// One row per source (`source_health` folded into `source`), the error a
+/// run died on, and victim keys without spaces and legal suffixes (rewritten
+/// by [`rekey_victims`] after the SQL).
+const SOURCE_STATE: &str = "
+    ALTER TABLE source ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+    ALTER TABLE source ADD COLUMN health_since TEXT;
+    INSERT INTO source (name, health, health_since)
+        SELECT source, state, since FROM source_health WHERE true
+        ON CONFLICT (name) DO UPDATE SET health = excluded.health, health_since = excluded.health_since;
+    DROP TABLE source_health;
+    ALTER TABLE run ADD COLUMN error TEXT;
+";
+
+/// Detail pages (`[source.detail]`) queued with their postings, and the run
+/// counters that say how many were read, failed and left waiting.
+const DETAIL_PAGES: &str = "
+    ALTER TABLE run ADD COLUMN details_fetched INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run ADD COLUMN details_waiting INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE detail (
+        posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+        source      TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'queued',
+        tries       INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        queued_at   TEXT NOT NULL,
+        read_at     TEXT,
+        body        TEXT NOT NULL DEFAULT '',
+        website     TEXT,
+        posted_at   TEXT
+    ) STRICT;
+    CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
+";
+
+/// Per-address state of sources with mirrors, and proposals for pending sources.
+const MIRRORS: &str = "-- Every address of a source (`url` and each of `mirrors`) and how it last
 -- answered: the run tries the best first (src/run/mirrors.rs).
 CREATE TABLE source_address (
     source        TEXT NOT NULL,
@@ -35,8 +71,7 @@ CREATE TABLE source_proposal (
     proposal    TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     announced   INTEGER NOT NULL DEFAULT 0
-) STRICT;",
-];
+) STRICT;";
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -66,12 +101,34 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         }
         tx.execute_batch(SCHEMA)?;
     } else {
-        for step in &STEPS[(version - 1) as usize..] {
+        let steps = &STEPS[(version - 1) as usize..];
+        for step in steps {
             tx.execute_batch(step)?;
+        }
+        // Found by content, not number: steps from other branches may be merged before it.
+        if steps.contains(&SOURCE_STATE) {
+            rekey_victims(&tx)?;
         }
     }
     tx.pragma_update(None, "user_version", CURRENT)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Recomputes every posting's victim key with the current rules, so a
+/// victim announced before an upgrade is still known after it.
+fn rekey_victims(tx: &rusqlite::Transaction) -> Result<()> {
+    let postings: Vec<(i64, String, String)> = tx
+        .prepare("SELECT id, title, victim FROM posting")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare("UPDATE posting SET victim = :victim WHERE id = :id")?;
+    for (id, title, old) in postings {
+        let key = crate::extract::victim_key(&title);
+        if key != old {
+            update.execute(rusqlite::named_params! {":victim": key, ":id": id})?;
+        }
+    }
     Ok(())
 }
 
@@ -86,7 +143,7 @@ mod tests {
         let path = dir.path().join("lw.db");
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.integrity_check().unwrap(), "ok");
+        assert_eq!(store.quick_check().unwrap(), "ok");
         store.conn.pragma_update(None, "user_version", CURRENT + 1).unwrap();
         drop(store);
         let err = Store::open(&path).err().unwrap();
@@ -96,14 +153,57 @@ mod tests {
         );
     }
 
+    /// The columns of every table, as `PRAGMA table_info` lists them.
+    fn shape(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
+                 WHERE m.type = 'table' ORDER BY m.name, c.cid",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     #[test]
-    fn a_version_1_database_gets_the_address_and_proposal_tables() {
+    fn a_version_1_database_upgrades_to_what_schema_sql_creates() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        drop(Store::open(&fresh).unwrap());
+        let old = dir.path().join("old.db");
+        {
+            // Version 1: schema.sql as first released.
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(include_str!("../../fixtures/schema-v1.sql"))
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO run (started_at, pid) VALUES ('2026-01-01T00:00:00Z', 1);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&old).unwrap();
+        assert_eq!(shape(&store.conn), shape(&Connection::open(&fresh).unwrap()));
+        let kept: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM run", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1, "the old run record survives the upgrade");
+    }
+
+    #[test]
+    fn the_step_before_mirrors_gets_the_address_and_proposal_tables() {
         let dir = tempfile::tempdir().unwrap();
         let (old, new) = (dir.path().join("old.db"), dir.path().join("new.db"));
         let conn = Connection::open(&old).unwrap();
         conn.execute_batch(SCHEMA).unwrap();
-        conn.execute_batch("DROP TABLE source_address; DROP TABLE source_proposal; PRAGMA user_version = 1;")
-            .unwrap();
+        conn.execute_batch(&format!(
+            "DROP TABLE source_address; DROP TABLE source_proposal; PRAGMA user_version = {};",
+            CURRENT - 1
+        ))
+        .unwrap();
         drop(conn);
         let schema = |p: &Path| -> Vec<(String, String)> {
             let store = Store::open(p).unwrap();
