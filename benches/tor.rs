@@ -16,7 +16,7 @@
 //! trackers crawl).
 //!
 //! ```sh
-//! cargo bench --bench tor -- [--sources 500] [--concurrency 64] [--scale 20] [--fail-percent 10]
+//! cargo bench --bench tor -- [--sources 500] [--concurrency 64] [--scale 20] [--fail-percent 10] [--auth 1] [--sequential 1]
 //! ```
 //!
 //! It prints each crawl's wall time beside the ideal schedule — the larger
@@ -44,6 +44,10 @@ struct Params {
     concurrency: usize,
     scale: u32,
     fail_percent: u64,
+    /// The proxy asks for SOCKS credentials (per-source circuits); 0 offers
+    /// no authentication, so every source shares one client.
+    auth: bool,
+    sequential: bool,
 }
 
 fn params() -> Params {
@@ -52,6 +56,8 @@ fn params() -> Params {
         concurrency: 64,
         scale: 20,
         fail_percent: 10,
+        auth: true,
+        sequential: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -66,11 +72,15 @@ fn params() -> Params {
             "--concurrency" => p.concurrency = value() as usize,
             "--scale" => p.scale = value() as u32,
             "--fail-percent" => p.fail_percent = value(),
+            "--auth" => p.auth = value() != 0,
+            "--sequential" => p.sequential = value() != 0,
             "--bench" => {
                 i += 1;
                 continue;
             }
-            other => panic!("unknown argument {other}: use --sources --concurrency --scale --fail-percent"),
+            other => panic!(
+                "unknown argument {other}: use --sources --concurrency --scale --fail-percent --auth 0|1 --sequential 0|1"
+            ),
         }
         i += 2;
     }
@@ -101,7 +111,14 @@ async fn proxy(listener: tokio::net::TcpListener, upstream: SocketAddr, p: Arc<P
     while let Ok((socket, _)) = listener.accept().await {
         let (p, log, counter) = (p.clone(), log.clone(), counter.clone());
         tokio::spawn(async move {
-            let Ok((proto, _)) = Socks5ServerProtocol::accept_password_auth(socket, |_, _| true).await else {
+            let greeted = if p.auth {
+                Socks5ServerProtocol::accept_password_auth(socket, |_, _| true)
+                    .await
+                    .map(|(proto, _)| proto)
+            } else {
+                Socks5ServerProtocol::accept_no_auth(socket).await
+            };
+            let Ok(proto) = greeted else {
                 return;
             };
             let Ok((proto, cmd, target)) = proto.read_command().await else {
@@ -225,7 +242,8 @@ fn main() {
         p.scale,
         500 / p.scale
     );
-    for (what, slots) in [("leakwatch", p.concurrency), ("sequential", 1)] {
+    let crawls = [("leakwatch", p.concurrency), ("sequential", 1)];
+    for (what, slots) in crawls.into_iter().filter(|(_, slots)| p.sequential || *slots > 1) {
         let log: Log = Arc::default();
         let proxy_addr = rt.block_on(async {
             let site_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
