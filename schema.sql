@@ -118,6 +118,10 @@ CREATE TABLE "match" (
     revision      INTEGER NOT NULL DEFAULT 0,  -- 1, 2, … : the same posting changed meaningfully
     said_published INTEGER NOT NULL DEFAULT 0, -- announced, the posting said the data was out
     created_at    TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'confirmed', 'dismissed')),  -- triage
+    note          TEXT,                     -- the analyst's note with the last triage
+    triaged_by    TEXT,
+    triaged_at    TEXT,
     UNIQUE (posting_id, entry_id, revision)
 ) STRICT;
 
@@ -189,6 +193,54 @@ CREATE TABLE detail (
 ) STRICT;
 
 CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
+CREATE INDEX match_status ON "match" (status, created_at);
+
+-- Analyst workspace accounts (`leakwatch user add`). Passwords are Argon2id
+-- PHC strings; viewers read, analysts change.
+CREATE TABLE app_user (
+    name           TEXT PRIMARY KEY,
+    role           TEXT NOT NULL CHECK (role IN ('analyst', 'viewer')),
+    password_hash  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+) STRICT;
+
+-- A signed-in browser. `id` is the cookie's random value; `csrf` the token
+-- every state-changing request of this session must carry.
+CREATE TABLE session (
+    id          TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES app_user(name) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+
+-- Every change made through the workspace or the triage/user commands: who,
+-- when, what. Never pruned.
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,                  -- a user name, or `cli:<login>` for shell commands
+    action  TEXT NOT NULL,                  -- triage | exclude | watch-add | watch-edit | watch-rm | watch-import | user-add | user-rm | login
+    target  TEXT NOT NULL,                  -- `match:12`, a watch entry's name, a user name
+    detail  TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX audit_target ON audit (target);
+
+-- Full-text search over postings (the workspace's Postings page), kept in
+-- step with `posting` by triggers.
+CREATE VIRTUAL TABLE posting_fts USING fts5(title, body, content = 'posting', content_rowid = 'id');
+CREATE TRIGGER posting_fts_insert AFTER INSERT ON posting BEGIN
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER posting_fts_delete AFTER DELETE ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+
 
 -- Every address of a source (`url` and each of `mirrors`) and how it last
 -- answered: the run tries the best first (src/run/mirrors.rs).

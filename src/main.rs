@@ -88,6 +88,9 @@ enum Command {
         /// Only this watch entry's
         #[arg(long, value_name = "NAME")]
         entry: Option<String>,
+        /// Only those in this triage status: new, confirmed or dismissed
+        #[arg(long, value_name = "STATUS")]
+        status: Option<leakwatch::store::Status>,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -96,6 +99,33 @@ enum Command {
     Notify(NotifyCommand),
     /// Recent runs
     Runs {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Triage a match: confirm it, dismiss it (a false positive: that victim never alerts again for that entry), or reopen it
+    Triage {
+        /// The match's id (`leakwatch matches` shows it)
+        id: i64,
+        #[arg(value_enum)]
+        action: TriageAction,
+        /// Why, for the audit trail and the other analysts
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// The analyst workspace: a web UI for triage and the watch list
+    Serve {
+        /// Address to listen on; a non-loopback address needs --insecure-listen
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Allow a non-loopback address without TLS: passwords and session cookies cross the network unencrypted
+        #[arg(long)]
+        insecure_listen: bool,
+    },
+    /// Workspace accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Who changed what: triage, watch-list edits, imports, accounts (newest first)
+    Audit {
         #[arg(long)]
         json: bool,
     },
@@ -118,6 +148,40 @@ enum Command {
         /// Write leakwatch.1, leakwatch-run.1, … into this folder
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TriageAction {
+    Confirm,
+    Dismiss,
+    Reopen,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Analyst,
+    Viewer,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account (or set its role and password); the password is made up and printed unless --password-stdin
+    Add {
+        name: String,
+        /// Analysts change things; viewers only read
+        #[arg(long, value_enum, default_value = "analyst")]
+        role: RoleArg,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an account and sign out its sessions
+    Rm { name: String },
+    /// List accounts
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -363,14 +427,59 @@ fn main() -> ExitCode {
             since,
             entry,
             format,
-        } => commands::postings(config, Filters { source, since, entry }, format.format()),
+        } => commands::postings(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status: None,
+            },
+            format.format(),
+        ),
         Command::Matches {
             source,
             since,
             entry,
+            status,
             format,
-        } => commands::matches(config, Filters { source, since, entry }, format.format()),
+        } => commands::matches(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status,
+            },
+            format.format(),
+        ),
         Command::Runs { json } => commands::runs(config, json),
+        Command::Triage { id, action, note } => {
+            let status = match action {
+                TriageAction::Confirm => leakwatch::store::Status::Confirmed,
+                TriageAction::Dismiss => leakwatch::store::Status::Dismissed,
+                TriageAction::Reopen => leakwatch::store::Status::New,
+            };
+            commands::triage(config, id, status, note)
+        }
+        Command::Serve {
+            listen,
+            insecure_listen,
+        } => commands::serve(config, listen, insecure_listen),
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        }) => {
+            let role = match role {
+                RoleArg::Analyst => commands::Role::Analyst,
+                RoleArg::Viewer => commands::Role::Viewer,
+            };
+            commands::user_add(config, &name, role, password_stdin)
+        }
+        Command::User(UserCommand::Rm { name }) => commands::user_rm(config, &name),
+        Command::User(UserCommand::List { json }) => commands::user_list(config, json),
+        Command::Audit { json } => commands::audit(config, json),
         Command::Report { out, since } => commands::report(config, &out, since),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     };

@@ -24,6 +24,22 @@ pub struct SourceHealth {
     pub failures_in_row: i64,
 }
 
+/// Every configured source with its last fetch (also the workspace's Sources page).
+pub fn source_health(config: &Config, store: &Store) -> Result<Vec<SourceHealth>, StoreError> {
+    let mut sources = Vec::with_capacity(config.sources.len());
+    for s in &config.sources {
+        sources.push(SourceHealth {
+            name: s.name.clone(),
+            label: s.label.clone(),
+            kind: s.extractor.kind(),
+            url: s.url.to_string(),
+            last: store.last_fetch(&s.name)?,
+            failures_in_row: store.source_state(&s.name)?.failures_in_row,
+        });
+    }
+    Ok(sources)
+}
+
 /// Everything on the page.
 pub struct Report {
     pub generated_at: String,
@@ -36,17 +52,7 @@ pub struct Report {
 impl Report {
     /// Reads what the page shows: matches since `since` (stored timestamp form).
     pub fn load(config: &Config, store: &Store, since: &str) -> Result<Report, StoreError> {
-        let mut sources = Vec::with_capacity(config.sources.len());
-        for s in &config.sources {
-            sources.push(SourceHealth {
-                name: s.name.clone(),
-                label: s.label.clone(),
-                kind: s.extractor.kind(),
-                url: s.url.to_string(),
-                last: store.last_fetch(&s.name)?,
-                failures_in_row: store.source_state(&s.name)?.failures_in_row,
-            });
-        }
+        let sources = source_health(config, store)?;
         Ok(Report {
             generated_at: crate::store::now(),
             since: since.to_owned(),
@@ -242,6 +248,7 @@ mod tests {
             }],
             matches: vec![MatchRow {
                 id: 1,
+                status: "new".into(),
                 matched_at: "2026-01-01T00:00:00Z".into(),
                 entry: evil.into(),
                 kind: "supplier".into(),

@@ -598,6 +598,10 @@ impl Queue<'_, '_> {
             .insert_match(posting_id, hit, self.run_id, retroactive, changed, self.now)?
         {
             Some(match_id) => {
+                if let Some(of) = self.w.dismissed_for(hit.entry_id, &posting.victim)? {
+                    self.w.dismiss_as(match_id, of, self.now)?;
+                    return Ok(1);
+                }
                 match repeat::judge(
                     posting,
                     &self
@@ -615,6 +619,9 @@ impl Queue<'_, '_> {
             }
             // Already matched: only a meaningful change of the posting is news.
             None if changed => {
+                if self.w.dismissed_for(hit.entry_id, &posting.victim)?.is_some() {
+                    return Ok(0);
+                }
                 let announced = self
                     .w
                     .announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;

@@ -25,3 +25,6 @@ mod suggest;
 mod terminal;
 mod tor;
 mod watch;
+mod workspace;
+mod workspace_lock;
+mod workspace_ui;

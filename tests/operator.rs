@@ -105,6 +105,10 @@ fn an_old_database_upgrades_keeping_source_state_health_and_victims() {
     drop(old);
 
     assert_ok(&ws.run(&["run"]));
+    // Upgraded to the version a new database gets (other steps may follow this one).
+    let fresh = Workspace::new("");
+    assert_ok(&fresh.run(&["runs"]));
+    assert_eq!(ws.count("PRAGMA user_version"), fresh.count("PRAGMA user_version"));
     // The stored victim was re-keyed: the new spelling repeats it, no email.
     assert!(
         smtp.received().iter().all(|m| m.to == ["ops@example.org"]),

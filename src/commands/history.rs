@@ -13,6 +13,8 @@ pub struct Filters {
     pub source: Option<String>,
     pub since: Option<String>,
     pub entry: Option<String>,
+    /// `matches --status`
+    pub status: Option<crate::store::Status>,
 }
 
 impl Filters {
@@ -29,6 +31,7 @@ impl Filters {
             source: self.source,
             since: self.since.map(|s| parse_since(&s)).transpose()?,
             entry: self.entry,
+            status: self.status,
         })
     }
 }
@@ -62,7 +65,7 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
         &rows,
         format,
         &[
-            "ID", "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
+            "ID", "STATUS", "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
         ],
         |m| {
             // A repeat was never meant to be emailed: 0/0/0 would read as lost.
@@ -77,6 +80,7 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
             let [sent, pending, failed] = delivery;
             vec![
                 m.id.to_string(),
+                m.status.clone(),
                 m.matched_at.clone(),
                 m.entry.clone(),
                 m.kind.clone(),

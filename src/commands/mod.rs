@@ -3,7 +3,7 @@
 //! the async runtime, loading the config), and the commands that act on the
 //! whole pipeline (`demo`, `init`, `check`, `run`, `notify test`). The
 //! commands on one area live in their own file: [`sources`], [`watch`],
-//! [`history`]; how they print is [`output`].
+//! [`history`], [`workspace`]; how they print is [`output`].
 
 use std::path::{Path, PathBuf};
 
@@ -32,10 +32,12 @@ mod history;
 mod output;
 mod sources;
 mod watch;
+mod workspace;
 
 pub use history::{Filters, matches, postings, report, runs};
 pub use sources::{source_import, source_list, source_suggest, source_test};
 pub use watch::{watch_add, watch_export, watch_import, watch_list, watch_rm};
+pub use workspace::{Role, audit, serve, triage, user_add, user_list, user_rm};
 
 /// How a command that ran ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,15 @@ fn load(config: Option<PathBuf>) -> Result<Config> {
 
 fn open_store(config: &Config) -> Result<Store> {
     Ok(Store::open(&config.database)?)
+}
+
+/// Who the audit trail names for a change made from the shell: `cli:` and
+/// the login name.
+pub fn cli_actor() -> String {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    format!("cli:{}", crate::text::clean(&login))
 }
 
 pub fn demo() -> Result<Exit> {

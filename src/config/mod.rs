@@ -55,6 +55,15 @@ pub struct Config {
     pub smtp: Option<Smtp>,
     pub notify: Notify,
     pub sources: Vec<Source>,
+    /// `[serve] tls_cert` and `tls_key`: the workspace speaks HTTPS with them.
+    pub serve_tls: Option<ServeTls>,
+}
+
+/// The workspace's certificate chain and private key (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 // ---- the file as serde reads it -------------------------------------------
@@ -69,12 +78,20 @@ struct RawConfig {
     notify: RawNotify,
     source: Vec<Spanned<RawSource>>,
     include: Vec<Spanned<String>>,
+    serve: RawServe,
     /// A `[database]` table is in the file, even if it could not be read:
     /// then its own problem is reported, not "missing".
     database_written: bool,
 }
 
-const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
+const SECTIONS: &str = "database, crawl, smtp, notify, source, include, serve";
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -245,6 +262,7 @@ fn read_sections(ck: &mut Checker) -> RawConfig {
             "smtp" => raw.smtp = section(ck, value),
             "notify" => raw.notify = section(ck, value).unwrap_or_default(),
             "include" => raw.include = section(ck, value).unwrap_or_default(),
+            "serve" => raw.serve = section(ck, value).unwrap_or_default(),
             "source" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -291,6 +309,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let notify = build_notify(ck, raw.notify);
     let mut sources: Vec<Source> = Vec::new();
     build_sources(ck, raw.source, &mut sources);
+    let serve_tls = build_serve(ck, base, raw.serve);
     let Some(database) = raw.database else {
         if !raw.database_written {
             ck.add(
@@ -322,7 +341,27 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
         smtp,
         notify,
         sources,
+        serve_tls,
     })
+}
+
+/// `[serve]`: certificate and key come together.
+fn build_serve(ck: &mut Checker, base: &Path, raw: RawServe) -> Option<ServeTls> {
+    match (raw.tls_cert, raw.tls_key) {
+        (Some(cert), Some(key)) => Some(ServeTls {
+            cert: resolve(base, cert.get_ref()),
+            key: resolve(base, key.get_ref()),
+        }),
+        (Some(one), None) | (None, Some(one)) => {
+            ck.add(
+                Some(one.span()),
+                "serve",
+                "tls_cert and tls_key go together: give both PEM files, or neither",
+            );
+            None
+        }
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]

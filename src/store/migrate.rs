@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, MIRRORS];
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE, MIRRORS];
 
 /// One row per source (`source_health` folded into `source`), the error a
 /// run died on, and victim keys without spaces and legal suffixes (rewritten
@@ -27,6 +27,50 @@ const SOURCE_STATE: &str = "
     DROP TABLE source_health;
     ALTER TABLE run ADD COLUMN error TEXT;
 ";
+
+/// The analyst workspace (issue 17): match triage, accounts, sessions, the
+/// audit trail, and full-text search over the postings already stored.
+const WORKSPACE: &str = r#"
+ALTER TABLE "match" ADD COLUMN status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'confirmed', 'dismissed'));
+ALTER TABLE "match" ADD COLUMN note TEXT;
+ALTER TABLE "match" ADD COLUMN triaged_by TEXT;
+ALTER TABLE "match" ADD COLUMN triaged_at TEXT;
+CREATE INDEX match_status ON "match" (status, created_at);
+CREATE TABLE app_user (
+    name           TEXT PRIMARY KEY,
+    role           TEXT NOT NULL CHECK (role IN ('analyst', 'viewer')),
+    password_hash  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+) STRICT;
+CREATE TABLE session (
+    id          TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES app_user(name) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    detail  TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX audit_target ON audit (target);
+CREATE VIRTUAL TABLE posting_fts USING fts5(title, body, content = 'posting', content_rowid = 'id');
+CREATE TRIGGER posting_fts_insert AFTER INSERT ON posting BEGIN
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER posting_fts_delete AFTER DELETE ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+INSERT INTO posting_fts (posting_fts) VALUES ('rebuild');
+"#;
 
 /// Detail pages (`[source.detail]`) queued with their postings, and the run
 /// counters that say how many were read, failed and left waiting.
@@ -153,18 +197,30 @@ mod tests {
         );
     }
 
-    /// The columns of every table, as `PRAGMA table_info` lists them.
-    fn shape(conn: &Connection) -> Vec<(String, String, String)> {
-        let mut stmt = conn
-            .prepare(
-                "SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
-                 WHERE m.type = 'table' ORDER BY m.name, c.cid",
-            )
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    /// Every table's, index's and trigger's columns (name, type, NOT NULL,
+    /// default), as SQLite reports them.
+    fn shape(conn: &Connection) -> Vec<(String, Vec<String>)> {
+        let mut names: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
-            .unwrap()
+            .unwrap();
+        names.retain(|n| !n.starts_with("sqlite_"));
+        names
+            .into_iter()
+            .map(|n| {
+                let cols = conn
+                    .prepare("SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '') FROM pragma_table_xinfo(?1)")
+                    .unwrap()
+                    .query_map([&n], |r| r.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                (n, cols)
+            })
+            .collect()
     }
 
     #[test]
@@ -180,6 +236,8 @@ mod tests {
                 .unwrap();
             conn.execute_batch(
                 "INSERT INTO run (started_at, pid) VALUES ('2026-01-01T00:00:00Z', 1);
+                 INSERT INTO posting (source, key, victim, title, body, first_seen_at, first_run_id)
+                 VALUES ('clop', 'k', 'acme', 'Acme Corp data published', 'all of it', '2026-01-01T00:00:00Z', 1);
                  PRAGMA user_version = 1;",
             )
             .unwrap();
@@ -191,6 +249,16 @@ mod tests {
             .query_row("SELECT count(*) FROM run", [], |r| r.get(0))
             .unwrap();
         assert_eq!(kept, 1, "the old run record survives the upgrade");
+        // Postings stored before the upgrade are searchable.
+        let found: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM posting_fts WHERE posting_fts MATCH 'acme'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! transaction that reads then writes fails with SQLITE_BUSY when another
 //! process writes meanwhile, whatever the busy timeout.
 
+mod accounts;
 mod addresses;
 mod details;
 mod entries;
@@ -16,12 +17,14 @@ mod outbox;
 mod postings;
 mod retention;
 mod runs;
+mod triage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use accounts::{AuditRow, SessionUser, User};
 pub use addresses::{AddressState, Proposal};
 pub use details::{DueDetail, MAX_DETAIL_TRIES};
 pub use entries::{ImportReport, ListedEntry};
@@ -30,6 +33,7 @@ pub use outbox::{Alert, Announced, PendingDigest};
 pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
 pub use retention::Pruned;
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};
+pub use triage::{FoundPosting, InboxFilter, InboxRow, Status, Triage, WeekCount};
 
 /// How long a writer waits for another process's transaction.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -50,12 +50,15 @@ pub struct Filter {
     pub since: Option<String>,
     /// A watch entry's name (any case): postings it matched, its matches.
     pub entry: Option<String>,
+    /// Matches only: their triage status.
+    pub status: Option<super::Status>,
 }
 
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
     pub id: i64,
+    pub status: String,
     pub matched_at: String,
     pub entry: String,
     pub kind: String,
@@ -248,13 +251,16 @@ impl Store {
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
-                    m.id, m.repeat_of
+                    m.id, m.repeat_of, m.status
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
-               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
+               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE) AND (:status IS NULL OR m.status = :status)
              ORDER BY m.created_at DESC, m.id DESC",
         )?;
-        let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
+        let params = named_params! {
+            ":source": filter.source, ":since": filter.since, ":entry": filter.entry,
+            ":status": filter.status.map(super::Status::as_str),
+        };
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
                 id: r.get(13)?,
@@ -272,6 +278,7 @@ impl Store {
                 emails_pending: r.get(11)?,
                 emails_failed: r.get(12)?,
                 repeat_of: r.get(14)?,
+                status: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -94,6 +94,18 @@ pub fn read(mut input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>,
             continue;
         }
         let get = |i: usize| idx[i].and_then(|c| record.get(c)).unwrap_or("").trim();
+        for (i, column) in HEADER.iter().enumerate() {
+            if get(i).split(';').any(|item| looks_like_formula(item.trim())) {
+                return Err(err(
+                    line,
+                    Some(column),
+                    format!(
+                        "`{}` starts like a spreadsheet formula (=, +, @): no organisation is named that way; remove the sign",
+                        crate::text::clean(get(i))
+                    ),
+                ));
+            }
+        }
         let name = crate::text::clean(get(0));
         if name.is_empty() {
             return Err(err(line, Some("name"), "the name is empty".into()));
@@ -137,6 +149,12 @@ pub fn read(mut input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>,
         });
     }
     Ok(entries)
+}
+
+/// A cell a spreadsheet would run (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`):
+/// refused on import, so nothing the list exports can be one.
+fn looks_like_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '@'])
 }
 
 /// The file as text: UTF-8, or UTF-16 when a byte-order mark says so.
@@ -262,6 +280,19 @@ mod tests {
             e.to_string(),
             "list.csv: line 3, column kind: `vendor` is not a kind: use self, supplier, customer or other"
         );
+    }
+
+    #[test]
+    fn formula_cells_are_refused_naming_line_and_column() {
+        let e = read(
+            "name,aliases\nAcme,\"x;=HYPERLINK(\"\"http://e.example\"\")\"\n".as_bytes(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (2, Some("aliases")));
+        let e = read("name\n@SUM(A1)\n".as_bytes(), None).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("name"));
+        assert!(read("name\nAT&T\n".as_bytes(), None).is_ok());
     }
 
     #[test]
