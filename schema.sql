@@ -247,3 +247,26 @@ CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
     INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
     INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
 END;
+
+
+-- Every address of a source (`url` and each of `mirrors`) and how it last
+-- answered: the run tries the best first (src/run/mirrors.rs).
+CREATE TABLE source_address (
+    source        TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    last_status   TEXT NOT NULL,            -- ok | empty | blocked | http-error | proxy-error | pending
+    last_error    TEXT,
+    last_tried    TEXT NOT NULL,
+    last_success  TEXT,
+    PRIMARY KEY (source, url)
+) STRICT;
+
+-- Selectors proposed for a pending source (no [source.html] yet), made from
+-- its last page; `announced` once the admins were told.
+CREATE TABLE source_proposal (
+    source      TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    proposal    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    announced   INTEGER NOT NULL DEFAULT 0
+) STRICT;

@@ -146,6 +146,7 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             });
         }
     }
+    out.extend(onion_addresses(config, keys));
     let onion: Vec<usize> = (0..config.sources.len())
         .filter(|&i| config.sources[i].is_onion())
         .collect();
@@ -177,6 +178,33 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
             }
         }
         _ => {}
+    }
+    out
+}
+
+/// Every `.onion` address (`url` and `mirrors`) is a well-formed v3 address.
+fn onion_addresses(config: &Config, keys: &Keys) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for s in &config.sources {
+        // An included file's lines are looked up in that file.
+        let text = s.file.as_ref().and_then(|f| std::fs::read_to_string(f).ok());
+        let included = text.as_deref().map(Keys::new);
+        let keys = included.as_ref().unwrap_or(keys);
+        for (i, address) in s.addresses().enumerate() {
+            let Some(Err(why)) = address.host_str().map(crate::config::onion::check) else {
+                continue;
+            };
+            let key = if i == 0 { "url" } else { "mirrors" };
+            out.push(Problem {
+                file: s.file.clone(),
+                line: keys.source_line(&s.name, key),
+                key: match i {
+                    0 => format!("source \"{}\": url", s.name),
+                    _ => format!("source \"{}\": mirrors[{}]", s.name, i - 1),
+                },
+                message: why,
+            });
+        }
     }
     out
 }

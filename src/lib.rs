@@ -16,6 +16,7 @@ pub mod check;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod directory;
 pub mod extract;
 pub mod fetch;
 pub mod init;

@@ -227,8 +227,19 @@ enum NotifyCommand {
 
 #[derive(Subcommand)]
 enum SourceCommand {
-    /// Every source with its kind, URL and last fetch
-    List,
+    /// Every source with its kind, URL and last fetch, and each address of a source with mirrors
+    List {
+        /// One JSON array, each source with its addresses and their last status
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a [[source]] table per group of a RansomLook/ransomwatch groups file (stdout, or merged into --out)
+    Import {
+        groups: PathBuf,
+        /// Add to (or update the addresses in) this sources file, written whole or not at all
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Show what the extractor finds on a source's page (exit 1 if nothing)
     Test {
         name: String,
@@ -244,7 +255,8 @@ enum SourceCommand {
     },
     /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
     Suggest {
-        /// The listing page: fetched like `run` does, or the address a saved --file came from
+        /// The listing page: fetched like `run` does, or the address a saved --file came from;
+        /// or a pending source's name: the proposal the last run stored for it
         #[arg(required_unless_present = "file")]
         url: Option<String>,
         /// Read a saved page instead of fetching
@@ -378,7 +390,8 @@ fn main() -> ExitCode {
             sources, dry_run: true, ..
         } => commands::dry_run(config, sources),
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
-        Command::Source(SourceCommand::List) => commands::source_list(config),
+        Command::Source(SourceCommand::List { json }) => commands::source_list(config, json),
+        Command::Source(SourceCommand::Import { groups, out }) => commands::source_import(&groups, out),
         Command::Source(SourceCommand::Test {
             name,
             file,

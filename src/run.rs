@@ -27,8 +27,11 @@ use crate::fetch::{self, Fetcher, Validators};
 use crate::lock::{LockError, RunLock};
 use crate::notify::{self, Delivery, Mailer, NotifyError, repeat};
 use crate::progress::Stage;
-use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
+use crate::store::{self, AddressState, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
+
+mod about;
+mod mirrors;
 
 // What a run returns; defined apart so `logging` can print it without
 // depending on the run that produced it.
@@ -82,6 +85,32 @@ struct SourceOutcome {
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
     empty_page: Option<(String, Url)>,
+    /// Where the first page came from: the address that answered.
+    answered: Option<Url>,
+    /// Every address tried, in order, and how it went.
+    addresses: Vec<AddressState>,
+    /// A pending source's proposed selectors.
+    proposal: Option<String>,
+}
+
+impl SourceOutcome {
+    /// Nothing done yet: `ok` until something fails.
+    fn new(source: Arc<Source>) -> SourceOutcome {
+        SourceOutcome {
+            source,
+            status: "ok",
+            error: None,
+            postings: Vec::new(),
+            pages: Vec::new(),
+            not_modified: 0,
+            tries: 0,
+            empty_page: None,
+            outgoing: None,
+            answered: None,
+            addresses: Vec::new(),
+            proposal: None,
+        }
+    }
 }
 
 /// Runs the pipeline once.
@@ -140,14 +169,15 @@ async fn crawl(
     let bar = Stage::start(opts.progress, "sources", Some(sources.len() as u64));
     tracing::info!("run {run_id}: crawling {} sources", sources.len());
     for source in sources {
-        if let Some(outcome) = about_unknown(&matcher, &source) {
+        if let Some(outcome) = about::unknown(&matcher, &source) {
             let _ = tx.send(outcome).await;
             continue;
         }
         let validators = store.source_validators(&source.name)?;
+        let addresses = mirrors::order(&source, &store.addresses(&source.name)?);
         let (fetcher, tx) = (fetcher.clone(), tx.clone());
         tasks.push(tokio::spawn(async move {
-            let outcome = crawl_source(&fetcher, Arc::new(source), validators).await;
+            let outcome = mirrors::crawl(&fetcher, Arc::new(source), addresses, validators).await;
             let _ = tx.send(outcome).await;
         }));
     }
@@ -183,6 +213,9 @@ async fn crawl(
         bar.done(&name);
     }
     drop(bar);
+    if !interrupted {
+        notify::health::announce_pending(store, config, &store::now())?;
+    }
     for task in &tasks {
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
@@ -323,28 +356,21 @@ fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, Ru
         .collect())
 }
 
-/// Fetches a source's pages — the first, then `next_page` links on the same
-/// host, up to `max_pages`, never one twice — and extracts their postings.
+/// Fetches a source's pages at one of its addresses — `start`, then
+/// `next_page` links on the same host, up to `max_pages`, never one twice —
+/// and extracts their postings. A pending source gets its first page read
+/// for a proposal instead.
 async fn crawl_source(
     fetcher: &Fetcher,
     source: Arc<Source>,
+    start: Url,
     mut validators: HashMap<String, Validators>,
 ) -> SourceOutcome {
-    let mut out = SourceOutcome {
-        source: source.clone(),
-        status: "ok",
-        error: None,
-        postings: Vec::new(),
-        pages: Vec::new(),
-        not_modified: 0,
-        tries: 0,
-        empty_page: None,
-        outgoing: None,
-    };
+    let mut out = SourceOutcome::new(source.clone());
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
         Extractor::Json(rules) => rules.max_pages,
-        Extractor::Feed(_) | Extractor::Csv(_) => 1,
+        Extractor::Feed(_) | Extractor::Csv(_) | Extractor::Pending => 1,
     };
     let mut outgoing = match fetch::Outgoing::for_source(&source) {
         Ok(o) => o,
@@ -361,7 +387,7 @@ async fn crawl_source(
         return out;
     }
     let mut seen: HashSet<Url> = HashSet::new();
-    let mut next = Some(source.url.clone());
+    let mut next = Some(start.clone());
     let mut first_class = None;
     while let Some(url) = next.take() {
         if seen.len() as u32 >= max_pages || !seen.insert(url.clone()) {
@@ -379,6 +405,7 @@ async fn crawl_source(
             }
         };
         out.tries += page.tries;
+        out.answered.get_or_insert_with(|| page.url.clone());
         out.pages.push((url.to_string(), old, page.validators.clone()));
         if page.not_modified {
             out.not_modified += 1;
@@ -407,18 +434,26 @@ async fn crawl_source(
             ));
             break;
         }
+        if source.is_pending() {
+            out.status = "pending";
+            out.proposal = Some(crate::suggest::proposal(&page.body, &page.url));
+            break;
+        }
         out.postings.extend(extraction.postings);
         // A page may point anywhere; pagination stays on the source's host.
         next = extraction.next_page.filter(|n| {
-            let same_host = fetch::host_key(n) == fetch::host_key(&source.url);
+            let same_host = fetch::host_key(n) == fetch::host_key(&start);
             if !same_host {
                 tracing::info!("source {}: next page {n} is on another host: not followed", source.name);
             }
             same_host
         });
     }
+    if !source.mirrors.is_empty() {
+        mirrors::address_free_keys(&mut out.postings);
+    }
     out.outgoing = Some(outgoing);
-    if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
+    if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() && !source.is_pending() {
         out.status = "empty";
         if source.render.is_none()
             && out
@@ -471,7 +506,7 @@ fn process(
         if outcome.source.detail.is_some() {
             detail::queue(&w, &outcome.source, &change, &now)?;
         }
-        let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
+        let mut hits = about::hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));
         for hit in hits {
             let changed = change.kind == ChangeKind::Changed;
@@ -481,6 +516,7 @@ fn process(
     for (url, old, new) in &outcome.pages {
         w.save_validators(name, url, old, new)?;
     }
+    mirrors::record(&w, &outcome, &now)?;
     counts.pages_fetched += (outcome.pages.len() - outcome.not_modified) as i64;
     counts.pages_not_modified += outcome.not_modified as i64;
     if failed {
@@ -522,46 +558,11 @@ fn process(
         postings: outcome.postings.len(),
         previous_count: old_state.last_count,
         page: outcome.empty_page.as_ref().map(|(body, url)| (body.as_str(), url)),
+        answered: outcome.answered.as_ref(),
+        addresses: &outcome.addresses,
     };
     notify::health::record(&w, config, &outcome.source, &health, &now)?;
     w.commit()
-}
-
-/// How old a posting may be, on the first crawl of a disclosure channel, to
-/// alert: older advisories are history, stored without an email.
-const ABOUT_FIRST_LOOK_DAYS: i64 = 30;
-
-/// A source whose `about` names entries not on the watch list fails without
-/// being fetched: its postings would alert no one.
-fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
-    let unknown = matcher.unknown_names(&source.about);
-    (!unknown.is_empty()).then(|| SourceOutcome {
-        source: Arc::new(source.clone()),
-        status: "config-error",
-        error: Some(format!(
-            "about names {}, not on the watch list: add with `leakwatch watch add NAME` or fix `about` in the config",
-            unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-        )),
-        postings: Vec::new(),
-        pages: Vec::new(),
-        not_modified: 0,
-        tries: 0,
-        empty_page: None,
-        outgoing: None,
-    })
-}
-
-/// On a disclosure channel (`about`), every new posting names its entries;
-/// on its first crawl only the recent ones.
-fn about_hits(matcher: &Matcher, source: &Source, change: &store::Change, first_look: bool) -> Vec<crate::watch::Hit> {
-    if source.about.is_empty() || change.kind != ChangeKind::New {
-        return Vec::new();
-    }
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(ABOUT_FIRST_LOOK_DAYS);
-    if first_look && change.posting.posted_at.is_none_or(|d| d < cutoff) {
-        return Vec::new();
-    }
-    matcher.about(&source.about, &change.posting)
 }
 
 /// Matches watch entries added or changed since their last backfill against

@@ -16,6 +16,7 @@ mod fetch;
 mod fuzz_replay;
 mod heal;
 mod matcher;
+mod mirrors;
 mod nesting;
 mod operations;
 mod operator;

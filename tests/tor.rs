@@ -220,3 +220,70 @@ fn run_contacting_only(ws: &Workspace, port: u16, what: &str) -> std::process::O
         None => ws.run(&["run"]),
     }
 }
+
+const OTHER_ONION: &str = "leakwatchtestyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy.onion";
+
+#[test]
+fn each_source_gets_its_own_socks_credentials_so_its_own_tor_circuit() {
+    let http = HttpServer::start();
+    http.route("/a", |_| Reply::html(&page("Victim A", Some("/a2"))));
+    http.route("/a2", |_| Reply::html(&page("Victim A2", None)));
+    http.route("/b", |_| Reply::html(&page("Victim B", None)));
+    let proxy = SocksProxy::start_with_auth(upstream(&http), 0);
+    let ws = Workspace::new(&format!(
+        "{}\n{}\n{}",
+        crawl(&format!("tor_proxy = \"{}\"", proxy.url())),
+        source("alpha", &format!("http://{ONION}/a"), ""),
+        source("beta", &format!("http://{OTHER_ONION}/b"), "")
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(titles(&ws), ["Victim A", "Victim A2", "Victim B"]);
+    let pairs = proxy.credentials();
+    let of = |user: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, p)| p.clone())
+            .collect()
+    };
+    let (alpha, beta) = (of("leakwatch-alpha"), of("leakwatch-beta"));
+    assert!(!alpha.is_empty() && !beta.is_empty(), "{pairs:?}");
+    assert_eq!(
+        alpha.len() + beta.len(),
+        pairs.len(),
+        "every connection named its source: {pairs:?}"
+    );
+    assert!(
+        alpha.iter().all(|p| *p == alpha[0]),
+        "one circuit per source without errors: {pairs:?}"
+    );
+
+    // The next run is on new circuits.
+    assert_ok(&ws.run(&["run"]));
+    let again = proxy.credentials();
+    assert!(
+        again[pairs.len()..]
+            .iter()
+            .all(|(_, p)| !alpha.contains(p) && !beta.contains(p)),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn a_retry_after_a_proxy_error_uses_a_fresh_pair() {
+    let http = HttpServer::start();
+    http.route("/", |_| Reply::html(&page("Onion Victim", None)));
+    // The first circuit fails.
+    let proxy = SocksProxy::start_with_auth(upstream(&http), 1);
+    let ws = Workspace::new(&format!(
+        "[crawl]\nper_host_rate = \"50/s\"\ntimeout_secs = 10\nretries = 1\ntor_proxy = \"{}\"\n\n{}",
+        proxy.url(),
+        source("onion", &format!("http://{ONION}/"), "")
+    ));
+    assert_ok(&ws.run(&["run"]));
+    assert_eq!(titles(&ws), ["Onion Victim"]);
+    let pairs = proxy.credentials();
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_eq!(pairs[0].0, pairs[1].0, "the same source");
+    assert_ne!(pairs[0].1, pairs[1].1, "a new circuit for the retry");
+}

@@ -35,7 +35,7 @@ mod watch;
 mod workspace;
 
 pub use history::{Filters, matches, postings, report, runs};
-pub use sources::{source_list, source_suggest, source_test};
+pub use sources::{source_import, source_list, source_suggest, source_test};
 pub use watch::{watch_add, watch_export, watch_import, watch_list, watch_rm};
 pub use workspace::{Role, audit, serve, triage, user_add, user_list, user_rm};
 
@@ -198,6 +198,19 @@ pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     match report.config {
         Some(config) if report.problems.problems.is_empty() => {
             say!("{}: ok, {} sources", path.display(), config.sources.len());
+            let pending: Vec<&str> = config
+                .sources
+                .iter()
+                .filter(|s| s.is_pending())
+                .map(|s| s.name.as_str())
+                .collect();
+            if !pending.is_empty() {
+                say!(
+                    "pending: {} sources have no [source.html] yet ({}): `leakwatch run` stores a proposal for each, `leakwatch source suggest NAME` prints it",
+                    pending.len(),
+                    pending.join(", ")
+                );
+            }
             Ok(Exit::Success)
         }
         _ if json => {

@@ -1,19 +1,44 @@
-//! `source list`, `source test` and `source suggest`: the configured
-//! sources, and the analyst's workbench for writing a new one.
+//! `source list`, `source test`, `source suggest` and `source import`: the
+//! configured sources, the analyst's workbench for writing a new one, and
+//! adding the groups a tracker knows.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use url::Url;
 
-use super::output::print_table;
+use super::output::{print_json, print_table};
 use super::{CommandError, Exit, Result, config_path, load, open_store, runtime};
 use crate::config::{Config, Extractor, Render, Source};
 use crate::{logging, text};
 
-pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
+pub fn source_list(config: Option<PathBuf>, json: bool) -> Result<Exit> {
     let config = load(config)?;
     let store = open_store(&config)?;
+    let mut listed = Vec::new();
+    for s in &config.sources {
+        let last = store.last_fetch(&s.name)?;
+        let known = store.addresses(&s.name)?;
+        listed.push(ListedSource {
+            name: s.name.clone(),
+            kind: if s.is_pending() { "pending" } else { s.extractor.kind() },
+            url: s.url.to_string(),
+            last: last.as_ref().map(|l| l.status.clone()),
+            postings: last.as_ref().map(|l| l.postings),
+            last_success: last.and_then(|l| l.last_success),
+            addresses: s
+                .addresses()
+                .map(|u| ListedAddress {
+                    url: u.to_string(),
+                    state: known.iter().find(|a| a.url == u.as_str()).cloned(),
+                })
+                .collect(),
+        });
+    }
+    if json {
+        print_json(&listed)?;
+        return Ok(Exit::Success);
+    }
     let mut rows = vec![vec![
         "NAME".into(),
         "KIND".into(),
@@ -22,19 +47,114 @@ pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
         "POSTINGS".into(),
         "LAST SUCCESS".into(),
     ]];
-    for s in &config.sources {
-        let last = store.last_fetch(&s.name)?;
+    for s in listed {
         rows.push(vec![
-            s.name.clone(),
-            s.extractor.kind().into(),
-            s.url.to_string(),
-            last.as_ref().map_or("never".into(), |l| l.status.clone()),
-            last.as_ref().map_or(String::new(), |l| l.postings.to_string()),
-            last.and_then(|l| l.last_success).unwrap_or_default(),
+            s.name,
+            s.kind.into(),
+            s.url,
+            s.last.unwrap_or_else(|| "never".into()),
+            s.postings.map(|n| n.to_string()).unwrap_or_default(),
+            s.last_success.unwrap_or_default(),
         ]);
+        // Every address of a source with mirrors, on its own line.
+        if s.addresses.len() > 1 {
+            for a in s.addresses {
+                rows.push(vec![
+                    String::new(),
+                    "address".into(),
+                    a.url,
+                    a.state.as_ref().map_or("never".into(), |st| st.last_status.clone()),
+                    String::new(),
+                    a.state.and_then(|st| st.last_success).unwrap_or_default(),
+                ]);
+            }
+        }
     }
     print_table(&rows);
     Ok(Exit::Success)
+}
+
+/// One row of `source list --json`.
+#[derive(serde::Serialize)]
+struct ListedSource {
+    name: String,
+    /// html | feed | json | pending
+    kind: &'static str,
+    url: String,
+    last: Option<String>,
+    postings: Option<i64>,
+    last_success: Option<String>,
+    /// `url` then the mirrors, each with how it last answered (`null`: never tried).
+    addresses: Vec<ListedAddress>,
+}
+
+#[derive(serde::Serialize)]
+struct ListedAddress {
+    url: String,
+    state: Option<crate::store::AddressState>,
+}
+
+/// `source import`: a tracker's groups file as `[[source]]` tables, on
+/// stdout or merged into `--out` (written whole, or not at all).
+pub fn source_import(groups: &std::path::Path, out: Option<PathBuf>) -> Result<Exit> {
+    let text = std::fs::read_to_string(groups)
+        .map_err(|e| CommandError::Other(format!("cannot read {}: {e}", groups.display())))?;
+    let dir = crate::directory::parse(&text).map_err(|errors| {
+        CommandError::Other(format!(
+            "{}: {} problem{}, nothing written:\n  {}",
+            groups.display(),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            errors.join("\n  ")
+        ))
+    })?;
+    for note in &dir.notes {
+        eprintln!("leakwatch: {}", text::clean(note));
+    }
+    let existing = match &out {
+        Some(path) if path.exists() => std::fs::read_to_string(path)
+            .map_err(|e| CommandError::Other(format!("cannot read {}: {e}", path.display())))?,
+        _ => String::new(),
+    };
+    let shown = groups.display().to_string();
+    let (merged, added, updated) = crate::directory::merge(&existing, &dir, &shown).map_err(|e| {
+        CommandError::Other(format!(
+            "{}: {e}",
+            out.as_deref().unwrap_or(std::path::Path::new("-")).display()
+        ))
+    })?;
+    let pending = dir.groups.len()
+        - dir
+            .groups
+            .iter()
+            .filter(|g| crate::directory::shipped_names().contains(&g.name.as_str()))
+            .count();
+    match out {
+        Some(path) => {
+            write_whole(&path, &merged)?;
+            eprintln!(
+                "leakwatch: {}: {added} sources added ({pending} of the imported groups have no shipped selectors: pending until you paste theirs), {updated} updated",
+                path.display()
+            );
+        }
+        None => say_raw!("{merged}"),
+    }
+    Ok(Exit::Success)
+}
+
+/// Writes `text` to `path` through a temporary file beside it, so a reader
+/// (or a crash) never sees half of it.
+fn write_whole(path: &std::path::Path, text: &str) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| CommandError::Other(format!("cannot write {}: {e}", path.display()));
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(folder).map_err(|e| fail(&e))?;
+    tmp.write_all(text.as_bytes()).map_err(|e| fail(&e))?;
+    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(())
 }
 
 /// `source test NAME [--file PAGE] [--detail N] [--render]`: the postings found; fetched
@@ -223,6 +343,11 @@ pub fn source_suggest(
     all: bool,
     render: bool,
 ) -> Result<Exit> {
+    if let (Some(name), None) = (url, &file)
+        && Url::parse(name).is_err()
+    {
+        return stored_proposal(config, name);
+    }
     let url = url
         .map(|u| Url::parse(u).map_err(|e| CommandError::Usage(format!("{u}: not a URL: {e}"))))
         .transpose()?;
@@ -247,6 +372,7 @@ pub fn source_suggest(
                 name: "suggest".into(),
                 label: "suggest".into(),
                 url: url.clone(),
+                mirrors: Vec::new(),
                 rate: None,
                 proxy: None,
                 about: Vec::new(),
@@ -256,6 +382,7 @@ pub fn source_suggest(
                 render: render.then_some(Render::Chromium),
                 request: Default::default(),
                 detail: None,
+                file: None,
             };
             fetch_page(&config, &source, url)?.body
         }
@@ -310,4 +437,34 @@ pub fn source_suggest(
     }
     say_raw!("{}", best.definition.to_toml());
     Ok(Exit::Success)
+}
+
+/// `source suggest NAME`: the proposal a run stored for a pending source.
+fn stored_proposal(config: Option<PathBuf>, name: &str) -> Result<Exit> {
+    let config = load(config)?;
+    let source = config.sources.iter().find(|s| s.name == name).ok_or_else(|| {
+        CommandError::Usage(format!(
+            "`{name}` is neither a URL nor a source in {}",
+            config.path.display()
+        ))
+    })?;
+    let store = open_store(&config)?;
+    match store.proposal(&source.name)? {
+        Some(p) => {
+            say_raw!("{}", text::clean_lines(&p.text));
+            eprintln!("leakwatch: proposed {} from {}", p.created_at, text::clean(&p.url));
+            Ok(Exit::Success)
+        }
+        None => {
+            eprintln!(
+                "leakwatch: no proposal stored for source {name}{}",
+                if source.is_pending() {
+                    ": `leakwatch run` fetches its page and stores one"
+                } else {
+                    " (it has its selectors): `leakwatch source suggest URL` suggests from a page"
+                }
+            );
+            Ok(Exit::Problems)
+        }
+    }
 }

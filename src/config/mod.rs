@@ -16,6 +16,7 @@ mod crawl;
 mod detail;
 mod kinds;
 mod notify;
+pub mod onion;
 mod problems;
 mod request;
 mod source;
@@ -229,7 +230,11 @@ fn include_sources(file: &Path, sources: &mut Vec<Source>) -> Result<(), ConfigE
             "an included file holds only [[source]] tables: move other sections to the main config",
         );
     }
+    let first = sources.len();
     build_sources(&mut ck, raw.source, sources);
+    for s in &mut sources[first..] {
+        s.file = Some(file.to_owned());
+    }
     if ck.problems.is_empty() {
         Ok(())
     } else {

@@ -26,6 +26,8 @@ pub struct Source {
     /// Shown in emails; defaults to the name.
     pub label: String,
     pub url: Url,
+    /// Other addresses of the same site, tried in turn when `url` fails.
+    pub mirrors: Vec<Url>,
     /// Overrides `crawl.per_host_rate` for this source's host.
     pub rate: Option<Rate>,
     /// This source's own proxy (`socks5h://`, `socks5://`, `http://`), used
@@ -43,6 +45,8 @@ pub struct Source {
     pub request: Request,
     /// `[source.detail]`: the posts' own pages to read.
     pub detail: Option<DetailRules>,
+    /// The included file this source was read from (`None`: the main config).
+    pub file: Option<std::path::PathBuf>,
     /// Load pages in a browser first (sites that build their listing in JavaScript).
     pub render: Option<Render>,
 }
@@ -56,9 +60,20 @@ pub enum Render {
 
 impl Source {
     pub fn is_onion(&self) -> bool {
-        self.url
-            .host_str()
-            .is_some_and(|h| h.trim_end_matches('.').ends_with(".onion"))
+        self.addresses()
+            .any(|u| u.host_str().is_some_and(super::onion::is_onion))
+    }
+
+    /// `url`, then the mirrors, as configured.
+    pub fn addresses(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.url).chain(&self.mirrors)
+    }
+
+    /// No extraction rules yet: a `kind = "html"` source without its
+    /// `[source.html]` table, e.g. one `source import` added. A run fetches
+    /// its page and stores a proposal for it, no postings.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.extractor, Extractor::Pending)
     }
 }
 
@@ -69,6 +84,8 @@ pub enum Extractor {
     Feed(FeedRules),
     Json(JsonRules),
     Csv(CsvRules),
+    /// Waiting for its selectors: see [`Source::is_pending`].
+    Pending,
 }
 
 impl Extractor {
@@ -78,6 +95,7 @@ impl Extractor {
             Extractor::Feed(_) => "feed",
             Extractor::Json(_) => "json",
             Extractor::Csv(_) => "csv",
+            Extractor::Pending => "html",
         }
     }
 }
@@ -160,6 +178,8 @@ pub(super) struct RawSource {
     name: Spanned<String>,
     kind: Spanned<String>,
     url: Spanned<String>,
+    #[serde(default)]
+    mirrors: Vec<Spanned<String>>,
     rate: Option<Spanned<String>>,
     proxy: Option<Spanned<String>>,
     label: Option<String>,
@@ -305,25 +325,13 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             format!("`{name}`: a source name is lowercase letters, digits, `_` and `-`"),
         );
     }
-    let url = match Url::parse(raw.url.get_ref()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-        Ok(u) => {
-            ck.add(
-                Some(raw.url.span()),
-                key("url"),
-                format!("`{u}`: only http and https URLs can be fetched"),
-            );
-            None
-        }
-        Err(e) => {
-            ck.add(
-                Some(raw.url.span()),
-                key("url"),
-                format!("`{}` is not a URL: {e}", raw.url.get_ref()),
-            );
-            None
-        }
-    };
+    let url = address(ck, &raw.url, key("url"));
+    let mirrors: Vec<Url> = raw
+        .mirrors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| address(ck, m, key(&format!("mirrors[{i}]"))))
+        .collect();
     let rate = raw.rate.as_ref().and_then(|r| {
         Rate::parse(r.get_ref())
             .map_err(|m| ck.add(Some(r.span()), key("rate"), m))
@@ -337,14 +345,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
     let extractor = match raw.kind.get_ref().as_str() {
         "html" => match raw.html {
             Some(h) => build_html(ck, &name, h.into_inner()).map(Extractor::Html),
-            None => {
-                ck.add(
-                    Some(span.clone()),
-                    key("html"),
-                    "kind = \"html\" needs a [source.html] table with at least `item` and `title`",
-                );
-                None
-            }
+            None => Some(Extractor::Pending),
         },
         "feed" => build_feed(ck, &name, raw.feed.map(Spanned::into_inner).unwrap_or_default()).map(Extractor::Feed),
         "csv" => match raw.csv {
@@ -418,6 +419,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         label: raw.label.unwrap_or_else(|| name.clone()),
         name,
         url: url?,
+        mirrors,
         rate,
         proxy,
         about: raw.about,
@@ -426,6 +428,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         extractor: extractor?,
         request: request.unwrap_or_default(),
         detail,
+        file: None,
     })
 }
 
@@ -445,6 +448,29 @@ fn render_problem(render: Option<Render>, extractor: Option<&Extractor>) -> Opti
             "waits for a selector in a browser: add render = \"chromium\" or remove it".into(),
         )),
         _ => None,
+    }
+}
+
+/// A source address (`url` or a mirror): http or https.
+fn address(ck: &mut Checker, text: &Spanned<String>, key: String) -> Option<Url> {
+    match Url::parse(text.get_ref()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+        Ok(u) => {
+            ck.add(
+                Some(text.span()),
+                key,
+                format!("`{u}`: only http and https URLs can be fetched"),
+            );
+            None
+        }
+        Err(e) => {
+            ck.add(
+                Some(text.span()),
+                key,
+                format!("`{}` is not a URL: {e}", text.get_ref()),
+            );
+            None
+        }
     }
 }
 

@@ -128,7 +128,7 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     // A feed's summaries are HTML too (parsed one by one; an entry's end tag
     // closes what its summary left open, so the scan sees them the same way).
     let parses_html = match &source.extractor {
-        Extractor::Html(_) | Extractor::Feed(_) => true,
+        Extractor::Html(_) | Extractor::Feed(_) | Extractor::Pending => true,
         Extractor::Json(rules) => rules.embedded.is_some(),
         Extractor::Csv(_) => false,
     };
@@ -140,6 +140,11 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
         Extractor::Feed(rules) => feed::extract(rules, url, body),
         Extractor::Json(rules) => json::extract(rules, url, body),
         Extractor::Csv(rules) => csv::extract(rules, url, body),
+        // No rules yet: only whether the page is a listing at all.
+        Extractor::Pending => Ok(Extraction {
+            blocked: html::classify(&scraper::Html::parse_document(body), None, true),
+            ..Extraction::default()
+        }),
     };
     let mut out = match parsed {
         Ok(out) => out,
@@ -159,7 +164,7 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     // A leak site's own postings are its group's; aggregators say per item.
     let site_group = match &source.extractor {
         Extractor::Html(_) | Extractor::Feed(_) => source.group.clone().or_else(|| Some(source.name.clone())),
-        Extractor::Json(_) | Extractor::Csv(_) => source.group.clone(),
+        Extractor::Json(_) | Extractor::Csv(_) | Extractor::Pending => source.group.clone(),
     };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);

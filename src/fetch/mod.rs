@@ -10,6 +10,7 @@
 //! config only: proxy environment variables are ignored.
 
 mod addr;
+mod circuit;
 mod decode;
 mod detail;
 mod redirect;
@@ -123,6 +124,8 @@ impl FetchError {
 pub struct Fetcher {
     direct: reqwest::Client,
     tor: Option<reqwest::Client>,
+    /// Per-source Tor clients with their own SOCKS credentials.
+    circuits: Option<circuit::Circuits>,
     /// Clients of sources with their own `proxy`, by host key.
     proxied: HashMap<String, reqwest::Client>,
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
@@ -181,6 +184,7 @@ impl Fetcher {
         Ok(Fetcher {
             direct,
             tor,
+            circuits: crawl.tor_proxy.as_ref().map(|p| circuit::Circuits::new(crawl, p)),
             proxied: proxied_clients,
             limiters: Mutex::new(HashMap::new()),
             rates,
@@ -247,7 +251,7 @@ impl Fetcher {
     ) -> Result<Page, FetchFailure> {
         match (&self.renderer, source.render) {
             (Some(renderer), Some(_)) => renderer.render(self, source, url).await,
-            _ => self.fetch_with(url, validators, outgoing).await,
+            _ => self.fetch_for(Some(&source.name), url, validators, outgoing).await,
         }
     }
 
@@ -287,40 +291,75 @@ impl Fetcher {
         self.fetch_with(url, validators, &Outgoing::default()).await
     }
 
-    /// Fetches `url` as `outgoing` says, retrying what is worth retrying,
-    /// each try waiting for its host's rate. `validators` make it a
-    /// conditional GET.
+    /// Fetches `url` as `outgoing` says; see [`Fetcher::fetch_for`].
     pub async fn fetch_with(
         &self,
         url: &Url,
         validators: &Validators,
         outgoing: &Outgoing,
     ) -> Result<Page, FetchFailure> {
+        self.fetch_for(None, url, validators, outgoing).await
+    }
+
+    /// Fetches `url` as `outgoing` says, retrying what is worth retrying,
+    /// each try waiting for its host's rate. `validators` make it a
+    /// conditional GET. With a `source`, a `.onion` page goes through Tor on
+    /// that source's own circuit ([`circuit`]), renewed after a proxy error.
+    pub async fn fetch_for(
+        &self,
+        source: Option<&str>,
+        url: &Url,
+        validators: &Validators,
+        outgoing: &Outgoing,
+    ) -> Result<Page, FetchFailure> {
         let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
-        let client = match (self.proxied.get(&host_key(url)), &self.tor, is_onion) {
-            (Some(own), _, _) => own,
-            (None, Some(tor), true) => tor,
-            (None, None, true) => {
-                return Err(FetchFailure {
-                    error: FetchError::NoTorProxy { url: url.clone() },
-                    tries: 0,
-                });
-            }
-            (None, _, false) => &self.direct,
+        let fail = |error| FetchFailure { error, tries: 0 };
+        let own = self.proxied.get(&host_key(url));
+        let mut isolated = match (own, &self.circuits, source, is_onion) {
+            (None, Some(circuits), Some(source), true) if circuits.in_use() => Some((circuits, source)),
+            _ => None,
         };
-        let via_proxy = !std::ptr::eq(client, &self.direct);
+        let mut client = match (own, &self.tor, is_onion) {
+            (Some(own), _, _) => own.clone(),
+            (None, Some(tor), true) => tor.clone(),
+            (None, None, true) => return Err(fail(FetchError::NoTorProxy { url: url.clone() })),
+            (None, _, false) => self.direct.clone(),
+        };
+        let via_proxy = own.is_some() || is_onion;
         let mut tries = 0;
         loop {
+            let mut generation = 0;
+            if let Some((circuits, source)) = isolated {
+                let fresh = circuits.client(source).map_err(|detail| {
+                    fail(FetchError::Proxy {
+                        url: url.clone(),
+                        detail,
+                    })
+                })?;
+                (generation, client) = fresh;
+            }
             tries += 1;
             match self
-                .follow(client, url, validators, outgoing, is_onion, via_proxy)
+                .follow(&client, url, validators, outgoing, is_onion, via_proxy)
                 .await
             {
                 Ok(mut page) => {
                     page.tries = tries;
                     return Ok(page);
                 }
+                Err((FetchError::Proxy { detail, .. }, _))
+                    if isolated.is_some_and(|(circuits, _)| circuits.refused_by(&detail)) =>
+                {
+                    // Not a try: the same request again, without credentials.
+                    isolated = None;
+                    client = self.tor.clone().expect("circuits exist only with a Tor proxy");
+                    tries -= 1;
+                }
                 Err((e, retry_after)) if e.retryable() && tries <= self.retries => {
+                    if let (FetchError::Proxy { .. }, Some((circuits, source))) = (&e, isolated) {
+                        // A new circuit rather than the one that just failed.
+                        let _ = circuits.renew(source, generation);
+                    }
                     let backoff = self.retry_base * 2u32.saturating_pow(tries - 1);
                     let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER) + jitter(backoff / 4);
                     tracing::debug!("{e}; try {tries} failed, next in {wait:?}");

@@ -10,6 +10,11 @@
 //! - **ok**: postings found again (or an unchanged page of a broken source):
 //!   reported as **recovered** when it was anything else.
 //!
+//! A source with `mirrors` says it in its own words: **all addresses down**
+//! (broken, with each address's failure) and **answers again at ADDRESS**
+//! (recovered). Pending sources (no selectors yet) are announced together,
+//! once, with the selectors proposed for each ([`announce_pending`]).
+//!
 //! A **silent** alert carries a `suggestion` when the page still lists
 //! postings in a new layout: a replacement `[source.html]` table and what it
 //! extracts ([`crate::suggest::heal_hint`]), shown line for line so it can be
@@ -21,7 +26,7 @@ use url::Url;
 
 use crate::config::{Config, Source};
 use crate::notify::email::Rendered;
-use crate::store::{StoreError, Writer};
+use crate::store::{AddressState, Store, StoreError, Writer};
 // Queued by the store, which owns the type so it needs nothing from notify.
 pub use crate::store::AdminAlert;
 
@@ -45,6 +50,10 @@ pub struct Observation<'a> {
     /// The first page's body and URL when it read as empty (not blocked):
     /// what a replacement definition is suggested from if the source went silent.
     pub page: Option<(&'a str, &'a Url)>,
+    /// The address that answered (sources with mirrors try several).
+    pub answered: Option<&'a Url>,
+    /// Every address tried and how it went.
+    pub addresses: &'a [AddressState],
 }
 
 /// The state after `obs`, given the current one; `None` keeps it.
@@ -110,11 +119,32 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
         "blocked" => "is blocked",
         "silent" => "went silent",
         "recovered" => "recovered",
+        // The detail starts with the address it is about.
+        "back" => &format!("answers again at {}", a.detail.split(": ").next().unwrap_or_default()),
         other => other,
     };
-    let subject = crate::text::clean(&format!("[leakwatch] source {} ({label}) {what}", a.source));
+    let subject = match a.event.as_str() {
+        "down" => crate::text::clean(&format!(
+            "[leakwatch] all addresses of source {} ({label}) down",
+            a.source
+        )),
+        "pending" => crate::text::clean(&format!(
+            "[leakwatch] {}",
+            a.detail.split(':').next().unwrap_or_default()
+        )),
+        _ => crate::text::clean(&format!("[leakwatch] source {} ({label}) {what}", a.source)),
+    };
+    let what = match a.event.as_str() {
+        "down" => "is down at every address",
+        _ => what,
+    };
     let advice = match a.event.as_str() {
-        "recovered" => "Nothing to do: leakwatch reads it again.".to_owned(),
+        "recovered" | "back" => "Nothing to do: leakwatch reads it again.".to_owned(),
+        "down" => format!(
+            "The site may have moved: look for its new address (the trackers, ransomwatch or RansomLook, list them) and add it to `mirrors` of source {}.",
+            a.source
+        ),
+        "pending" => "Check each proposal with `leakwatch source test NAME` after pasting it; `leakwatch source suggest NAME` prints it again.".to_owned(),
         "blocked" => format!(
             "The site shows a CAPTCHA, login or error page instead of its listing. Check it through Tor; `leakwatch source test {}` shows what leakwatch gets.",
             a.source
@@ -125,8 +155,12 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
         ),
     };
     let mut text = String::new();
-    let _ = writeln!(text, "Source {} ({label}) {what} (was: {}).\n", a.source, a.previous);
-    let _ = writeln!(text, "What leakwatch saw: {}", crate::text::clean(&a.detail));
+    let opening = match a.event.as_str() {
+        "pending" => format!("{}.", a.detail),
+        _ => format!("Source {} ({label}) {what} (was: {}).", a.source, a.previous),
+    };
+    let _ = writeln!(text, "{}\n", crate::text::clean(&opening));
+    let _ = writeln!(text, "What leakwatch saw: {}", crate::text::clean_lines(&a.detail));
     if let Some(s) = &a.suggestion {
         // Line by line: the suggestion is TOML to paste, its newlines matter.
         let _ = write!(text, "\nSuggestion:\n\n{}", crate::text::clean_lines(s));
@@ -139,13 +173,7 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>leakwatch source health</title></head>\n<body style=\"font-family:sans-serif\">\n",
     );
-    let _ = writeln!(
-        html,
-        "<p>Source <b>{}</b> ({}) {what} (was: {}).</p>",
-        esc(&a.source),
-        esc(label),
-        esc(&a.previous)
-    );
+    let _ = writeln!(html, "<p>{}</p>", esc(&opening));
     let _ = writeln!(html, "<p>What leakwatch saw: {}</p>", esc(&a.detail));
     if let Some(s) = &a.suggestion {
         let _ = writeln!(
@@ -181,8 +209,30 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
     let Some(next) = assess(&current, obs, config.notify.broken_after) else {
         return Ok(());
     };
-    let Some(event) = event(&current, next) else {
+    let Some(mut event) = event(&current, next) else {
         return Ok(());
+    };
+    let mut about = source.url.as_str();
+    if !source.mirrors.is_empty() {
+        match event {
+            "broken" => event = "down",
+            "recovered" if obs.answered.is_some() && matches!(current.as_str(), "broken" | "blocked") => {
+                event = "back";
+            }
+            _ => {}
+        }
+    }
+    if let Some(answered) = obs.answered {
+        about = answered.as_str();
+    }
+    let detail = match event {
+        "down" => obs
+            .addresses
+            .iter()
+            .map(|a| format!("{}: {}", a.url, a.last_error.as_deref().unwrap_or(&a.last_status)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => detail(obs, about),
     };
     w.set_source_health(&source.name, next, now)?;
     tracing::warn!("source {}: {event}", source.name);
@@ -192,6 +242,25 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
         ("silent", Some((body, url))) => crate::suggest::heal_hint(body, url),
         _ => None,
     };
+    queue_for_admins(
+        w,
+        config,
+        &AdminAlert {
+            id: 0,
+            recipient: String::new(),
+            source: source.name.clone(),
+            event: event.to_owned(),
+            previous: current,
+            detail,
+            suggestion,
+            message_id: String::new(),
+        },
+        now,
+    )
+}
+
+/// Queues `alert` once per admin recipient, each with its own Message-ID.
+fn queue_for_admins(w: &Writer, config: &Config, alert: &AdminAlert, now: &str) -> Result<(), StoreError> {
     let domain = config
         .smtp
         .as_ref()
@@ -200,19 +269,55 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
     for (i, recipient) in admin_audience(config).into_iter().enumerate() {
         w.queue_admin_alert(
             &AdminAlert {
-                id: 0,
                 recipient,
-                source: source.name.clone(),
-                event: event.to_owned(),
-                previous: current.clone(),
-                detail: detail(obs, source.url.as_str()),
-                suggestion: suggestion.clone(),
                 message_id: format!("<leakwatch.admin.{stamp:x}.{i}@{domain}>"),
+                ..alert.clone()
             },
             now,
         )?;
     }
     Ok(())
+}
+
+/// Tells the admins, in one email, about pending sources (no selectors
+/// yet) that have a proposal they were not told about — once per source.
+/// Its own transaction: a kill before it leaves the proposals unannounced
+/// for the next run.
+pub fn announce_pending(store: &mut Store, config: &Config, now: &str) -> Result<(), StoreError> {
+    let w = store.write()?;
+    let proposals = w.unannounced_proposals()?;
+    if proposals.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = proposals.iter().map(|p| p.source.as_str()).collect();
+    let headline = match proposals.len() {
+        1 => format!("1 new source needs selectors: {}", names[0]),
+        n => format!("{n} new sources need selectors: {}", names.join(", ")),
+    };
+    let mut listing = String::new();
+    for p in &proposals {
+        let _ = write!(listing, "== source {} ({}) ==\n{}\n", p.source, p.url, p.text);
+    }
+    queue_for_admins(
+        &w,
+        config,
+        &AdminAlert {
+            id: 0,
+            recipient: String::new(),
+            source: String::new(),
+            event: "pending".into(),
+            previous: "new".into(),
+            detail: headline.clone(),
+            suggestion: Some(listing),
+            message_id: String::new(),
+        },
+        now,
+    )?;
+    for p in &proposals {
+        w.mark_proposal_announced(&p.source)?;
+    }
+    tracing::info!("{headline}");
+    w.commit()
 }
 
 #[cfg(test)]
@@ -228,6 +333,8 @@ mod tests {
             postings,
             previous_count: previous,
             page: None,
+            answered: None,
+            addresses: &[],
         }
     }
 

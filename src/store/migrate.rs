@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE, POSTING_FACTS];
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE, POSTING_FACTS, MIRRORS];
 
 /// One row per source (`source_health` folded into `source`), the error a
 /// run died on, and victim keys without spaces and legal suffixes (rewritten
@@ -105,6 +105,29 @@ const POSTING_FACTS: &str = "
     ALTER TABLE posting ADD COLUMN claim_group TEXT;
     ALTER TABLE posting ADD COLUMN claim_site TEXT;
 ";
+
+/// Per-address state of sources with mirrors, and proposals for pending sources.
+const MIRRORS: &str = "-- Every address of a source (`url` and each of `mirrors`) and how it last
+-- answered: the run tries the best first (src/run/mirrors.rs).
+CREATE TABLE source_address (
+    source        TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    last_status   TEXT NOT NULL,            -- ok | empty | blocked | http-error | proxy-error | pending
+    last_error    TEXT,
+    last_tried    TEXT NOT NULL,
+    last_success  TEXT,
+    PRIMARY KEY (source, url)
+) STRICT;
+
+-- Selectors proposed for a pending source (no [source.html] yet), made from
+-- its last page; `announced` once the admins were told.
+CREATE TABLE source_proposal (
+    source      TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    proposal    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    announced   INTEGER NOT NULL DEFAULT 0
+) STRICT;";
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -248,6 +271,32 @@ mod tests {
             )
             .unwrap();
         assert_eq!(found, 1);
+    }
+
+    #[test]
+    fn the_step_before_mirrors_gets_the_address_and_proposal_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old.db"), dir.path().join("new.db"));
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(&format!(
+            "DROP TABLE source_address; DROP TABLE source_proposal; PRAGMA user_version = {};",
+            CURRENT - 1
+        ))
+        .unwrap();
+        drop(conn);
+        let schema = |p: &Path| -> Vec<(String, String)> {
+            let store = Store::open(p).unwrap();
+            let mut stmt = store
+                .conn
+                .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(schema(&old), schema(&new));
     }
 
     #[test]

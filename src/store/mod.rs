@@ -8,6 +8,7 @@
 //! process writes meanwhile, whatever the busy timeout.
 
 mod accounts;
+mod addresses;
 mod details;
 mod entries;
 mod health;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use accounts::{AuditRow, SessionUser, User};
+pub use addresses::{AddressState, Proposal};
 pub use details::{DueDetail, MAX_DETAIL_TRIES};
 pub use entries::{ImportReport, ListedEntry};
 pub use health::AdminAlert;

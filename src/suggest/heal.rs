@@ -14,7 +14,35 @@ const SHOWN: usize = 10;
 /// `[source.html]` table and the postings it extracts from `page_html`.
 /// `None` when the page is blocked or holds no listing to suggest from.
 pub fn heal_hint(page_html: &str, page_url: &Url) -> Option<String> {
-    // The alert says to replace the source's [source.html]: an HTML table.
+    let (definition, listed) = replacement(page_html, page_url)?;
+    Some(format!(
+        "The page still lists postings, in a layout the configured selectors no longer match.\n\
+         Suggested replacement (paste under the source's [[source]], replacing its [source.html]):\n\n{definition}\n\
+         {listed}Check it with `leakwatch source test NAME` before relying on it.\n"
+    ))
+}
+
+/// The proposal stored for a pending source (no `[source.html]` yet): a
+/// `[source.html]` table and the postings it extracts from `page_html`, or
+/// why there is none.
+pub fn proposal(page_html: &str, page_url: &Url) -> String {
+    match replacement(page_html, page_url) {
+        Some((definition, listed)) => format!(
+            "Proposed for {page_url} (paste under the source's [[source]]):\n\n{definition}\n{listed}\
+             Check it with `leakwatch source test NAME` before relying on it.\n"
+        ),
+        None => format!(
+            "No proposal: {page_url} holds no list leakwatch recognises as postings. \
+             Write the [source.html] table by hand; `leakwatch source suggest {page_url} --all` shows what was considered.\n"
+        ),
+    }
+}
+
+/// The best suggested definition as TOML, and the postings it extracts
+/// ("It extracts N postings …" and the first titles); `None` when the page
+/// holds no listing to suggest from.
+fn replacement(page_html: &str, page_url: &Url) -> Option<(String, String)> {
+    // Both texts say to paste a [source.html] table: an HTML definition.
     let best = suggest(page_html)
         .ok()?
         .into_iter()
@@ -25,10 +53,7 @@ pub fn heal_hint(page_html: &str, page_url: &Url) -> Option<String> {
         return None;
     }
     let mut out = format!(
-        "The page still lists postings, in a layout the configured selectors no longer match.\n\
-         Suggested replacement (paste under the source's [[source]], replacing its [source.html]):\n\n{}\n\
-         It extracts {} postings from the page just fetched:\n",
-        best.definition.to_toml(),
+        "It extracts {} postings from the page just fetched:\n",
         x.postings.len()
     );
     for p in x.postings.iter().take(SHOWN) {
@@ -41,8 +66,7 @@ pub fn heal_hint(page_html: &str, page_url: &Url) -> Option<String> {
     if x.postings.len() > SHOWN {
         out.push_str(&format!("  … and {} more\n", x.postings.len() - SHOWN));
     }
-    out.push_str("Check it with `leakwatch source test NAME` before relying on it.\n");
-    Some(out)
+    Some((best.definition.to_toml(), out))
 }
 
 #[cfg(test)]

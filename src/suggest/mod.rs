@@ -34,7 +34,7 @@ use std::collections::HashSet;
 use scraper::{ElementRef, Html, Selector};
 
 pub use definition::{Definition, HtmlDefinition, JsonDefinition, Title};
-pub use heal::heal_hint;
+pub use heal::{heal_hint, proposal};
 pub use verify::source;
 
 /// The fewest repeats that make a listing.
