@@ -30,7 +30,7 @@ use crate::watch::{Matcher, WatchEntry};
 
 // What a run returns; defined apart so `logging` can print it without
 // depending on the run that produced it.
-pub use crate::summary::RunSummary;
+pub use crate::summary::{RunSummary, StageTimes};
 
 /// What the caller asks of a run.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +77,8 @@ struct SourceOutcome {
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
     empty_page: Option<(String, Url)>,
+    /// Time spent fetching and extracting this source's pages.
+    stages: StageTimes,
 }
 
 /// Runs the pipeline once.
@@ -99,8 +101,11 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut counts = RunCounts::default();
+    let mut stages = StageTimes::default();
     let bar = Stage::start(opts.progress, "backfill", None);
+    let clock = Instant::now();
     counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    stages.backfill = clock.elapsed();
     drop(bar);
 
     let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
@@ -148,7 +153,8 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
         let (status, found) = (outcome.status, outcome.postings.len());
-        process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        stages += outcome.stages;
+        stages += process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
         bar.done(&name);
     }
@@ -167,6 +173,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
+    let clock = Instant::now();
     let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
@@ -185,9 +192,11 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         delivery.failed += hooks.failed;
         delivery.errors.extend(hooks.errors);
     }
+    stages.deliver = clock.elapsed();
     for e in &delivery.errors {
         tracing::warn!("{e}");
     }
+    tracing::debug!("run {run_id}: {}", stages.line());
     counts.emails_sent = delivery.sent;
     counts.emails_pending = delivery.pending;
     counts.emails_failed = delivery.failed;
@@ -199,6 +208,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         duration: started.elapsed(),
         interrupted,
         previews,
+        stages,
     };
     let status = match (summary.interrupted, summary.all_ok()) {
         (true, _) => "interrupted",
@@ -286,6 +296,7 @@ async fn crawl_source(
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        stages: StageTimes::default(),
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
@@ -300,7 +311,10 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.fetch(&url, &old).await {
+        let clock = Instant::now();
+        let fetched = fetcher.fetch(&url, &old).await;
+        out.stages.fetch += clock.elapsed();
+        let page = match fetched {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -316,7 +330,10 @@ async fn crawl_source(
             // An unchanged page tells nothing new, nor where its next page is.
             break;
         }
-        let extraction = match extract::extract(&source, &page.url, &page.body) {
+        let clock = Instant::now();
+        let extracted = extract::extract(&source, &page.url, &page.body);
+        out.stages.extract += clock.elapsed();
+        let extraction = match extracted {
             Ok(x) => x,
             Err(e) => {
                 out.status = "http-error";
@@ -356,7 +373,7 @@ async fn crawl_source(
     out
 }
 
-/// The writer: one transaction per source.
+/// The writer: one transaction per source. Returns the time its stages took.
 fn process(
     store: &mut Store,
     config: &Config,
@@ -365,7 +382,14 @@ fn process(
     entries: &HashMap<i64, WatchEntry>,
     outcome: SourceOutcome,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<StageTimes, StoreError> {
+    let mut stages = StageTimes::default();
+    let mut clock = Instant::now();
+    let mut lap = |into: &mut Duration| {
+        let now = Instant::now();
+        *into += now - clock;
+        clock = now;
+    };
     let name = &outcome.source.name;
     let now = store::now();
     let old_state = store.source_state(name)?;
@@ -382,8 +406,11 @@ fn process(
         run_id,
         now: &now,
     };
+    lap(&mut stages.commit);
     for posting in &outcome.postings {
-        let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
+        let stored = w.store_posting(posting, run_id, &now, first_look)?;
+        lap(&mut stages.diff);
+        let Some(change) = stored else {
             continue;
         };
         match change.kind {
@@ -392,10 +419,12 @@ fn process(
         }
         let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
         hits.extend(matcher.find(&change.posting));
+        lap(&mut stages.matching);
         for hit in hits {
             let changed = change.kind == ChangeKind::Changed;
             counts.matches += queue.hit(change.posting_id, &change.posting, &hit, false, changed)?;
         }
+        lap(&mut stages.outbox);
     }
     for (url, old, new) in &outcome.pages {
         w.save_validators(name, url, old, new)?;
@@ -443,7 +472,9 @@ fn process(
         page: outcome.empty_page.as_ref().map(|(body, url)| (body.as_str(), url)),
     };
     notify::health::record(&w, config, &outcome.source, &health, &now)?;
-    w.commit()
+    w.commit()?;
+    lap(&mut stages.commit);
+    Ok(stages)
 }
 
 /// How old a posting may be, on the first crawl of a disclosure channel, to
@@ -466,6 +497,7 @@ fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
         not_modified: 0,
         tries: 0,
         empty_page: None,
+        stages: StageTimes::default(),
     })
 }
 
