@@ -141,6 +141,8 @@ CREATE TABLE digest (
 CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
+-- The repeat check reads an entry's earlier matches on every hit.
+CREATE INDEX match_entry ON "match" (entry_id);
 
 -- Source health as admins were last told it (src/notify/health.rs). No row
 -- means ok; a row is written only when the state changes.

@@ -88,10 +88,12 @@ fn sample_titles() -> Vec<String> {
     let path = support::corpus().join("posts/ransomlook_sample_posts_2022-08.json");
     let items: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(&path).expect("sample posts")).expect("sample JSON");
+    // Distinct as leakwatch keys them, so every generated posting is new.
+    let mut seen = std::collections::HashSet::new();
     items
         .iter()
         .filter_map(|i| i["post_title"].as_str())
-        .filter(|t| !t.trim().is_empty())
+        .filter(|t| !t.trim().is_empty() && seen.insert(leakwatch::text::normalize(t)))
         .map(str::to_owned)
         .collect()
 }

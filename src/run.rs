@@ -407,25 +407,47 @@ fn process(
         now: &now,
     };
     lap(&mut stages.commit);
-    for posting in &outcome.postings {
-        let stored = w.store_posting(posting, run_id, &now, first_look)?;
-        lap(&mut stages.diff);
-        let Some(change) = stored else {
-            continue;
-        };
-        match change.kind {
-            ChangeKind::New => counts.postings_new += 1,
-            ChangeKind::Changed => counts.postings_changed += 1,
+    let source = &outcome.source;
+    std::thread::scope(|scope| {
+        // The matcher takes each change as the diff finds it, on the other
+        // core; its hits are written after the diff, in the same transaction.
+        let (to_match, changes) = std::sync::mpsc::channel::<store::Change>();
+        let matching = scope.spawn(move || {
+            let clock = Instant::now();
+            let found: Vec<_> = changes
+                .into_iter()
+                .filter_map(|change| {
+                    let mut hits = about_hits(matcher, source, &change, first_look);
+                    hits.extend(matcher.find(change.posting));
+                    (!hits.is_empty()).then_some((change, hits))
+                })
+                .collect();
+            (found, clock.elapsed())
+        });
+        for posting in &outcome.postings {
+            let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
+                continue;
+            };
+            match change.kind {
+                ChangeKind::New => counts.postings_new += 1,
+                ChangeKind::Changed => counts.postings_changed += 1,
+            }
+            // The receiver lives until every change is sent.
+            let _ = to_match.send(change);
         }
-        let mut hits = about_hits(matcher, &outcome.source, &change, first_look);
-        hits.extend(matcher.find(&change.posting));
-        lap(&mut stages.matching);
-        for hit in hits {
+        drop(to_match);
+        let (found, busy) = matching.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        lap(&mut stages.diff);
+        stages.matching += busy;
+        for (change, hits) in found {
             let changed = change.kind == ChangeKind::Changed;
-            counts.matches += queue.hit(change.posting_id, &change.posting, &hit, false, changed)?;
+            for hit in hits {
+                counts.matches += queue.hit(change.posting_id, change.posting, &hit, false, changed)?;
+            }
         }
         lap(&mut stages.outbox);
-    }
+        Ok::<_, StoreError>(())
+    })?;
     for (url, old, new) in &outcome.pages {
         w.save_validators(name, url, old, new)?;
     }
@@ -511,7 +533,7 @@ fn about_hits(matcher: &Matcher, source: &Source, change: &store::Change, first_
     if first_look && change.posting.posted_at.is_none_or(|d| d < cutoff) {
         return Vec::new();
     }
-    matcher.about(&source.about, &change.posting)
+    matcher.about(&source.about, change.posting)
 }
 
 /// Matches watch entries added or changed since their last backfill against

@@ -13,7 +13,11 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[];
+const STEPS: &[&str] = &[
+    // 1 → 2: matches by entry, for the repeat check on every hit (without
+    // it each hit scanned every match: quadratic in a big first crawl).
+    "CREATE INDEX match_entry ON \"match\" (entry_id);",
+];
 
 /// The version `schema.sql` is at.
 pub const CURRENT: i64 = 1 + STEPS.len() as i64;
@@ -71,6 +75,36 @@ mod tests {
             err.to_string().contains("newer than this leakwatch understands"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_version_1_database_gets_the_match_entry_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let schema = |c: &Connection| -> Vec<String> {
+            let mut stmt = c
+                .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+        };
+        let fresh = schema(&Store::open(&dir.path().join("new.db")).unwrap().conn);
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute_batch("DROP INDEX match_entry; PRAGMA user_version = 1;")
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(schema(&store.conn), fresh);
+        let plan: String = store
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM \"match\" WHERE entry_id = 1",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("match_entry"), "{plan}");
     }
 
     #[test]
