@@ -12,7 +12,7 @@ conn.execute("PRAGMA journal_mode=WAL")
 conn.executescript(open(schema).read())
 with conn:
     conn.executemany(
-        "INSERT INTO posting (source, key, victim, title, posted_at, body, first_seen_at, first_run_id)"
+        "INSERT OR IGNORE INTO posting (source, key, victim, title, posted_at, body, first_seen_at, first_run_id)"
         " VALUES ('bench', ?, ?, ?, ?, ?, '2026-01-01T00:00:00Z', 1)",
         ((i["post_title"].lower() + "\x1f", i["post_title"].lower(), i["post_title"], i["discovered"],
           i.get("description", "")) for i in items),

@@ -413,16 +413,18 @@ fn process(
         // core; its hits are written after the diff, in the same transaction.
         let (to_match, changes) = std::sync::mpsc::channel::<store::Change>();
         let matching = scope.spawn(move || {
-            let clock = Instant::now();
+            let mut busy = Duration::ZERO;
             let found: Vec<_> = changes
                 .into_iter()
                 .filter_map(|change| {
+                    let clock = Instant::now();
                     let mut hits = about_hits(matcher, source, &change, first_look);
                     hits.extend(matcher.find(change.posting));
+                    busy += clock.elapsed();
                     (!hits.is_empty()).then_some((change, hits))
                 })
                 .collect();
-            (found, clock.elapsed())
+            (found, busy)
         });
         for posting in &outcome.postings {
             let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
