@@ -5,14 +5,17 @@
 -- step by step by the migrations in src/store/migrate.rs, which must leave it
 -- equal to what this file creates. Timestamps are RFC 3339 text in UTC.
 
--- One row per source that has been crawled: the state that outlives a run.
+-- One row per source that has been crawled: the state that outlives a run,
+-- its health as admins were last told it included (src/notify/health.rs).
 -- What each run saw is in `fetch`; this changes only when the state does,
 -- so a run over unchanged pages writes nothing here.
 CREATE TABLE source (
     name             TEXT PRIMARY KEY,
     first_run_id     INTEGER,               -- the run that first listed it: its postings then are "first look"
     last_count       INTEGER NOT NULL DEFAULT 0,  -- postings on the last ok fetch
-    failures_in_row  INTEGER NOT NULL DEFAULT 0
+    failures_in_row  INTEGER NOT NULL DEFAULT 0,
+    health           TEXT NOT NULL DEFAULT 'ok',  -- ok | broken | blocked | silent
+    health_since     TEXT                   -- when it last changed; NULL: never reported
 ) STRICT;
 
 -- Validators for conditional GET, one row per page URL of a source.
@@ -41,7 +44,11 @@ CREATE TABLE run (
     matches             INTEGER NOT NULL DEFAULT 0,
     emails_sent         INTEGER NOT NULL DEFAULT 0,
     emails_pending      INTEGER NOT NULL DEFAULT 0,
-    emails_failed       INTEGER NOT NULL DEFAULT 0
+    emails_failed       INTEGER NOT NULL DEFAULT 0,
+    error               TEXT,               -- why a 'failed' run stopped, when it died on a fatal error
+    details_fetched     INTEGER NOT NULL DEFAULT 0,  -- [source.detail] pages read
+    details_failed      INTEGER NOT NULL DEFAULT 0,  -- detail fetches that failed (retried up to a limit)
+    details_waiting     INTEGER NOT NULL DEFAULT 0   -- detail pages left queued for later runs
 ) STRICT;
 
 -- What happened to each source in each run: the `runs` view of failures.
@@ -111,6 +118,10 @@ CREATE TABLE "match" (
     revision      INTEGER NOT NULL DEFAULT 0,  -- 1, 2, … : the same posting changed meaningfully
     said_published INTEGER NOT NULL DEFAULT 0, -- announced, the posting said the data was out
     created_at    TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'confirmed', 'dismissed')),  -- triage
+    note          TEXT,                     -- the analyst's note with the last triage
+    triaged_by    TEXT,
+    triaged_at    TEXT,
     UNIQUE (posting_id, entry_id, revision)
 ) STRICT;
 
@@ -144,14 +155,6 @@ CREATE INDEX match_posting ON "match" (posting_id);
 -- The repeat check reads an entry's earlier matches on every hit.
 CREATE INDEX match_entry ON "match" (entry_id);
 
--- Source health as admins were last told it (src/notify/health.rs). No row
--- means ok; a row is written only when the state changes.
-CREATE TABLE source_health (
-    source  TEXT PRIMARY KEY,
-    state   TEXT NOT NULL,                  -- ok | broken | blocked | silent
-    since   TEXT NOT NULL
-) STRICT;
-
 -- An email to one admin about one change of a source's health, written in
 -- the same transaction as the change, with its Message-ID fixed then: the
 -- same outbox guarantees as alerts.
@@ -172,3 +175,70 @@ CREATE TABLE admin_alert (
 ) STRICT;
 
 CREATE INDEX admin_alert_pending ON admin_alert (state) WHERE state = 'pending';
+
+-- The post's own page of a posting ([source.detail]): queued in the
+-- transaction that stored the new or changed posting, read by later fetches
+-- oldest first, at most `max_per_run` per source per run. A row is never
+-- lost: it stays 'queued' until read, or 'failed' after too many tries.
+CREATE TABLE detail (
+    posting_id  INTEGER PRIMARY KEY REFERENCES posting(id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'queued',  -- queued | read | failed
+    tries       INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,                   -- the last failure
+    queued_at   TEXT NOT NULL,
+    read_at     TEXT,
+    body        TEXT NOT NULL DEFAULT '',  -- the fields read on the page
+    website     TEXT,
+    posted_at   TEXT
+) STRICT;
+
+CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
+CREATE INDEX match_status ON "match" (status, created_at);
+
+-- Analyst workspace accounts (`leakwatch user add`). Passwords are Argon2id
+-- PHC strings; viewers read, analysts change.
+CREATE TABLE app_user (
+    name           TEXT PRIMARY KEY,
+    role           TEXT NOT NULL CHECK (role IN ('analyst', 'viewer')),
+    password_hash  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+) STRICT;
+
+-- A signed-in browser. `id` is the cookie's random value; `csrf` the token
+-- every state-changing request of this session must carry.
+CREATE TABLE session (
+    id          TEXT PRIMARY KEY,
+    user_name   TEXT NOT NULL REFERENCES app_user(name) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+
+-- Every change made through the workspace or the triage/user commands: who,
+-- when, what. Never pruned.
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,                  -- a user name, or `cli:<login>` for shell commands
+    action  TEXT NOT NULL,                  -- triage | exclude | watch-add | watch-edit | watch-rm | watch-import | user-add | user-rm | login
+    target  TEXT NOT NULL,                  -- `match:12`, a watch entry's name, a user name
+    detail  TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX audit_target ON audit (target);
+
+-- Full-text search over postings (the workspace's Postings page), kept in
+-- step with `posting` by triggers.
+CREATE VIRTUAL TABLE posting_fts USING fts5(title, body, content = 'posting', content_rowid = 'id');
+CREATE TRIGGER posting_fts_insert AFTER INSERT ON posting BEGIN
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER posting_fts_delete AFTER DELETE ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER posting_fts_update AFTER UPDATE OF title, body ON posting BEGIN
+    INSERT INTO posting_fts (posting_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO posting_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;

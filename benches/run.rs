@@ -322,7 +322,7 @@ fn crawl(p: &Params, titles: &[String]) {
         let config = Config::load(&path).expect("config");
         Store::open(&config.database)
             .expect("database")
-            .import_entries(&entries, false)
+            .import_entries(&entries, false, "bench")
             .expect("entries");
         // Entries imported before the first crawl would be backfilled against
         // nothing; a run marks them done.
@@ -401,7 +401,7 @@ fn backfill(p: &Params, titles: &[String]) {
         tx.commit().expect("commit");
         Store::open(&config.database)
             .expect("database")
-            .import_entries(&entries(titles, p.entries), false)
+            .import_entries(&entries(titles, p.entries), false, "bench")
             .expect("entries");
     });
     let (matches, t) = timed(|| run::backfill_now(&config).expect("backfill"));

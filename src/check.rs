@@ -4,8 +4,12 @@
 //! (syntax, unknown keys, selectors, recipients, proxy URLs, rates). On top of
 //! those, the checks that need the machine the run will happen on: the
 //! database can be opened (or created), the secrets named by the config are in
-//! the environment, `.onion` sources have a Tor proxy that answers. Each
-//! problem names the file and, where it comes from a key, the line.
+//! the environment, `.onion` sources have a Tor proxy that answers, the
+//! database passes `PRAGMA quick_check`. Each problem names the file and,
+//! where it comes from a key, the line.
+//!
+//! Some findings are warnings, not problems: a run would work today, but
+//! not for long (little free disk under the database's folder).
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
@@ -19,10 +23,12 @@ use crate::store::Store;
 /// How long `check` waits for the Tor proxy to accept a connection.
 const PROXY_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// What `check` found: the config when it could be built, and every problem.
+/// What `check` found: the config when it could be built, every problem,
+/// and warnings (worth fixing, but no run fails of them yet).
 pub struct CheckReport {
     pub config: Option<Config>,
     pub problems: ConfigError,
+    pub warnings: Vec<Problem>,
 }
 
 /// Runs every check on the config file at `path`.
@@ -31,13 +37,19 @@ pub fn check(path: &Path) -> CheckReport {
         Ok(t) => t,
         Err(_) => {
             let problems = Config::load(path).expect_err("an unreadable config does not load");
-            return CheckReport { config: None, problems };
+            return CheckReport {
+                config: None,
+                problems,
+                warnings: Vec::new(),
+            };
         }
     };
     let (config, mut problems) = Config::parse_partial(path, &text);
+    let mut warnings = Vec::new();
     if let Some(config) = &config {
         let keys = Keys::new(&text);
         problems.extend(environment(config, &keys));
+        warnings.extend(disk_space(config, &keys));
     }
     CheckReport {
         config,
@@ -45,8 +57,31 @@ pub fn check(path: &Path) -> CheckReport {
             file: path.to_owned(),
             problems,
         },
+        warnings,
     }
 }
+
+/// Less free space under the database's folder than `database.min_free_mb`.
+fn disk_space(config: &Config, keys: &Keys) -> Option<Problem> {
+    // The folder may not exist yet: its nearest existing parent is the disk it will be on.
+    let dir = config.database.parent().unwrap_or(Path::new("."));
+    let dir = dir.ancestors().find(|d| d.is_dir()).unwrap_or(Path::new("."));
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    let free_mb = stat.f_bavail.saturating_mul(stat.f_frsize) / MB;
+    (free_mb < config.min_free_mb).then(|| Problem {
+        file: None,
+        line: keys.line(&["database", "min_free_mb"]).or(keys.line(&["database", "path"])),
+        key: "database.path".into(),
+        message: format!(
+            "only {free_mb} MB free under {} (database.min_free_mb = {}): when the disk fills, runs stop with \"database or disk is full\"; free some space or move the database",
+            dir.display(),
+            config.min_free_mb
+        ),
+    })
+}
+
+/// A megabyte, as `min_free_mb` counts them.
+const MB: u64 = 1024 * 1024;
 
 /// The checks that look beyond the file.
 fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
@@ -85,6 +120,18 @@ fn environment(config: &Config, keys: &Keys) -> Vec<Problem> {
                 message: format!(
                     "{} is not set in this environment: set it where leakwatch runs, like the SMTP password",
                     hook.url_env
+                ),
+            });
+        }
+    }
+    for s in &config.sources {
+        for (header, var) in s.request.missing_env() {
+            out.push(Problem {
+                file: None,
+                line: keys.source_request_line(&s.name),
+                key: format!("source \"{}\": request.headers_env.{header}", s.name),
+                message: format!(
+                    "{var} is not set in this environment: set it where leakwatch runs (the cron line, or EnvironmentFile= of the systemd unit); until then this source is not fetched"
                 ),
             });
         }
@@ -136,7 +183,7 @@ fn database(config: &Config, keys: &Keys) -> Option<Problem> {
     };
     let db = &config.database;
     if db.exists() {
-        return match Store::open(db).and_then(|s| s.integrity_check()) {
+        return match Store::open(db).and_then(|s| s.quick_check()) {
             Ok(ok) if ok == "ok" => None,
             Ok(report) => Some(problem(format!(
                 "{} is damaged ({report}): restore it from a backup",
@@ -275,12 +322,27 @@ impl<'a> Keys<'a> {
 
     /// The line of `key` in the `[[source]]` named `name`.
     fn source_line(&self, name: &str, key: &str) -> Option<usize> {
-        let sources = self.root.as_ref()?.get("source")?.get_ref().as_array()?;
-        let source = sources
-            .iter()
-            .find(|s| s.get_ref().get("name").and_then(|n| n.get_ref().as_str()) == Some(name))?;
+        let source = self.source(name)?;
         let span = source.get_ref().get(key).map_or(source.span(), |v| v.span());
         Some(self.line_at(span.start))
+    }
+
+    /// The line of `request.headers_env` in the `[[source]]` named `name`.
+    fn source_request_line(&self, name: &str) -> Option<usize> {
+        let request = self.source(name)?.get_ref().get("request")?;
+        let span = request
+            .get_ref()
+            .get("headers_env")
+            .map_or(request.span(), |v| v.span());
+        Some(self.line_at(span.start))
+    }
+
+    /// The `[[source]]` table named `name`.
+    fn source(&self, name: &str) -> Option<&toml::Spanned<DeValue<'a>>> {
+        let sources = self.root.as_ref()?.get("source")?.get_ref().as_array()?;
+        sources
+            .iter()
+            .find(|s| s.get_ref().get("name").and_then(|n| n.get_ref().as_str()) == Some(name))
     }
 }
 

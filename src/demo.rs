@@ -111,7 +111,7 @@ label = "Vendor security advisories (demo)"
     let config = Config::load(&config_path).map_err(|e| e.to_string())?;
     let entries = watch::csv::read(WATCHLIST.as_bytes(), Some("demo watch list")).map_err(|e| e.to_string())?;
     Store::open(&config.database)
-        .and_then(|mut s| s.import_entries(&entries, true))
+        .and_then(|mut s| s.import_entries(&entries, true, "demo"))
         .map_err(|e| e.to_string())?;
 
     let opts = RunOptions {

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod serve;
 pub mod store;
 pub mod suggest;
 pub mod summary;

@@ -71,8 +71,9 @@ pub fn init(verbose: u8, format: LogFormat) {
         1 => "info",
         _ => "debug",
     };
-    // The summary is its own target so that it passes the quiet default.
-    let default = format!("leakwatch={level},leakwatch::summary=info");
+    // The summary and command reports are their own targets so that they
+    // pass the quiet default.
+    let default = format!("leakwatch={level},leakwatch::summary=info,leakwatch::report=info");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
@@ -103,6 +104,46 @@ pub fn failure(message: &str) {
     match format() {
         LogFormat::Text => eprintln!("leakwatch: {message}"),
         LogFormat::Json => tracing::warn!("{message}"),
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The command fails of it (a `check` problem).
+    Problem,
+    /// Worth fixing; nothing fails of it yet.
+    Warning,
+    /// Information beside a table (`source test`'s next page).
+    Note,
+}
+
+/// Where a finding is: the config file, line and key (`check`), or the source (`source test`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At<'a> {
+    pub file: Option<&'a str>,
+    pub line: Option<usize>,
+    pub key: Option<&'a str>,
+    pub source: Option<&'a str>,
+}
+
+/// A finding a command reports beside its output (`check`'s problems and
+/// warnings, `source test`'s warnings) as one JSON object on stderr, with
+/// where it is as fields: for `--log-format json` (in text, each command
+/// prints its findings its own way).
+pub fn finding(severity: Severity, at: At, message: &str) {
+    let At {
+        file,
+        line,
+        key,
+        source,
+    } = at;
+    match severity {
+        Severity::Problem => {
+            tracing::error!(target: "leakwatch::report", file, line, key, source, "{message}")
+        }
+        Severity::Warning => tracing::warn!(target: "leakwatch::report", file, line, key, source, "{message}"),
+        Severity::Note => tracing::info!(target: "leakwatch::report", file, line, key, source, "{message}"),
     }
 }
 

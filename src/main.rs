@@ -88,6 +88,9 @@ enum Command {
         /// Only this watch entry's
         #[arg(long, value_name = "NAME")]
         entry: Option<String>,
+        /// Only those in this triage status: new, confirmed or dismissed
+        #[arg(long, value_name = "STATUS")]
+        status: Option<leakwatch::store::Status>,
         #[command(flatten)]
         format: FormatArgs,
     },
@@ -96,6 +99,33 @@ enum Command {
     Notify(NotifyCommand),
     /// Recent runs
     Runs {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Triage a match: confirm it, dismiss it (a false positive: that victim never alerts again for that entry), or reopen it
+    Triage {
+        /// The match's id (`leakwatch matches` shows it)
+        id: i64,
+        #[arg(value_enum)]
+        action: TriageAction,
+        /// Why, for the audit trail and the other analysts
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// The analyst workspace: a web UI for triage and the watch list
+    Serve {
+        /// Address to listen on; a non-loopback address needs --insecure-listen
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Allow a non-loopback address without TLS: passwords and session cookies cross the network unencrypted
+        #[arg(long)]
+        insecure_listen: bool,
+    },
+    /// Workspace accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Who changed what: triage, watch-list edits, imports, accounts (newest first)
+    Audit {
         #[arg(long)]
         json: bool,
     },
@@ -118,6 +148,40 @@ enum Command {
         /// Write leakwatch.1, leakwatch-run.1, … into this folder
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TriageAction {
+    Confirm,
+    Dismiss,
+    Reopen,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Analyst,
+    Viewer,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account (or set its role and password); the password is made up and printed unless --password-stdin
+    Add {
+        name: String,
+        /// Analysts change things; viewers only read
+        #[arg(long, value_enum, default_value = "analyst")]
+        role: RoleArg,
+        /// Read the password from the first line of stdin
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove an account and sign out its sessions
+    Rm { name: String },
+    /// List accounts
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -171,6 +235,9 @@ enum SourceCommand {
         /// Read a saved page instead of fetching
         #[arg(long, value_name = "PAGE")]
         file: Option<PathBuf>,
+        /// With [source.detail]: read the pages of the first N posts [default: 1]
+        #[arg(long, value_name = "N")]
+        detail: Option<usize>,
     },
     /// Suggest a [source.html] table for a listing page; printed alone on stdout (exit 1 if none)
     Suggest {
@@ -222,7 +289,11 @@ enum WatchCommand {
         replace: bool,
     },
     /// Write the watch list as CSV to stdout
-    Export,
+    Export {
+        /// For Excel: a UTF-8 byte-order mark and CRLF line ends, so accents survive
+        #[arg(long)]
+        excel: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -302,7 +373,9 @@ fn main() -> ExitCode {
         } => commands::dry_run(config, sources),
         Command::Notify(NotifyCommand::Test { to }) => commands::notify_test(config, to),
         Command::Source(SourceCommand::List) => commands::source_list(config),
-        Command::Source(SourceCommand::Test { name, file }) => commands::source_test(config, &name, file),
+        Command::Source(SourceCommand::Test { name, file, detail }) => {
+            commands::source_test(config, &name, file, detail)
+        }
         Command::Source(SourceCommand::Suggest { url, file, all }) => {
             commands::source_suggest(config, url.as_deref(), file, all)
         }
@@ -334,21 +407,66 @@ fn main() -> ExitCode {
             WatchCommand::Rm { name } => commands::watch_rm(config, &name),
             WatchCommand::List { json } => commands::watch_list(config, json),
             WatchCommand::Import { file, replace } => commands::watch_import(config, &file, replace),
-            WatchCommand::Export => commands::watch_export(config),
+            WatchCommand::Export { excel } => commands::watch_export(config, excel),
         },
         Command::Postings {
             source,
             since,
             entry,
             format,
-        } => commands::postings(config, Filters { source, since, entry }, format.format()),
+        } => commands::postings(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status: None,
+            },
+            format.format(),
+        ),
         Command::Matches {
             source,
             since,
             entry,
+            status,
             format,
-        } => commands::matches(config, Filters { source, since, entry }, format.format()),
+        } => commands::matches(
+            config,
+            Filters {
+                source,
+                since,
+                entry,
+                status,
+            },
+            format.format(),
+        ),
         Command::Runs { json } => commands::runs(config, json),
+        Command::Triage { id, action, note } => {
+            let status = match action {
+                TriageAction::Confirm => leakwatch::store::Status::Confirmed,
+                TriageAction::Dismiss => leakwatch::store::Status::Dismissed,
+                TriageAction::Reopen => leakwatch::store::Status::New,
+            };
+            commands::triage(config, id, status, note)
+        }
+        Command::Serve {
+            listen,
+            insecure_listen,
+        } => commands::serve(config, listen, insecure_listen),
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        }) => {
+            let role = match role {
+                RoleArg::Analyst => commands::Role::Analyst,
+                RoleArg::Viewer => commands::Role::Viewer,
+            };
+            commands::user_add(config, &name, role, password_stdin)
+        }
+        Command::User(UserCommand::Rm { name }) => commands::user_rm(config, &name),
+        Command::User(UserCommand::List { json }) => commands::user_list(config, json),
+        Command::Audit { json } => commands::audit(config, json),
         Command::Report { out, since } => commands::report(config, &out, since),
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     };

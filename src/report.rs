@@ -24,6 +24,22 @@ pub struct SourceHealth {
     pub failures_in_row: i64,
 }
 
+/// Every configured source with its last fetch (also the workspace's Sources page).
+pub fn source_health(config: &Config, store: &Store) -> Result<Vec<SourceHealth>, StoreError> {
+    let mut sources = Vec::with_capacity(config.sources.len());
+    for s in &config.sources {
+        sources.push(SourceHealth {
+            name: s.name.clone(),
+            label: s.label.clone(),
+            kind: s.extractor.kind(),
+            url: s.url.to_string(),
+            last: store.last_fetch(&s.name)?,
+            failures_in_row: store.source_state(&s.name)?.failures_in_row,
+        });
+    }
+    Ok(sources)
+}
+
 /// Everything on the page.
 pub struct Report {
     pub generated_at: String,
@@ -36,17 +52,7 @@ pub struct Report {
 impl Report {
     /// Reads what the page shows: matches since `since` (stored timestamp form).
     pub fn load(config: &Config, store: &Store, since: &str) -> Result<Report, StoreError> {
-        let mut sources = Vec::with_capacity(config.sources.len());
-        for s in &config.sources {
-            sources.push(SourceHealth {
-                name: s.name.clone(),
-                label: s.label.clone(),
-                kind: s.extractor.kind(),
-                url: s.url.to_string(),
-                last: store.last_fetch(&s.name)?,
-                failures_in_row: store.source_state(&s.name)?.failures_in_row,
-            });
-        }
+        let sources = source_health(config, store)?;
         Ok(Report {
             generated_at: crate::store::now(),
             since: since.to_owned(),
@@ -90,7 +96,9 @@ impl Report {
                 Some(link) => format!("{}<br><span class=\"link\">{}</span>", escape(&m.title), escape(link)),
                 None => escape(&m.title),
             };
-            let emails = if m.emails_pending + m.emails_failed > 0 {
+            let emails = if let Some(of) = m.repeat_of {
+                format!("repeat of #{of}")
+            } else if m.emails_pending + m.emails_failed > 0 {
                 format!(
                     "<span class=\"bad\">{} sent, {} pending, {} failed</span>",
                     m.emails_sent, m.emails_pending, m.emails_failed
@@ -239,6 +247,8 @@ mod tests {
                 failures_in_row: 2,
             }],
             matches: vec![MatchRow {
+                id: 1,
+                status: "new".into(),
                 matched_at: "2026-01-01T00:00:00Z".into(),
                 entry: evil.into(),
                 kind: "supplier".into(),
@@ -252,6 +262,7 @@ mod tests {
                 emails_sent: 0,
                 emails_pending: 1,
                 emails_failed: 0,
+                repeat_of: None,
             }],
             runs: vec![RunRow {
                 id: 1,
@@ -259,6 +270,7 @@ mod tests {
                 finished_at: None,
                 status: "failed".into(),
                 counts: RunCounts::default(),
+                error: None,
             }],
         };
         let page = report.render();

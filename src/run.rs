@@ -13,6 +13,8 @@
 //! commit together, and delivery marks an email sent only after the server
 //! took it.
 
+mod detail;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +75,9 @@ struct SourceOutcome {
     pages: Vec<(String, Validators, Validators)>,
     not_modified: usize,
     tries: u32,
+    /// How the source was asked (cookies and token of its prelude): its
+    /// detail pages are asked the same way.
+    outgoing: Option<fetch::Outgoing>,
     /// The first page's body and URL when it read as `empty` (not blocked):
     /// what a self-healing hint is suggested from. Only then, so a run does
     /// not hold every page.
@@ -96,7 +101,28 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         false => config.smtp.as_ref().map(Mailer::new).transpose()?,
     };
     let run_id = store.begin_run(&store::now())?;
+    let result = crawl(config, opts, &mut store, sources, mailer.as_ref(), run_id, started).await;
+    if let Err(e) = &result {
+        // Closed as failed with its reason while the database still takes a
+        // write (a full disk often does once the big transaction rolled
+        // back); if not, the next run marks it interrupted.
+        if let Err(close) = store.fail_run(run_id, &e.to_string(), &store::now()) {
+            tracing::warn!("run {run_id}: cannot record that it failed: {close}");
+        }
+    }
+    result
+}
 
+/// The run once its record is open: everything that can fail after that.
+async fn crawl(
+    config: &Config,
+    opts: &RunOptions,
+    store: &mut Store,
+    sources: Vec<Source>,
+    mailer: Option<&Mailer>,
+    run_id: i64,
+    started: Instant,
+) -> Result<RunSummary, RunError> {
     let entries = store.entries()?;
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
@@ -104,7 +130,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     let mut stages = StageTimes::default();
     let bar = Stage::start(opts.progress, "backfill", None);
     let clock = Instant::now();
-    counts.matches += backfill(&mut store, config, run_id, &entries)?;
+    counts.matches += backfill(store, config, run_id, &entries)?;
     stages.backfill = clock.elapsed();
     drop(bar);
 
@@ -133,6 +159,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     drop(tx);
 
     let mut source_failures = Vec::new();
+    let mut read_detail = Vec::new();
     let mut stop = opts.stop.clone();
     let mut interrupted = false;
     loop {
@@ -152,9 +179,12 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             tracing::warn!("source {name}: {e}");
             source_failures.push(format!("source {name}: {} ({})", e, outcome.status));
         }
+        if let (None, Some(_), Some(outgoing)) = (&outcome.error, &outcome.source.detail, &outcome.outgoing) {
+            read_detail.push((outcome.source.clone(), outgoing.for_detail()));
+        }
         let (status, found) = (outcome.status, outcome.postings.len());
         stages += outcome.stages;
-        stages += process(&mut store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        stages += process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
         bar.done(&name);
     }
@@ -163,6 +193,18 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         // Fetches still in flight write nothing; their sources wait for the next run.
         task.abort();
     }
+    if !interrupted && !read_detail.is_empty() {
+        let cx = detail::Context {
+            store,
+            config,
+            run_id,
+            matcher: &matcher,
+            entries: &entries,
+            fetcher: &fetcher,
+        };
+        interrupted = detail::read_due(cx, read_detail, &mut stop, &mut counts).await?;
+    }
+    counts.details_waiting = store.details_waiting()?;
 
     let labels: HashMap<String, String> = config
         .sources
@@ -170,14 +212,14 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
         .map(|s| (s.name.clone(), s.label.clone()))
         .collect();
     let previews = match opts.dry_run {
-        true => notify::preview(&mut store, config.smtp.as_ref(), &labels)?,
+        true => notify::preview(store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
     let clock = Instant::now();
     let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
-            notify::deliver(&mut store, mailer, smtp, &labels).await?
+            notify::deliver(store, mailer, smtp, &labels).await?
         }
         _ => Delivery::default(),
     };
@@ -186,7 +228,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
             .smtp
             .as_ref()
             .map_or("leakwatch.invalid", |s| s.from.email.domain());
-        let hooks = notify::webhook::deliver(&mut store, &config.notify.webhooks, &labels, domain).await?;
+        let hooks = notify::webhook::deliver(store, &config.notify.webhooks, &labels, domain).await?;
         delivery.sent += hooks.sent;
         delivery.pending += hooks.pending;
         delivery.failed += hooks.failed;
@@ -198,7 +240,11 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     }
     tracing::debug!("run {run_id}: {}", stages.line());
     counts.emails_sent = delivery.sent;
-    counts.emails_pending = delivery.pending;
+    // Not delivered at all when interrupted: what waits is in the outbox.
+    counts.emails_pending = match interrupted && !opts.dry_run {
+        true => store.pending_deliveries()?,
+        false => delivery.pending,
+    };
     counts.emails_failed = delivery.failed;
     let summary = RunSummary {
         run_id,
@@ -217,7 +263,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunSummary, RunEr
     };
     store.finish_run(run_id, &summary.counts, status, &store::now())?;
     if let Some(days) = config.keep_days {
-        prune(&mut store, days);
+        prune(store, days);
     }
     Ok(summary)
 }
@@ -297,11 +343,27 @@ async fn crawl_source(
         tries: 0,
         empty_page: None,
         stages: StageTimes::default(),
+        outgoing: None,
     };
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
-        _ => 1,
+        Extractor::Json(rules) => rules.max_pages,
+        Extractor::Feed => 1,
     };
+    let mut outgoing = match fetch::Outgoing::for_source(&source) {
+        Ok(o) => o,
+        Err(e) => {
+            out.status = "http-error";
+            out.error = Some(e);
+            return out;
+        }
+    };
+    if let Err(failure) = fetcher.prepare(&mut outgoing).await {
+        out.tries += failure.tries;
+        out.status = failure.error.class();
+        out.error = Some(failure.to_string());
+        return out;
+    }
     let mut seen: HashSet<Url> = HashSet::new();
     let mut next = Some(source.url.clone());
     let mut first_class = None;
@@ -312,7 +374,7 @@ async fn crawl_source(
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
         let clock = Instant::now();
-        let fetched = fetcher.fetch(&url, &old).await;
+        let fetched = fetcher.fetch_with(&url, &old, &outgoing).await;
         out.stages.fetch += clock.elapsed();
         let page = match fetched {
             Ok(page) => page,
@@ -365,6 +427,7 @@ async fn crawl_source(
             same_host
         });
     }
+    out.outgoing = Some(outgoing);
     if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() {
         out.status = "empty";
     } else {
@@ -433,6 +496,9 @@ fn process(
             match change.kind {
                 ChangeKind::New => counts.postings_new += 1,
                 ChangeKind::Changed => counts.postings_changed += 1,
+            }
+            if outcome.source.detail.is_some() {
+                detail::queue(&w, &outcome.source, &change, &now)?;
             }
             // The receiver lives until every change is sent.
             let _ = to_match.send(change);
@@ -522,6 +588,7 @@ fn about_unknown(matcher: &Matcher, source: &Source) -> Option<SourceOutcome> {
         tries: 0,
         empty_page: None,
         stages: StageTimes::default(),
+        outgoing: None,
     })
 }
 
@@ -546,7 +613,14 @@ pub fn backfill_now(config: &Config) -> Result<i64, RunError> {
     let mut store = Store::open(&config.database)?;
     let run_id = store.begin_run(&store::now())?;
     let entries = store.entries()?.into_iter().map(|e| (e.id, e)).collect();
-    let matches = backfill(&mut store, config, run_id, &entries)?;
+    let matches = match backfill(&mut store, config, run_id, &entries) {
+        Ok(m) => m,
+        Err(e) => {
+            // As `run` does: closed as failed with why, if the database still takes that.
+            let _ = store.fail_run(run_id, &e.to_string(), &store::now());
+            return Err(e.into());
+        }
+    };
     let counts = RunCounts {
         matches,
         ..RunCounts::default()
@@ -579,6 +653,10 @@ impl Queue<'_, '_> {
             .insert_match(posting_id, hit, self.run_id, retroactive, changed, self.now)?
         {
             Some(match_id) => {
+                if let Some(of) = self.w.dismissed_for(hit.entry_id, &posting.victim)? {
+                    self.w.dismiss_as(match_id, of, self.now)?;
+                    return Ok(1);
+                }
                 match repeat::judge(
                     posting,
                     &self
@@ -596,6 +674,9 @@ impl Queue<'_, '_> {
             }
             // Already matched: only a meaningful change of the posting is news.
             None if changed => {
+                if self.w.dismissed_for(hit.entry_id, &posting.victim)?.is_some() {
+                    return Ok(0);
+                }
                 let announced = self
                     .w
                     .announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
@@ -622,11 +703,8 @@ impl Queue<'_, '_> {
                 entry.map_or("a watch entry", |e| e.name.as_str())
             );
         }
-        for r in recipients
-            .iter()
-            .cloned()
-            .chain(self.config.notify.webhooks.iter().map(notify::webhook::recipient))
-        {
+        let hooks = notify::webhook::alert_recipients(&self.config.notify.webhooks);
+        for r in recipients.iter().cloned().chain(hooks) {
             self.w.queue_alert(match_id, &r, self.now)?;
         }
         Ok(1)

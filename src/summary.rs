@@ -95,8 +95,15 @@ impl RunSummary {
 
     pub fn line(&self) -> String {
         let c = &self.counts;
+        let details = match c.details_fetched + c.details_failed + c.details_waiting {
+            0 => String::new(),
+            _ => format!(
+                "; detail pages {} read, {} failed, {} waiting",
+                c.details_fetched, c.details_failed, c.details_waiting
+            ),
+        };
         format!(
-            "run {}{}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed; {:.1}s",
+            "run {}{}: sources {} ok, {} failed; pages {} fetched, {} not modified; postings {} new, {} changed; {} matches; emails {} sent, {} pending, {} failed{details}; {:.1}s",
             self.run_id,
             if self.interrupted { " (interrupted)" } else { "" },
             c.sources_ok,

@@ -9,6 +9,71 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+/// Legal-form suffixes, normalized, that may follow a name or not:
+/// "Accellion Inc." is Accellion, and the entry "Qualys, Inc." is found in
+/// "QUALYS" (the matcher); "PrintGlobe, Inc." is the victim "Print Globe"
+/// (the victim key).
+pub const LEGAL_SUFFIXES: &[&str] = &[
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "llc",
+    "l l c",
+    "llp",
+    "lp",
+    "plc",
+    "gmbh",
+    "ag",
+    "kg",
+    "sa",
+    "s a",
+    "sas",
+    "s a s",
+    "sarl",
+    "spa",
+    "s p a",
+    "srl",
+    "s r l",
+    "bv",
+    "b v",
+    "nv",
+    "n v",
+    "pty",
+    "kk",
+    "ab",
+    "oy",
+    "oyj",
+    "as",
+    "a s",
+    "ltda",
+    "sl",
+    "s l",
+    "se",
+    "group",
+];
+
+/// A normalized name with its trailing legal suffixes taken off one by one, as long
+/// as a word remains: "bns group ltd" → ["bns group", "bns"].
+pub fn legal_stems(normalized: &str) -> Vec<&str> {
+    let mut stems = Vec::new();
+    let mut s = normalized;
+    while let Some(rest) = LEGAL_SUFFIXES.iter().find_map(|suffix| {
+        s.strip_suffix(suffix)
+            .and_then(|r| r.strip_suffix(' '))
+            .filter(|r| !r.is_empty())
+    }) {
+        // "gmbh and co kg": a connective left before a legal form goes with it.
+        s = rest.strip_suffix(" and").filter(|r| !r.is_empty()).unwrap_or(rest);
+        stems.push(s);
+    }
+    stems
+}
+
 /// Characters that render as nothing and can hide inside a name
 /// (`Acc\u{200B}ellion`) to dodge matching.
 fn is_invisible(c: char) -> bool {
@@ -184,6 +249,18 @@ impl Folder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suffix_stripping_keeps_a_word() {
+        assert_eq!(legal_stems("qualys inc"), ["qualys"]);
+        assert_eq!(legal_stems("bns group ltd"), ["bns group", "bns"]);
+        assert_eq!(
+            legal_stems("kupp gmbh and co kg"),
+            ["kupp gmbh and co", "kupp gmbh", "kupp"]
+        );
+        assert!(legal_stems("ltd").is_empty());
+        assert!(legal_stems("acme").is_empty());
+    }
 
     #[test]
     fn clean_lines_keeps_lines_and_indentation() {

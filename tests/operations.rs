@@ -568,7 +568,7 @@ fn postings_csv_round_trips_through_a_csv_parser() {
     assert_ok(&out);
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, ["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK"]);
+    assert_eq!(header, ["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK", "DETAIL"]);
     let mut titles: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
     titles.sort();
     let mut stored: Vec<String> = ws
@@ -595,7 +595,7 @@ fn postings_csv_round_trips_through_a_csv_parser() {
         .unwrap();
     assert_eq!(
         stdout(&out),
-        "SOURCE,TITLE,POSTED,FIRST SEEN,LINK\n",
+        "SOURCE,TITLE,POSTED,FIRST SEEN,LINK,DETAIL\n",
         "a header even with no rows"
     );
 }

@@ -285,3 +285,51 @@ fn add_with_backfill_matches_stored_postings_now() {
     assert_exit(&ws.run(&["run"]), 0);
     assert_eq!(matches(&ws).len(), 1);
 }
+
+/// What European Excel and "Unicode text" exports write imports as the
+/// plain CSV does; `export --excel` writes what Excel opens with accents intact.
+#[test]
+fn spreadsheets_from_everywhere_import_and_export_for_excel() {
+    let ws = Workspace::new("");
+    let semi = "name;aliases;domains;kind;recipients;exclude\r\n\
+        Société Générale;\"SocGen;SG\";societegenerale.com;customer;risk@example.org;\r\n\
+        Müller GmbH;;;supplier;;\r\n";
+    let file = ws.path("excel-eu.csv");
+    std::fs::write(&file, semi).unwrap();
+    let out = ws.run(&["watch", "import", file.to_str().unwrap()]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("2 added"), "{}", stdout(&out));
+    assert_eq!(names(&ws), ["Müller GmbH", "Société Générale"]);
+
+    let tabs = "name\taliases\tkind\r\nČEZ Group\tČEZ\tsupplier\r\n";
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(tabs.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let file = ws.path("unicode.txt");
+    std::fs::write(&file, &utf16).unwrap();
+    assert_ok(&ws.run(&["watch", "import", file.to_str().unwrap()]));
+    assert_eq!(names(&ws), ["Müller GmbH", "Société Générale", "ČEZ Group"]);
+
+    let out = ws.run(&["watch", "export", "--excel"]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(text.starts_with("\u{feff}name,aliases,"), "{text:?}");
+    assert!(
+        text.contains("Société Générale,SocGen;SG,societegenerale.com,customer,risk@example.org,\r\n"),
+        "{text:?}"
+    );
+    assert_eq!(text.matches("\r\n").count(), 4, "{text:?}");
+    // Plain export stays as it was: no BOM, LF.
+    let plain = stdout(&ws.run(&["watch", "export"]));
+    assert!(plain.starts_with("name,") && !plain.contains('\r'), "{plain:?}");
+    // And the Excel file imports back unchanged.
+    let file = ws.path("back.csv");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = ws.run(&["watch", "import", "--replace", file.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("0 added, 0 changed, 3 unchanged, 0 removed"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -13,6 +13,8 @@ pub struct Filters {
     pub source: Option<String>,
     pub since: Option<String>,
     pub entry: Option<String>,
+    /// `matches --status`
+    pub status: Option<crate::store::Status>,
 }
 
 impl Filters {
@@ -29,6 +31,7 @@ impl Filters {
             source: self.source,
             since: self.since.map(|s| parse_since(&s)).transpose()?,
             entry: self.entry,
+            status: self.status,
         })
     }
 }
@@ -40,7 +43,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
     print_rows(
         &rows,
         format,
-        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK"],
+        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK", "DETAIL"],
         |p| {
             vec![
                 p.source.clone(),
@@ -48,6 +51,7 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
                 p.posted_at.clone().unwrap_or_default(),
                 p.first_seen_at.clone(),
                 p.link.clone().unwrap_or_default(),
+                p.detail.clone().unwrap_or_default(),
             ]
         },
     )
@@ -61,10 +65,22 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
         &rows,
         format,
         &[
-            "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
+            "ID", "STATUS", "MATCHED", "ENTRY", "KIND", "TERM", "WHY", "SOURCE", "TITLE", "SENT", "PENDING", "FAILED",
         ],
         |m| {
+            // A repeat was never meant to be emailed: 0/0/0 would read as lost.
+            let delivery = match m.repeat_of {
+                Some(of) => [format!("repeat of #{of}"), String::new(), String::new()],
+                None => [
+                    m.emails_sent.to_string(),
+                    m.emails_pending.to_string(),
+                    m.emails_failed.to_string(),
+                ],
+            };
+            let [sent, pending, failed] = delivery;
             vec![
+                m.id.to_string(),
+                m.status.clone(),
                 m.matched_at.clone(),
                 m.entry.clone(),
                 m.kind.clone(),
@@ -72,9 +88,9 @@ pub fn matches(config: Option<PathBuf>, filters: Filters, format: Format) -> Res
                 format!("{} in {}", m.reason, m.field),
                 m.source.clone(),
                 m.title.clone(),
-                m.emails_sent.to_string(),
-                m.emails_pending.to_string(),
-                m.emails_failed.to_string(),
+                sent,
+                pending,
+                failed,
             ]
         },
     )
@@ -107,7 +123,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
         &rows,
         format,
         &[
-            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT", "PENDING",
+            "RUN", "STARTED", "TOOK", "STATUS", "OK", "FAILED", "PAGES", "NEW", "CHANGED", "MATCHES", "SENT",
+            "PENDING", "DETAILS", "WAITING",
         ],
         |r| {
             vec![
@@ -123,6 +140,8 @@ pub fn runs(config: Option<PathBuf>, json: bool) -> Result<Exit> {
                 r.counts.matches.to_string(),
                 r.counts.emails_sent.to_string(),
                 r.counts.emails_pending.to_string(),
+                r.counts.details_fetched.to_string(),
+                r.counts.details_waiting.to_string(),
             ]
         },
     )

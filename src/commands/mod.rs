@@ -3,7 +3,7 @@
 //! the async runtime, loading the config), and the commands that act on the
 //! whole pipeline (`demo`, `init`, `check`, `run`, `notify test`). The
 //! commands on one area live in their own file: [`sources`], [`watch`],
-//! [`history`]; how they print is [`output`].
+//! [`history`], [`workspace`]; how they print is [`output`].
 
 use std::path::{Path, PathBuf};
 
@@ -32,10 +32,12 @@ mod history;
 mod output;
 mod sources;
 mod watch;
+mod workspace;
 
 pub use history::{Filters, matches, postings, report, runs};
 pub use sources::{source_list, source_suggest, source_test};
 pub use watch::{watch_add, watch_export, watch_import, watch_list, watch_rm};
+pub use workspace::{Role, audit, serve, triage, user_add, user_list, user_rm};
 
 /// How a command that ran ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,15 @@ fn open_store(config: &Config) -> Result<Store> {
     Ok(Store::open(&config.database)?)
 }
 
+/// Who the audit trail names for a change made from the shell: `cli:` and
+/// the login name.
+pub fn cli_actor() -> String {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    format!("cli:{}", crate::text::clean(&login))
+}
+
 pub fn demo() -> Result<Exit> {
     let report = runtime()?
         .block_on(crate::demo::demo(Path::new("demo-outbox")))
@@ -162,10 +173,37 @@ pub fn init(dir: &Path) -> Result<Exit> {
 pub fn check(config: Option<PathBuf>) -> Result<Exit> {
     let path = config_path(config);
     let report = crate::check::check(&path);
+    let json = logging::format() == logging::LogFormat::Json;
+    // Where a problem is: its own file (an included one), else the config.
+    let file = |p: &crate::config::Problem| p.file.as_deref().unwrap_or(&path).display().to_string();
+    let log = |severity, p: &crate::config::Problem| {
+        let file = file(p);
+        let at = logging::At {
+            file: Some(&file),
+            line: p.line,
+            key: Some(&p.key),
+            source: None,
+        };
+        logging::finding(severity, at, &p.message);
+    };
+    for w in &report.warnings {
+        if json {
+            log(logging::Severity::Warning, w);
+        } else {
+            let line = w.line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!("leakwatch: warning: {}{line}: {}: {}", file(w), w.key, w.message);
+        }
+    }
     match report.config {
         Some(config) if report.problems.problems.is_empty() => {
             say!("{}: ok, {} sources", path.display(), config.sources.len());
             Ok(Exit::Success)
+        }
+        _ if json => {
+            for p in &report.problems.problems {
+                log(logging::Severity::Problem, p);
+            }
+            Ok(Exit::Problems)
         }
         _ => {
             eprintln!("{}", report.problems);

@@ -8,8 +8,8 @@ use url::Url;
 
 use super::output::print_table;
 use super::{CommandError, Exit, Result, config_path, load, open_store, runtime};
-use crate::config::{Config, Extractor};
-use crate::text;
+use crate::config::Config;
+use crate::{logging, text};
 
 pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     let config = load(config)?;
@@ -37,13 +37,17 @@ pub fn source_list(config: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -> Result<Exit> {
+/// `source test NAME [--file PAGE] [--detail N]`: the postings found; fetched
+/// live, also the requests made (secrets masked) and, with
+/// `[source.detail]`, the fields read on the first `detail` posts' pages.
+pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>, detail: Option<usize>) -> Result<Exit> {
     let config = load(config)?;
     let source = config
         .sources
         .iter()
         .find(|s| s.name == name)
         .ok_or_else(|| CommandError::Usage(format!("no source named `{name}` in {}", config.path.display())))?;
+    let mut live = None;
     let (url, body) = match file {
         Some(f) => {
             let bytes =
@@ -53,10 +57,20 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
         None => {
             let fetcher =
                 crate::fetch::Fetcher::new(&config.crawl, std::slice::from_ref(source)).map_err(CommandError::Other)?;
-            let page = runtime()?
-                .block_on(fetcher.fetch(&source.url, &Default::default()))
-                .map_err(|e| CommandError::Other(e.to_string()))?;
-            (page.url, page.body)
+            let mut outgoing = crate::fetch::Outgoing::for_source(source)
+                .map_err(|e| CommandError::Other(format!("source {name}: {e}")))?;
+            let rt = runtime()?;
+            let fetched = rt.block_on(async {
+                fetcher.prepare(&mut outgoing).await?;
+                fetcher.fetch_with(&source.url, &Default::default(), &outgoing).await
+            });
+            let page = fetched.map_err(|e| {
+                print_requests(&outgoing);
+                CommandError::Other(format!("source {name}: {e}"))
+            })?;
+            let url = page.url.clone();
+            live = Some((rt, fetcher, outgoing));
+            (url, page.body)
         }
     };
     let x =
@@ -86,23 +100,84 @@ pub fn source_test(config: Option<PathBuf>, name: &str, file: Option<PathBuf>) -
         ]);
     }
     print_table(&rows);
+    // Beside the table on stdout; log lines on stderr with --log-format json.
+    let note = |severity, label: &str, message: String| {
+        if logging::format() == logging::LogFormat::Json {
+            let at = logging::At {
+                source: Some(name),
+                ..logging::At::default()
+            };
+            logging::finding(severity, at, &format!("{label}: {message}"));
+        } else {
+            say!("{label}: {message}");
+        }
+    };
     if x.untitled > 0 {
-        say!("warning: {} items had no title and were skipped", x.untitled);
+        note(
+            logging::Severity::Warning,
+            "warning",
+            format!("{} items had no title and were skipped", x.untitled),
+        );
     }
     for w in &x.warnings {
-        say!("warning: {}", text::clean(w));
+        note(logging::Severity::Warning, "warning", text::clean(w));
     }
     if let Some(b) = &x.blocked {
-        say!("blocked: {b}");
+        note(logging::Severity::Warning, "blocked", b.clone());
     }
-    if let (Some(next), Extractor::Html(_)) = (&x.next_page, &source.extractor) {
-        say!("next page: {next}");
+    if let Some(next) = &x.next_page {
+        note(logging::Severity::Note, "next page", next.to_string());
+    }
+    if let (Some(rules), Some((rt, fetcher, outgoing))) = (&source.detail, &live) {
+        let asked = outgoing.for_detail();
+        let links = x.postings.iter().filter_map(|p| p.link.as_deref());
+        for link in links.take(detail.unwrap_or(1)) {
+            let shown = match crate::fetch::detail_target(&source.url, link) {
+                Err(why) => format!("not read: {why}"),
+                Ok(target) => match rt.block_on(fetcher.fetch_with(&target, &Default::default(), &asked)) {
+                    Err(e) => format!("failed: {e}"),
+                    Ok(page) => match crate::extract::read_detail(rules, &page.url, &page.body) {
+                        Err(e) => format!("failed: {e}"),
+                        Ok(d) => {
+                            let mut shown = format!("body: {}", text::truncate(&d.body, 200));
+                            if let Some(w) = d.website {
+                                shown.push_str(&format!("\nwebsite: {w}"));
+                            }
+                            if let Some(t) = d.posted_at {
+                                shown.push_str(&format!("\ndate: {}", t.format("%Y-%m-%d")));
+                            }
+                            shown
+                        }
+                    },
+                },
+            };
+            say!("detail {}:", text::clean(link));
+            for line in shown.lines() {
+                say!("  {}", text::clean(line));
+            }
+        }
+    } else if source.detail.is_some() {
+        say!("detail pages are read only when fetching live (without --file)");
+    }
+    if let Some((_, _, outgoing)) = &live {
+        print_requests(outgoing);
+    }
+    if source.detail.is_some() && config.database.exists() {
+        let (read, waiting, failed) = open_store(&config)?.detail_states(&source.name)?;
+        say!("detail pages in the database: {read} read, {waiting} waiting, {failed} failed");
     }
     Ok(if x.postings.is_empty() {
         Exit::Problems
     } else {
         Exit::Success
     })
+}
+
+/// The requests `source test` made, secrets masked.
+fn print_requests(outgoing: &crate::fetch::Outgoing) {
+    for r in outgoing.requests() {
+        say!("request: {}", text::clean(&r));
+    }
 }
 
 /// `source suggest`: the best definition alone on stdout, so it can be

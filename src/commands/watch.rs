@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::output::{csv_written, print_json, print_table};
-use super::{CommandError, Exit, Result, load, open_store};
+use super::{CommandError, Exit, Result, cli_actor, load, open_store};
 use crate::text;
 use crate::watch::{self, WatchEntry};
 
@@ -17,7 +17,7 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
             .map_err(|e| CommandError::Usage(format!("--notify {r}: not a mail address: {e}")))?;
     }
     let config = load(config)?;
-    let new = open_store(&config)?.upsert_entry(&entry)?;
+    let new = open_store(&config)?.upsert_entry(&entry, &cli_actor())?;
     let done = if new { "added" } else { "updated" };
     if let Some(flag) = watch::noise_flag(&entry) {
         say!("note: {flag}");
@@ -39,7 +39,7 @@ pub fn watch_add(config: Option<PathBuf>, entry: WatchEntry, backfill: bool) -> 
 
 pub fn watch_rm(config: Option<PathBuf>, name: &str) -> Result<Exit> {
     let config = load(config)?;
-    if open_store(&config)?.remove_entry(name)? {
+    if open_store(&config)?.remove_entry(name, &cli_actor())? {
         say!("removed {name}");
         Ok(Exit::Success)
     } else {
@@ -106,7 +106,7 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
         std::fs::File::open(file).map_err(|e| CommandError::Other(format!("cannot read {}: {e}", file.display())))?;
     let entries = watch::csv::read(std::io::BufReader::new(input), Some(&file.display().to_string()))
         .map_err(|e| CommandError::Other(format!("{e}; nothing was imported")))?;
-    let r = open_store(&config)?.import_entries(&entries, replace)?;
+    let r = open_store(&config)?.import_entries(&entries, replace, &cli_actor())?;
     say!(
         "{}: {} added, {} changed, {} unchanged, {} removed",
         file.display(),
@@ -118,9 +118,10 @@ pub fn watch_import(config: Option<PathBuf>, file: &Path, replace: bool) -> Resu
     Ok(Exit::Success)
 }
 
-pub fn watch_export(config: Option<PathBuf>) -> Result<Exit> {
+/// `excel`: with a byte-order mark and CRLF, for Excel (see [`watch::csv::write`]).
+pub fn watch_export(config: Option<PathBuf>, excel: bool) -> Result<Exit> {
     let config = load(config)?;
     let entries = open_store(&config)?.entries()?;
-    csv_written(watch::csv::write(std::io::stdout().lock(), &entries))?;
+    csv_written(watch::csv::write(std::io::stdout().lock(), &entries, excel))?;
     Ok(Exit::Success)
 }

@@ -13,8 +13,10 @@
 //! only ever name `config::X`.
 
 mod crawl;
+mod detail;
 mod notify;
 mod problems;
+mod request;
 mod source;
 
 use std::path::{Path, PathBuf};
@@ -27,9 +29,11 @@ pub use crawl::{
     Crawl, DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT_SECS, DEFAULT_MAX_BODY_BYTES, DEFAULT_PER_HOST_RATE,
     DEFAULT_READ_TIMEOUT_SECS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT, Rate,
 };
+pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonRules, Source};
+pub use request::{Body, Request, TOKEN_PLACEHOLDER};
+pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};
@@ -44,10 +48,21 @@ pub struct Config {
     pub database: PathBuf,
     /// `[database] keep_days`: run records and fetch metadata older than this are pruned.
     pub keep_days: Option<u32>,
+    /// `[database] min_free_mb`: `check` warns when less is free under the database's folder.
+    pub min_free_mb: u64,
     pub crawl: Crawl,
     pub smtp: Option<Smtp>,
     pub notify: Notify,
     pub sources: Vec<Source>,
+    /// `[serve] tls_cert` and `tls_key`: the workspace speaks HTTPS with them.
+    pub serve_tls: Option<ServeTls>,
+}
+
+/// The workspace's certificate chain and private key (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 // ---- the file as serde reads it -------------------------------------------
@@ -62,19 +77,32 @@ struct RawConfig {
     notify: RawNotify,
     source: Vec<Spanned<RawSource>>,
     include: Vec<Spanned<String>>,
+    serve: RawServe,
     /// A `[database]` table is in the file, even if it could not be read:
     /// then its own problem is reported, not "missing".
     database_written: bool,
 }
 
-const SECTIONS: &str = "database, crawl, smtp, notify, source, include";
+const SECTIONS: &str = "database, crawl, smtp, notify, source, include, serve";
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     path: Spanned<String>,
     keep_days: Option<Spanned<u32>>,
+    min_free_mb: Option<u64>,
 }
+
+/// `[database] min_free_mb` when not set: room for months of postings and
+/// for SQLite's temporary copies during a vacuum.
+pub const DEFAULT_MIN_FREE_MB: u64 = 100;
 
 impl Config {
     /// Reads and validates the config file at `path`.
@@ -229,6 +257,7 @@ fn read_sections(ck: &mut Checker) -> RawConfig {
             "smtp" => raw.smtp = section(ck, value),
             "notify" => raw.notify = section(ck, value).unwrap_or_default(),
             "include" => raw.include = section(ck, value).unwrap_or_default(),
+            "serve" => raw.serve = section(ck, value).unwrap_or_default(),
             "source" => {
                 let span = value.span();
                 match value.into_inner() {
@@ -275,6 +304,7 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     let notify = build_notify(ck, raw.notify);
     let mut sources: Vec<Source> = Vec::new();
     build_sources(ck, raw.source, &mut sources);
+    let serve_tls = build_serve(ck, base, raw.serve);
     let Some(database) = raw.database else {
         if !raw.database_written {
             ck.add(
@@ -300,12 +330,33 @@ fn build(ck: &mut Checker, path: &Path, base: &Path, raw: RawConfig) -> Option<C
     Some(Config {
         path: path.to_owned(),
         keep_days,
+        min_free_mb: database.min_free_mb.unwrap_or(DEFAULT_MIN_FREE_MB),
         database: resolve(base, database.path.get_ref()),
         crawl,
         smtp,
         notify,
         sources,
+        serve_tls,
     })
+}
+
+/// `[serve]`: certificate and key come together.
+fn build_serve(ck: &mut Checker, base: &Path, raw: RawServe) -> Option<ServeTls> {
+    match (raw.tls_cert, raw.tls_key) {
+        (Some(cert), Some(key)) => Some(ServeTls {
+            cert: resolve(base, cert.get_ref()),
+            key: resolve(base, key.get_ref()),
+        }),
+        (Some(one), None) | (None, Some(one)) => {
+            ck.add(
+                Some(one.span()),
+                "serve",
+                "tls_cert and tls_key go together: give both PEM files, or neither",
+            );
+            None
+        }
+        (None, None) => None,
+    }
 }
 
 #[cfg(test)]

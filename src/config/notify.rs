@@ -64,6 +64,8 @@ pub struct Webhook {
     /// Name of the environment variable holding the URL (a secret).
     pub url_env: String,
     pub format: WebhookFormat,
+    /// `admin = true`: only admin alerts (source health), not watch-list alerts.
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -106,6 +108,8 @@ pub(super) struct RawNotify {
 struct RawWebhook {
     url_env: String,
     format: WebhookFormat,
+    #[serde(default)]
+    admin: bool,
 }
 
 pub(super) fn build_smtp(ck: &mut Checker, base: &Path, raw: RawSmtp) -> Option<Smtp> {
@@ -178,6 +182,7 @@ pub(super) fn build_notify(ck: &mut Checker, raw: RawNotify) -> Notify {
             .map(|w| Webhook {
                 url_env: w.url_env,
                 format: w.format,
+                admin: w.admin,
             })
             .collect(),
     }
@@ -216,16 +221,24 @@ mod tests {
             .replace("transport = \"file\"\ndir = \"out\"", "transport = \"smtp\"\nhost = \"relay.example\"\nca_file = \"ca.pem\"")
             .replace(
                 "recipients = [\"secops@example.org\"]",
-                "recipients = [\"secops@example.org\"]\nbroken_after = 5\n\n[[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"json\"",
+                "recipients = [\"secops@example.org\"]\nbroken_after = 5\n\n[[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"json\"\n\n[[notify.webhook]]\nurl_env = \"OPS\"\nformat = \"slack\"\nadmin = true",
             );
         let c = Config::parse(Path::new("/etc/lw/leakwatch.toml"), &text).unwrap();
         assert_eq!(c.notify.broken_after, 5);
         assert_eq!(
             c.notify.webhooks,
-            [Webhook {
-                url_env: "HOOK".into(),
-                format: WebhookFormat::Json
-            }]
+            [
+                Webhook {
+                    url_env: "HOOK".into(),
+                    format: WebhookFormat::Json,
+                    admin: false,
+                },
+                Webhook {
+                    url_env: "OPS".into(),
+                    format: WebhookFormat::Slack,
+                    admin: true,
+                }
+            ]
         );
         assert!(matches!(
             &c.smtp.unwrap().transport,

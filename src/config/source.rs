@@ -12,7 +12,9 @@ use toml::Spanned;
 use url::Url;
 
 use super::Rate;
+use super::detail::{DetailRules, RawDetail, build_detail};
 use super::problems::Checker;
+use super::request::{RawRequest, Request, build_request};
 
 pub const DEFAULT_MAX_PAGES: u32 = 5;
 
@@ -31,6 +33,10 @@ pub struct Source {
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
     pub extractor: Extractor,
+    /// `[source.request]`: how to ask for the page (a plain GET by default).
+    pub request: Request,
+    /// `[source.detail]`: the posts' own pages to read.
+    pub detail: Option<DetailRules>,
 }
 
 impl Source {
@@ -107,6 +113,18 @@ pub struct JsonRules {
     /// The site hard-wraps titles at this many characters (akira): a line
     /// this long followed by a lowercase letter was cut mid-word.
     pub title_wrap: Option<usize>,
+    /// How a paginated API says where its next page is.
+    pub next_page: Option<JsonNext>,
+    pub max_pages: u32,
+}
+
+/// The next page of a JSON API.
+#[derive(Debug, Clone)]
+pub enum JsonNext {
+    /// A JSON pointer to the next page's URL in the document.
+    Pointer(String),
+    /// This query parameter, incremented, until a page has no postings.
+    PageParam(String),
 }
 
 #[derive(Deserialize)]
@@ -122,6 +140,8 @@ pub(super) struct RawSource {
     about: Vec<String>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
+    request: Option<Spanned<RawRequest>>,
+    detail: Option<Spanned<RawDetail>>,
 }
 
 #[derive(Deserialize)]
@@ -148,17 +168,20 @@ struct RawJson {
     embedded: Option<Spanned<String>>,
     blocked_if: Option<Spanned<String>>,
     title_wrap: Option<usize>,
+    next_page: Option<Spanned<String>>,
+    page_param: Option<String>,
+    max_pages: Option<u32>,
 }
 
 /// A field spec: a bare selector string, or a table.
-enum RawField {
+pub(super) enum RawField {
     Selector(String),
     Spec(RawFieldSpec),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFieldSpec {
+pub(super) struct RawFieldSpec {
     selector: Option<String>,
     attr: Option<String>,
     regex: Option<String>,
@@ -289,6 +312,23 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             None
         }
     };
+    let request = raw.request.and_then(|r| build_request(ck, &name, url.as_ref(), r));
+    let detail = raw.detail.and_then(|d| build_detail(ck, &name, d));
+    let has_link = match &extractor {
+        Some(Extractor::Html(h)) => h.link.is_some(),
+        Some(Extractor::Json(j)) => j.link.is_some(),
+        _ => true,
+    };
+    if detail.is_some() && !has_link {
+        ck.add(
+            Some(span),
+            key("detail"),
+            format!(
+                "reads each posting's own page, but [source.{}] has no `link` to find it by: add `link`",
+                raw.kind.get_ref()
+            ),
+        );
+    }
     if ck.problems.len() > before {
         return None;
     }
@@ -300,6 +340,8 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         proxy,
         about: raw.about,
         extractor: extractor?,
+        request: request.unwrap_or_default(),
+        detail,
     })
 }
 
@@ -361,7 +403,7 @@ fn selector(ck: &mut Checker, source: &str, key: &str, text: &Spanned<String>) -
     }
 }
 
-fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> Option<Field> {
+pub(super) fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawField>) -> Option<Field> {
     let span = raw.span();
     let spec = match raw.into_inner() {
         RawField::Selector(s) => RawFieldSpec {
@@ -438,6 +480,20 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
     let link = raw.link.map(|p| pointer("link", p));
     let date = raw.date.map(|p| pointer("date", p));
     let body = raw.body.map(|p| pointer("body", p));
+    let next_pointer = raw.next_page.map(|p| pointer("next_page", p));
+    let next_page = match (next_pointer, raw.page_param) {
+        (Some(p), None) => Some(JsonNext::Pointer(p)),
+        (None, Some(param)) if !param.is_empty() => Some(JsonNext::PageParam(param)),
+        (None, None) => None,
+        (_, _) => {
+            ck.add(
+                None,
+                format!("source \"{source}\": json.page_param"),
+                "give `next_page` (a JSON pointer to the next URL) or `page_param` (a query parameter to count up), not both, and not empty",
+            );
+            None
+        }
+    };
     let embedded = raw.embedded.and_then(|s| selector(ck, source, "json.embedded", &s));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "json.blocked_if", &s));
     let rules = JsonRules {
@@ -449,6 +505,8 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         embedded,
         blocked_if,
         title_wrap: raw.title_wrap.filter(|&w| w > 0),
+        next_page,
+        max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
     };
     (ck.problems.len() == before).then_some(rules)
 }

@@ -60,6 +60,22 @@ pub(super) fn classify(doc: &Html, blocked_if: Option<&Selector>, nothing_found:
     if nothing_found { blocked_reason(doc) } else { None }
 }
 
+/// One value read on a whole page (a prelude's token): a field spec, or,
+/// with only a `regex`, the regex on the page's source (a token in a script).
+/// `None` when it is not there, or the page nests too deep to parse.
+pub fn read_field(body: &str, field: &Field) -> Option<String> {
+    if let (None, None, Some(re)) = (&field.selector, &field.attr, &field.regex) {
+        return Some(re.captures(body)?.get(1)?.as_str().to_owned()).filter(|v| !v.is_empty());
+    }
+    super::check_nesting(body).ok()?;
+    page_value(&Html::parse_document(body), field)
+}
+
+/// The value a field spec reads on the whole page (a post's detail page).
+pub(super) fn page_value(doc: &Html, field: &Field) -> Option<String> {
+    value(doc.root_element(), field, None)
+}
+
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.

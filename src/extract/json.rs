@@ -8,11 +8,13 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use super::{ExtractError, Extraction, html, parse_date, posting, resolve_link};
-use crate::config::JsonRules;
+use crate::config::{JsonNext, JsonRules};
 
 pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
     match &rules.embedded {
         None => from_json(rules, url, body),
+        // The API itself, not a browser's page around it.
+        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body),
         Some(sel) => {
             // Some sites serve their API's JSON inside an HTML page (akira:
             // a `<pre>`); the same page may instead be a CAPTCHA or portal.
@@ -59,25 +61,44 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             None => out.untitled += 1,
         }
     }
+    out.next_page = match &rules.next_page {
+        Some(JsonNext::Pointer(p)) => raw_at(body, p)?
+            .and_then(|n| serde_json::from_str::<String>(n.get()).ok())
+            .filter(|n| !n.trim().is_empty())
+            .and_then(|n| url.join(n.trim()).ok()),
+        // An empty page is the end.
+        Some(JsonNext::PageParam(param)) if !out.postings.is_empty() => Some(next_page_number(url, param)),
+        _ => None,
+    }
+    .filter(|next| next != url);
     Ok(out)
 }
 
-/// The items at JSON pointer `pointer` (RFC 6901), each still unparsed: the
-/// body is checked whole, but only the containers on the pointer's path are
-/// parsed, and only as far as their children's extents.
+/// The items at JSON pointer `pointer`, each still unparsed.
 fn items<'a>(body: &'a str, pointer: &str) -> Result<Vec<&'a RawValue>, ExtractError> {
+    match raw_at(body, pointer)? {
+        Some(at) if at.get().trim_start().starts_with('[') => {
+            serde_json::from_str(at.get()).map_err(|e| ExtractError::Json(e.to_string()))
+        }
+        _ => Err(ExtractError::NotAnArray(pointer.to_owned())),
+    }
+}
+
+/// The value at JSON pointer `pointer` (RFC 6901), unparsed: the body is
+/// checked whole, but only the containers on the pointer's path are parsed,
+/// and only as far as their children's extents.
+fn raw_at<'a>(body: &'a str, pointer: &str) -> Result<Option<&'a RawValue>, ExtractError> {
     let json_err = |e: serde_json::Error| ExtractError::Json(e.to_string());
-    let not_array = || ExtractError::NotAnArray(pointer.to_owned());
     let mut at: &RawValue = serde_json::from_str(body).map_err(json_err)?;
     if !pointer.is_empty() && !pointer.starts_with('/') {
-        return Err(not_array());
+        return Ok(None);
     }
     for token in pointer.split('/').skip(1) {
         let token = token.replace("~1", "/").replace("~0", "~");
-        at = match at.get().trim_start().as_bytes().first() {
+        let next = match at.get().trim_start().as_bytes().first() {
             Some(b'{') => {
                 let map: HashMap<String, &RawValue> = serde_json::from_str(at.get()).map_err(json_err)?;
-                map.get(&token).copied().ok_or_else(not_array)?
+                map.get(&token).copied()
             }
             Some(b'[') => {
                 let list: Vec<&RawValue> = serde_json::from_str(at.get()).map_err(json_err)?;
@@ -85,15 +106,28 @@ fn items<'a>(body: &'a str, pointer: &str) -> Result<Vec<&'a RawValue>, ExtractE
                 let index = (!token.starts_with('+') && (token == "0" || !token.starts_with('0')))
                     .then(|| token.parse::<usize>().ok())
                     .flatten();
-                index.and_then(|i| list.get(i).copied()).ok_or_else(not_array)?
+                index.and_then(|i| list.get(i).copied())
             }
-            _ => return Err(not_array()),
+            _ => None,
         };
+        match next {
+            Some(next) => at = next,
+            None => return Ok(None),
+        }
     }
-    match at.get().trim_start().starts_with('[') {
-        true => serde_json::from_str(at.get()).map_err(json_err),
-        false => Err(not_array()),
+    Ok(Some(at))
+}
+
+/// `url` with query parameter `param` counted up (absent counts as page 1).
+fn next_page_number(url: &Url, param: &str) -> Url {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    match pairs.iter_mut().find(|(k, _)| k == param) {
+        Some((_, v)) => *v = (v.parse::<u64>().unwrap_or(1).saturating_add(1)).to_string(),
+        None => pairs.push((param.to_owned(), "2".to_owned())),
     }
+    let mut next = url.clone();
+    next.query_pairs_mut().clear().extend_pairs(pairs);
+    next
 }
 
 /// Undoes a hard wrap at `width` characters: a full-width line followed by a
@@ -144,6 +178,8 @@ mod tests {
             embedded: None,
             blocked_if: None,
             title_wrap: None,
+            next_page: None,
+            max_pages: 1,
         };
         let body = r#"{"data":[{"victim":"Qualys","url":"/v/1","discovered":"2021-03-03 10:00:00"},{"victim":null},{"victim":42}]}"#;
         let out = extract(&rules, &Url::parse("https://api.example/").unwrap(), body).unwrap();
@@ -190,6 +226,52 @@ mod pointer_tests {
         }
         assert!(matches!(items("[1, 2", ""), Err(ExtractError::Json(_))));
         assert!(matches!(items(r#"{"d": [1,]}"#, "/d"), Err(ExtractError::Json(_))));
+    }
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+
+    fn rules(next: JsonNext) -> JsonRules {
+        JsonRules {
+            items: "/data".into(),
+            title: "/t".into(),
+            link: None,
+            date: None,
+            body: None,
+            embedded: None,
+            blocked_if: None,
+            title_wrap: None,
+            next_page: Some(next),
+            max_pages: 5,
+        }
+    }
+
+    #[test]
+    fn a_page_parameter_counts_up_until_a_page_is_empty() {
+        let r = rules(JsonNext::PageParam("page".into()));
+        let url = Url::parse("http://a.example/l?page=1&sort=name:asc").unwrap();
+        let out = extract(&r, &url, r#"{"data": [{"t": "Acme"}]}"#).unwrap();
+        assert_eq!(
+            out.next_page.unwrap().as_str(),
+            "http://a.example/l?page=2&sort=name%3Aasc"
+        );
+        assert!(extract(&r, &url, r#"{"data": []}"#).unwrap().next_page.is_none());
+        let bare = Url::parse("http://a.example/l").unwrap();
+        let out = extract(&r, &bare, r#"{"data": [{"t": "Acme"}]}"#).unwrap();
+        assert_eq!(out.next_page.unwrap().as_str(), "http://a.example/l?page=2");
+    }
+
+    #[test]
+    fn a_next_pointer_is_followed_but_never_to_the_same_page() {
+        let r = rules(JsonNext::Pointer("/links/next".into()));
+        let url = Url::parse("http://a.example/api?p=1").unwrap();
+        let page = |next: &str| format!(r#"{{"data": [{{"t": "Acme"}}], "links": {{"next": "{next}"}}}}"#);
+        let out = extract(&r, &url, &page("/api?p=2")).unwrap();
+        assert_eq!(out.next_page.unwrap().as_str(), "http://a.example/api?p=2");
+        assert!(extract(&r, &url, &page("/api?p=1")).unwrap().next_page.is_none());
+        assert!(extract(&r, &url, &page("")).unwrap().next_page.is_none());
     }
 }
 

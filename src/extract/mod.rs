@@ -7,6 +7,7 @@
 
 mod dates;
 mod depth;
+mod detail;
 mod entities;
 mod feed;
 mod html;
@@ -21,8 +22,9 @@ use crate::text;
 
 pub use dates::parse_date;
 pub use depth::{MAX_NESTING, nesting_depth};
+pub use detail::{Detail, read as read_detail};
 pub use entities::decode as decode_entities;
-pub use html::blocked_reason;
+pub use html::{blocked_reason, read_field};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
 pub use victim::{is_masked, is_truncated};

@@ -11,7 +11,9 @@
 
 mod addr;
 mod decode;
+mod detail;
 mod redirect;
+mod request;
 mod resolve;
 
 use std::collections::HashMap;
@@ -28,7 +30,9 @@ use url::Url;
 use crate::config::{Crawl, Rate, Source};
 
 pub use addr::is_private_host;
+pub use detail::detail_target;
 pub use redirect::MAX_REDIRECTS;
+pub use request::Outgoing;
 /// Longest wait a server's `Retry-After` can impose on one retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
@@ -77,6 +81,8 @@ pub enum FetchError {
     TooLarge { url: Url, limit: u64 },
     #[error("{url}: content type `{content_type}` is not a page or feed; refused without reading it")]
     ContentType { url: Url, content_type: String },
+    #[error("token not found on {url}: check request.token against that page")]
+    NoToken { url: Url },
     #[error("{url}: {detail}")]
     Other { url: Url, detail: String },
 }
@@ -221,9 +227,43 @@ impl Fetcher {
         }
     }
 
-    /// Fetches `url`, retrying what is worth retrying, each try waiting for
-    /// its host's rate. `validators` make it a conditional GET.
+    /// Fetches `outgoing`'s prelude page, if it has one, keeping its
+    /// cookies and reading its token: once per run, before the source's own
+    /// requests.
+    pub async fn prepare(&self, outgoing: &mut Outgoing) -> Result<(), FetchFailure> {
+        let Some((url, token)) = outgoing.prelude().cloned() else {
+            return Ok(());
+        };
+        let page = self
+            .fetch_with(&url, &Validators::default(), &outgoing.for_prelude())
+            .await?;
+        if let Some(spec) = token {
+            let found = crate::extract::read_field(&page.body, &spec).ok_or_else(|| FetchFailure {
+                error: FetchError::NoToken { url: url.clone() },
+                tries: page.tries,
+            })?;
+            outgoing.set_token(found).map_err(|detail| FetchFailure {
+                error: FetchError::Other { url, detail },
+                tries: page.tries,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Fetches `url` with a plain GET; see [`Fetcher::fetch_with`].
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Page, FetchFailure> {
+        self.fetch_with(url, validators, &Outgoing::default()).await
+    }
+
+    /// Fetches `url` as `outgoing` says, retrying what is worth retrying,
+    /// each try waiting for its host's rate. `validators` make it a
+    /// conditional GET.
+    pub async fn fetch_with(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        outgoing: &Outgoing,
+    ) -> Result<Page, FetchFailure> {
         let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
         let client = match (self.proxied.get(&host_key(url)), &self.tor, is_onion) {
             (Some(own), _, _) => own,
@@ -240,7 +280,10 @@ impl Fetcher {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.follow(client, url, validators, is_onion, via_proxy).await {
+            match self
+                .follow(client, url, validators, outgoing, is_onion, via_proxy)
+                .await
+            {
                 Ok(mut page) => {
                     page.tries = tries;
                     return Ok(page);
@@ -263,6 +306,7 @@ impl Fetcher {
         client: &reqwest::Client,
         start: &Url,
         validators: &Validators,
+        outgoing: &Outgoing,
         is_onion: bool,
         via_proxy: bool,
     ) -> Result<Page, (FetchError, Option<Duration>)> {
@@ -273,8 +317,9 @@ impl Fetcher {
             let hop = {
                 let _slot = self.turn(&url).await;
                 // Validators belong to the configured page, not to where it redirects.
-                let sent = if visited.is_empty() { validators } else { &none };
-                self.try_once(client, &url, sent, is_onion).await?
+                let first = visited.is_empty();
+                let sent = if first { validators } else { &none };
+                self.try_once(client, &url, sent, outgoing, is_onion, first).await?
             };
             match hop {
                 Hop::Page(mut page) => {
@@ -286,15 +331,17 @@ impl Fetcher {
                 Hop::Redirect(next) => {
                     visited.push(url);
                     let from = &visited[visited.len() - 1];
-                    redirect::check(&visited, &next, self.allow_private, via_proxy).map_err(|detail| {
-                        (
-                            FetchError::Redirect {
-                                url: from.clone(),
-                                detail,
-                            },
-                            None,
-                        )
-                    })?;
+                    redirect::check(&visited, &next, self.allow_private, via_proxy)
+                        .and_then(|()| outgoing.may_leave_for(&next))
+                        .map_err(|detail| {
+                            (
+                                FetchError::Redirect {
+                                    url: from.clone(),
+                                    detail,
+                                },
+                                None,
+                            )
+                        })?;
                     url = next;
                 }
             }
@@ -307,9 +354,19 @@ impl Fetcher {
         client: &reqwest::Client,
         url: &Url,
         validators: &Validators,
+        outgoing: &Outgoing,
         is_onion: bool,
+        first: bool,
     ) -> Result<Hop, (FetchError, Option<Duration>)> {
-        let mut req = client.get(url.as_str());
+        let method = outgoing.method(first);
+        outgoing.note(&method, url);
+        let mut req = client.request(method, url.as_str());
+        for (name, value) in outgoing.headers_for(url) {
+            req = req.header(name, value);
+        }
+        if let Some((content_type, body)) = outgoing.body(first) {
+            req = req.header(header::CONTENT_TYPE, content_type).body(body);
+        }
         if let Some(etag) = &validators.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
@@ -317,6 +374,7 @@ impl Fetcher {
             req = req.header(header::IF_MODIFIED_SINCE, lm);
         }
         let mut resp = req.send().await.map_err(|e| (request_error(url, e, is_onion), None))?;
+        outgoing.keep_cookies(url, resp.headers());
         let status = resp.status();
         let target = redirect::target(url, status, resp.headers()).map_err(|detail| {
             (

@@ -76,13 +76,22 @@ fn why(a: &Alert) -> String {
         "about" => "a posting on its own disclosure channel",
         other => other,
     };
-    format!("\"{}\" ({reason}) in the posting's {}", a.term, a.field)
+    match a.field.as_str() {
+        "page" => format!("\"{}\" ({reason}) found in the post's page", a.term),
+        field => format!("\"{}\" ({reason}) in the posting's {field}", a.term),
+    }
 }
 
 /// "60% (truncated title: only the start of the name is shown)": how sure
 /// the match is, and why not more, in the analyst's words.
 fn confidence(a: &Alert) -> String {
-    let why = match a.reason.as_str() {
+    confidence_why(a.confidence, &a.reason, &a.field)
+}
+
+/// The same, from a stored match's confidence, reason and field (the
+/// workspace shows it too).
+pub fn confidence_why(confidence: i64, reason: &str, field: &str) -> String {
+    let why = match reason {
         "truncated" => "truncated title: only the start of the name is shown".to_owned(),
         "masked" => "masked title: the site hid some letters".to_owned(),
         "about" => "a posting on the entry's own disclosure channel".to_owned(),
@@ -95,16 +104,17 @@ fn confidence(a: &Alert) -> String {
                 "label" => "a domain spelling the name",
                 other => other,
             };
-            let place = match a.field.as_str() {
+            let place = match field {
                 "title" => "in the title",
                 "body" => "only in the posting's text, maybe a passing mention",
+                "page" => "only in the post's page, maybe a passing mention",
                 "link" => "only in the link",
                 other => other,
             };
             format!("{what} {place}")
         }
     };
-    format!("{}% ({why})", a.confidence)
+    format!("{confidence}% ({why})")
 }
 
 fn notes(a: &Alert) -> Vec<String> {

@@ -162,6 +162,17 @@ pub fn render(a: &AdminAlert, label: &str) -> Rendered {
     Rendered { subject, text, html }
 }
 
+/// Who hears about any admin event: every `notify.admin_recipients`
+/// address, and every webhook (`admin = true` or not) as its outbox
+/// recipient. Whatever queues an admin alert queues one per element, in the
+/// transaction that caused it.
+pub fn admin_audience(config: &Config) -> Vec<String> {
+    let emails = config.notify.admin_recipients.iter().map(|a| a.to_string());
+    emails
+        .chain(config.notify.webhooks.iter().map(super::webhook::recipient))
+        .collect()
+}
+
 /// Judges a crawl of `source` and, when its health changed, records the new
 /// state and queues one admin alert per admin recipient — all in the
 /// caller's transaction, with the source's postings.
@@ -186,11 +197,11 @@ pub fn record(w: &Writer, config: &Config, source: &Source, obs: &Observation, n
         .as_ref()
         .map_or("leakwatch.invalid", |s| s.from.email.domain());
     let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    for (i, recipient) in config.notify.admin_recipients.iter().enumerate() {
+    for (i, recipient) in admin_audience(config).into_iter().enumerate() {
         w.queue_admin_alert(
             &AdminAlert {
                 id: 0,
-                recipient: recipient.to_string(),
+                recipient,
                 source: source.name.clone(),
                 event: event.to_owned(),
                 previous: current.clone(),

@@ -356,7 +356,11 @@ async fn deliver_admin_alerts(
     gate: &mut Gate,
     out: &mut Delivery,
 ) -> Result<(), StoreError> {
-    for alert in store.pending_admin_alerts()? {
+    let emails = store
+        .pending_admin_alerts()?
+        .into_iter()
+        .filter(|a| !a.recipient.starts_with(webhook::PREFIX));
+    for alert in emails {
         if gate.down {
             out.pending += 1;
             continue;

@@ -9,12 +9,18 @@
 //! connection errors keep the digest for the next run; any other 4xx is
 //! final. The URL is a secret: it is read from the environment and never
 //! written to logs or errors.
+//!
+//! Admin alerts (source health, and any other admin event) reach every
+//! webhook too, queued as `admin_alert` rows for the same recipient name in
+//! the transaction that caused them, with the same delivery rules. A webhook
+//! with `admin = true` gets only those.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::health::{self, AdminAlert};
 use super::{Alert, Delivery, email};
 use crate::config::{Webhook, WebhookFormat};
 use crate::store::{self, Store, StoreError};
@@ -31,6 +37,12 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// The outbox recipient standing for `hook`.
 pub fn recipient(hook: &Webhook) -> String {
     format!("{PREFIX}{}", hook.url_env)
+}
+
+/// The outbox recipients of watch-list alerts: every webhook but the
+/// `admin = true` ones.
+pub fn alert_recipients(hooks: &[Webhook]) -> impl Iterator<Item = String> + '_ {
+    hooks.iter().filter(|h| !h.admin).map(recipient)
 }
 
 /// The JSON body for a digest of `alerts`.
@@ -50,6 +62,29 @@ pub fn payload(format: WebhookFormat, id: &str, alerts: &[Alert]) -> serde_json:
     }
 }
 
+/// The JSON body for one admin alert: the rendered text, and for `json` the
+/// event's fields, whatever the event is.
+pub fn admin_payload(format: WebhookFormat, a: &AdminAlert, label: &str) -> serde_json::Value {
+    let rendered = health::render(a, label);
+    match format {
+        WebhookFormat::Json => json!({
+            "id": a.message_id,
+            "subject": rendered.subject,
+            "admin": {
+                "source": a.source,
+                "label": label,
+                "event": a.event,
+                "previous": a.previous,
+                "detail": a.detail,
+                "suggestion": a.suggestion,
+            },
+        }),
+        WebhookFormat::Slack => json!({
+            "text": slack_escape(&format!("*{}*\n{}", rendered.subject, rendered.text)),
+        }),
+    }
+}
+
 fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -63,7 +98,30 @@ enum Outcome {
     Refused(String),
 }
 
-/// Sends every pending webhook digest.
+/// What is being posted: a digest of alerts, or one admin alert.
+#[derive(Clone, Copy)]
+enum Item {
+    Digest(i64),
+    Admin(i64),
+}
+
+impl Item {
+    fn sent(self, store: &mut Store) -> Result<(), StoreError> {
+        match self {
+            Item::Digest(id) => store.mark_digest_sent(id, &store::now()),
+            Item::Admin(id) => store.mark_admin_alert_sent(id, &store::now()),
+        }
+    }
+
+    fn failed(self, store: &mut Store, error: &str, permanent: bool) -> Result<(), StoreError> {
+        match self {
+            Item::Digest(id) => store.mark_digest_failed(id, error, permanent),
+            Item::Admin(id) => store.mark_admin_alert_failed(id, error, permanent),
+        }
+    }
+}
+
+/// Sends every pending webhook digest, then every pending admin alert for a webhook.
 pub async fn deliver(
     store: &mut Store,
     hooks: &[Webhook],
@@ -88,20 +146,8 @@ pub async fn deliver(
         let Some(name) = digest.recipient.strip_prefix(PREFIX) else {
             continue;
         };
-        let Some(hook) = hooks.iter().find(|h| h.url_env == name) else {
-            let msg = format!("webhook {name} is no longer in [[notify.webhook]]: its alerts are dropped");
-            store.mark_digest_failed(digest.id, &msg, true)?;
-            out.failed += 1;
-            out.errors.push(msg);
-            continue;
-        };
-        let Ok(url) = std::env::var(&hook.url_env) else {
-            let msg = format!(
-                "webhook: notify.webhook url_env names {name}, which is not set: export it; alerts kept for the next run"
-            );
-            store.mark_digest_failed(digest.id, &msg, false)?;
-            out.pending += 1;
-            out.errors.push(msg);
+        let item = Item::Digest(digest.id);
+        let Some((hook, url)) = target(store, hooks, name, item, &mut out)? else {
             continue;
         };
         let mut alerts = store.digest_alerts(digest.id)?;
@@ -111,26 +157,81 @@ pub async fn deliver(
             }
         }
         let body = payload(hook.format, &digest.message_id, &alerts).to_string();
-        match post(&client, &url, &digest.message_id, body).await {
-            Outcome::Sent => {
-                store.mark_digest_sent(digest.id, &store::now())?;
-                out.sent += 1;
-            }
-            Outcome::Retry(e) => {
-                let msg = format!("webhook {name}: {e}");
-                store.mark_digest_failed(digest.id, &msg, false)?;
-                out.pending += 1;
-                out.errors.push(format!("{msg}; kept for the next run"));
-            }
-            Outcome::Refused(e) => {
-                let msg = format!("webhook {name} refused the alert: {e}");
-                store.mark_digest_failed(digest.id, &msg, true)?;
-                out.failed += 1;
-                out.errors.push(msg);
-            }
-        }
+        let outcome = post(&client, &url, &digest.message_id, body).await;
+        settle(store, item, name, "alert", outcome, &mut out)?;
+    }
+    for alert in store.pending_admin_alerts()? {
+        let Some(name) = alert.recipient.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let item = Item::Admin(alert.id);
+        let Some((hook, url)) = target(store, hooks, name, item, &mut out)? else {
+            continue;
+        };
+        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let body = admin_payload(hook.format, &alert, label).to_string();
+        let outcome = post(&client, &url, &alert.message_id, body).await;
+        settle(store, item, name, "admin alert", outcome, &mut out)?;
     }
     Ok(out)
+}
+
+/// The webhook named `name` and its URL; `None` (recorded and counted) when
+/// it is no longer configured or its variable is not set.
+fn target<'h>(
+    store: &mut Store,
+    hooks: &'h [Webhook],
+    name: &str,
+    item: Item,
+    out: &mut Delivery,
+) -> Result<Option<(&'h Webhook, String)>, StoreError> {
+    let Some(hook) = hooks.iter().find(|h| h.url_env == name) else {
+        let msg = format!("webhook {name} is no longer in [[notify.webhook]]: its alerts are dropped");
+        item.failed(store, &msg, true)?;
+        out.failed += 1;
+        out.errors.push(msg);
+        return Ok(None);
+    };
+    let Ok(url) = std::env::var(&hook.url_env) else {
+        let msg = format!(
+            "webhook: notify.webhook url_env names {name}, which is not set: export it; alerts kept for the next run"
+        );
+        item.failed(store, &msg, false)?;
+        out.pending += 1;
+        out.errors.push(msg);
+        return Ok(None);
+    };
+    Ok(Some((hook, url)))
+}
+
+/// Records how a POST ended.
+fn settle(
+    store: &mut Store,
+    item: Item,
+    name: &str,
+    what: &str,
+    outcome: Outcome,
+    out: &mut Delivery,
+) -> Result<(), StoreError> {
+    match outcome {
+        Outcome::Sent => {
+            item.sent(store)?;
+            out.sent += 1;
+        }
+        Outcome::Retry(e) => {
+            let msg = format!("webhook {name}: {e}");
+            item.failed(store, &msg, false)?;
+            out.pending += 1;
+            out.errors.push(format!("{msg}; kept for the next run"));
+        }
+        Outcome::Refused(e) => {
+            let msg = format!("webhook {name} refused the {what}: {e}");
+            item.failed(store, &msg, true)?;
+            out.failed += 1;
+            out.errors.push(msg);
+        }
+    }
+    Ok(())
 }
 
 /// POSTs `body`, waiting out 429s.

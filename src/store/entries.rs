@@ -70,27 +70,42 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Adds `entry`, or updates the entry of that name. True when it was new.
-    pub fn upsert_entry(&mut self, entry: &WatchEntry) -> Result<bool> {
+    /// Adds `entry`, or updates the entry of that name. True when it was
+    /// new. Audited as done by `actor`.
+    pub fn upsert_entry(&mut self, entry: &WatchEntry, actor: &str) -> Result<bool> {
+        let now = now();
         let w = self.write()?;
-        let new = w.upsert_entry(entry, &now())?.is_none();
+        let outcome = w.upsert_entry(entry, &now)?;
+        let action = match outcome {
+            None => Some("watch-add"),
+            Some(true) => Some("watch-edit"),
+            Some(false) => None,
+        };
+        if let Some(action) = action {
+            w.audit(actor, action, &entry.name, &describe(entry), &now)?;
+        }
         w.commit()?;
-        Ok(new)
+        Ok(outcome.is_none())
     }
 
-    /// Removes the entry named `name` (and its matches). False when there was none.
-    pub fn remove_entry(&mut self, name: &str) -> Result<bool> {
+    /// Removes the entry named `name` (and its matches). False when there
+    /// was none. Audited as done by `actor`.
+    pub fn remove_entry(&mut self, name: &str, actor: &str) -> Result<bool> {
+        let now = now();
         let w = self.write()?;
         let n =
             w.tx.prepare_cached("DELETE FROM watch_entry WHERE name = :name")?
                 .execute(named_params! {":name": name})?;
+        if n == 1 {
+            w.audit(actor, "watch-rm", name, "", &now)?;
+        }
         w.commit()?;
         Ok(n == 1)
     }
 
     /// Loads `entries` in one transaction. With `replace`, entries not in
     /// `entries` are removed, so the database equals the file.
-    pub fn import_entries(&mut self, entries: &[WatchEntry], replace: bool) -> Result<ImportReport> {
+    pub fn import_entries(&mut self, entries: &[WatchEntry], replace: bool, actor: &str) -> Result<ImportReport> {
         let now = now();
         let w = self.write()?;
         let mut report = ImportReport::default();
@@ -108,9 +123,36 @@ impl Store {
                 w.tx.prepare_cached("DELETE FROM watch_entry WHERE name NOT IN (SELECT value FROM json_each(:keep))")?
                     .execute(named_params! {":keep": keep})?;
         }
+        let r = &report;
+        w.audit(
+            actor,
+            "watch-import",
+            "watch list",
+            &format!(
+                "{} added, {} changed, {} unchanged, {} removed",
+                r.added, r.changed, r.unchanged, r.removed
+            ),
+            &now,
+        )?;
         w.commit()?;
         Ok(report)
     }
+}
+
+/// An entry in one line, for the audit trail.
+fn describe(e: &WatchEntry) -> String {
+    let mut parts = vec![format!("kind {}", e.kind)];
+    for (label, list) in [
+        ("aliases", &e.aliases),
+        ("domains", &e.domains),
+        ("recipients", &e.recipients),
+        ("exclude", &e.exclude),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{label} {}", list.join(";")));
+        }
+    }
+    parts.join(", ")
 }
 
 impl Writer<'_> {

@@ -29,7 +29,7 @@ impl Writer<'_> {
     pub fn source_health(&self, source: &str) -> Result<Option<String>> {
         Ok(self
             .tx
-            .prepare_cached("SELECT state FROM source_health WHERE source = :source")?
+            .prepare_cached("SELECT health FROM source WHERE name = :source")?
             .query_row(named_params! {":source": source}, |r| r.get(0))
             .optional()?)
     }
@@ -37,8 +37,8 @@ impl Writer<'_> {
     pub fn set_source_health(&self, source: &str, state: &str, now: &str) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO source_health (source, state, since) VALUES (:source, :state, :now)
-                 ON CONFLICT (source) DO UPDATE SET state = :state, since = :now",
+                "INSERT INTO source (name, health, health_since) VALUES (:source, :state, :now)
+                 ON CONFLICT (name) DO UPDATE SET health = :state, health_since = :now",
             )?
             .execute(named_params! {":source": source, ":state": state, ":now": now})?;
         Ok(())

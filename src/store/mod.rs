@@ -7,6 +7,8 @@
 //! transaction that reads then writes fails with SQLITE_BUSY when another
 //! process writes meanwhile, whatever the busy timeout.
 
+mod accounts;
+mod details;
 mod entries;
 mod health;
 mod migrate;
@@ -14,18 +16,22 @@ mod outbox;
 mod postings;
 mod retention;
 mod runs;
+mod triage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use accounts::{AuditRow, SessionUser, User};
+pub use details::{DueDetail, MAX_DETAIL_TRIES};
 pub use entries::{ImportReport, ListedEntry};
 pub use health::AdminAlert;
 pub use outbox::{Alert, Announced, PendingDigest};
 pub use postings::{Change, ChangeKind, Filter, MatchRow, PostingRow, StoredPosting};
 pub use retention::Pruned;
 pub use runs::{FetchRecord, LastFetch, RunCounts, RunRow, SourceState};
+pub use triage::{FoundPosting, InboxFilter, InboxRow, Status, Triage, WeekCount};
 
 /// How long a writer waits for another process's transaction.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,9 +101,13 @@ impl Store {
         })
     }
 
-    /// `PRAGMA integrity_check`: "ok" when the file is sound.
-    pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    /// `PRAGMA quick_check`: "ok" when the file is sound, else its first
+    /// findings, one per line. Skips only the index-content cross-checks of
+    /// `integrity_check`, so it is quick on a large database.
+    pub fn quick_check(&self) -> Result<String> {
+        let mut stmt = self.conn.prepare("PRAGMA quick_check(10)")?;
+        let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(lines.join("; "))
     }
 }
 

@@ -38,6 +38,8 @@ pub struct PostingRow {
     pub posted_at: Option<String>,
     pub first_seen_at: String,
     pub body: String,
+    /// The post's own page ([source.detail]): queued, read, or failed with why.
+    pub detail: Option<String>,
 }
 
 /// What `leakwatch postings` and `leakwatch matches` are narrowed to.
@@ -48,11 +50,15 @@ pub struct Filter {
     pub since: Option<String>,
     /// A watch entry's name (any case): postings it matched, its matches.
     pub entry: Option<String>,
+    /// Matches only: their triage status.
+    pub status: Option<super::Status>,
 }
 
 /// A match as `leakwatch matches` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatchRow {
+    pub id: i64,
+    pub status: String,
     pub matched_at: String,
     pub entry: String,
     pub kind: String,
@@ -66,6 +72,27 @@ pub struct MatchRow {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    /// The earlier match of the same entry and victim this one repeats: never emailed.
+    pub repeat_of: Option<i64>,
+}
+
+/// A posting from the columns `source, key, title, link, posted_at, body,
+/// victim, masked, truncated`, starting at column `at`.
+pub(super) fn posting_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Posting> {
+    Ok(Posting {
+        source: r.get(at)?,
+        key: r.get(at + 1)?,
+        title: r.get(at + 2)?,
+        link: r.get(at + 3)?,
+        posted_at: r
+            .get::<_, Option<String>>(at + 4)?
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)),
+        body: r.get(at + 5)?,
+        victim: r.get(at + 6)?,
+        masked: r.get(at + 7)?,
+        truncated: r.get(at + 8)?,
+    })
 }
 
 fn date_text(p: &Posting) -> Option<String> {
@@ -189,20 +216,7 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
                 id: r.get(0)?,
-                posting: Posting {
-                    source: r.get(1)?,
-                    key: r.get(2)?,
-                    title: r.get(3)?,
-                    link: r.get(4)?,
-                    posted_at: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
-                        .map(|d| d.with_timezone(&chrono::Utc)),
-                    body: r.get(6)?,
-                    victim: r.get(7)?,
-                    masked: r.get(8)?,
-                    truncated: r.get(9)?,
-                },
+                posting: posting_from_row(r, 1)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -211,7 +225,10 @@ impl Store {
     /// Postings passing `filter` (first seen at or after `since`), newest first.
     pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT source, title, link, posted_at, first_seen_at, body FROM posting
+            "SELECT source, title, link, posted_at, first_seen_at, body,
+                    (SELECT CASE d.state WHEN 'failed' THEN 'failed: ' || coalesce(d.error, '') ELSE d.state END
+                     FROM detail d WHERE d.posting_id = posting.id)
+             FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
                AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
                                              WHERE e.name = :entry COLLATE NOCASE))
@@ -226,6 +243,7 @@ impl Store {
                 posted_at: r.get(3)?,
                 first_seen_at: r.get(4)?,
                 body: r.get(5)?,
+                detail: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -238,15 +256,20 @@ impl Store {
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'sent'),
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
-                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed')
+                    (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
+                    m.id, m.repeat_of, m.status
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
-               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE)
+               AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE) AND (:status IS NULL OR m.status = :status)
              ORDER BY m.created_at DESC, m.id DESC",
         )?;
-        let params = named_params! {":source": filter.source, ":since": filter.since, ":entry": filter.entry};
+        let params = named_params! {
+            ":source": filter.source, ":since": filter.since, ":entry": filter.entry,
+            ":status": filter.status.map(super::Status::as_str),
+        };
         let rows = stmt.query_map(params, |r| {
             Ok(MatchRow {
+                id: r.get(13)?,
                 matched_at: r.get(0)?,
                 entry: r.get(1)?,
                 kind: r.get(2)?,
@@ -260,6 +283,8 @@ impl Store {
                 emails_sent: r.get(10)?,
                 emails_pending: r.get(11)?,
                 emails_failed: r.get(12)?,
+                repeat_of: r.get(14)?,
+                status: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -21,6 +21,9 @@ pub struct RunCounts {
     pub emails_sent: i64,
     pub emails_pending: i64,
     pub emails_failed: i64,
+    pub details_fetched: i64,
+    pub details_failed: i64,
+    pub details_waiting: i64,
 }
 
 /// A run as `leakwatch runs` lists it.
@@ -32,6 +35,8 @@ pub struct RunRow {
     pub status: String,
     #[serde(flatten)]
     pub counts: RunCounts,
+    /// Why a failed run stopped, when a fatal error ended it.
+    pub error: Option<String>,
 }
 
 /// What one source's fetch came to in a run.
@@ -85,23 +90,48 @@ impl Store {
             "UPDATE run SET finished_at = :now, status = :status, sources_ok = :sources_ok, sources_failed = :sources_failed,
              pages_fetched = :pages_fetched, pages_not_modified = :pages_not_modified, postings_new = :postings_new,
              postings_changed = :postings_changed, matches = :matches, emails_sent = :emails_sent,
-             emails_pending = :emails_pending, emails_failed = :emails_failed WHERE id = :id",
+             emails_pending = :emails_pending, emails_failed = :emails_failed, details_fetched = :details_fetched,
+             details_failed = :details_failed, details_waiting = :details_waiting WHERE id = :id",
         )?
         .execute(named_params! {
             ":now": now, ":status": status, ":sources_ok": counts.sources_ok, ":sources_failed": counts.sources_failed,
             ":pages_fetched": counts.pages_fetched, ":pages_not_modified": counts.pages_not_modified,
             ":postings_new": counts.postings_new, ":postings_changed": counts.postings_changed, ":matches": counts.matches,
             ":emails_sent": counts.emails_sent, ":emails_pending": counts.emails_pending, ":emails_failed": counts.emails_failed,
-            ":id": run_id,
+            ":details_fetched": counts.details_fetched, ":details_failed": counts.details_failed,
+            ":details_waiting": counts.details_waiting, ":id": run_id,
         })?;
         w.commit()
+    }
+
+    /// Closes a run that stopped on a fatal error, with the error. Its
+    /// counters stay as they were: what it did is in `fetch` and the postings.
+    pub fn fail_run(&mut self, run_id: i64, error: &str, now: &str) -> Result<()> {
+        let w = self.write()?;
+        w.tx.prepare_cached("UPDATE run SET finished_at = :now, status = 'failed', error = :error WHERE id = :id")?
+            .execute(named_params! {":now": now, ":error": error, ":id": run_id})?;
+        w.commit()
+    }
+
+    /// Emails and webhook posts waiting in the outbox: pending digests, each
+    /// recipient's alerts not yet in one, and pending admin alerts.
+    pub fn pending_deliveries(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM digest WHERE state = 'pending')
+                      + (SELECT count(DISTINCT recipient) FROM outbox WHERE digest_id IS NULL)
+                      + (SELECT count(*) FROM admin_alert WHERE state = 'pending')",
+            )?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// The most recent runs, newest first.
     pub fn runs(&self, limit: i64) -> Result<Vec<RunRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, started_at, finished_at, status, sources_ok, sources_failed, pages_fetched, pages_not_modified,
-                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed
+                    postings_new, postings_changed, matches, emails_sent, emails_pending, emails_failed,
+                    details_fetched, details_failed, details_waiting, error
              FROM run ORDER BY id DESC LIMIT :limit",
         )?;
         let rows = stmt.query_map(named_params! {":limit": limit}, |r| {
@@ -121,7 +151,11 @@ impl Store {
                     emails_sent: r.get(11)?,
                     emails_pending: r.get(12)?,
                     emails_failed: r.get(13)?,
+                    details_fetched: r.get(14)?,
+                    details_failed: r.get(15)?,
+                    details_waiting: r.get(16)?,
                 },
+                error: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

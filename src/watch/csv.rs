@@ -1,5 +1,12 @@
 //! The watch-list CSV: `name,aliases,domains,kind,recipients,exclude`, lists
 //! `;`-separated. Spreadsheets export it; analysts re-import it.
+//!
+//! Spreadsheets write it in more than one way: European Excel separates
+//! fields with `;`, "Unicode text" exports are UTF-16 with tabs. The
+//! separator is read from the header line (it names known columns, so the
+//! first of `,` `;` tab found there is the one), and a byte-order mark says
+//! the encoding. Export can write what Excel opens with accents intact: a
+//! UTF-8 BOM and CRLF line ends.
 
 use std::io::{Read, Write};
 
@@ -19,17 +26,23 @@ pub struct CsvError {
 
 /// Reads every row; the first bad row stops it, and nothing is returned, so
 /// an import is all or nothing.
-pub fn read(input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>, CsvError> {
+pub fn read(mut input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>, CsvError> {
     let err = |line: u64, column: Option<&str>, message: String| CsvError {
         file: file.map(str::to_owned),
         line,
         column: column.map(str::to_owned),
         message,
     };
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(1, None, format!("cannot read: {e}")))?;
+    let text = decode(&bytes).map_err(|m| err(1, None, m))?;
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter(&text))
+        .from_reader(text.as_bytes());
     let header = rdr
         .headers()
         .map_err(|e| err(1, None, format!("cannot read the header: {e}")))?
@@ -81,6 +94,18 @@ pub fn read(input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>, Csv
             continue;
         }
         let get = |i: usize| idx[i].and_then(|c| record.get(c)).unwrap_or("").trim();
+        for (i, column) in HEADER.iter().enumerate() {
+            if get(i).split(';').any(|item| looks_like_formula(item.trim())) {
+                return Err(err(
+                    line,
+                    Some(column),
+                    format!(
+                        "`{}` starts like a spreadsheet formula (=, +, @): no organisation is named that way; remove the sign",
+                        crate::text::clean(get(i))
+                    ),
+                ));
+            }
+        }
         let name = crate::text::clean(get(0));
         if name.is_empty() {
             return Err(err(line, Some("name"), "the name is empty".into()));
@@ -126,6 +151,47 @@ pub fn read(input: impl Read, file: Option<&str>) -> Result<Vec<WatchEntry>, Csv
     Ok(entries)
 }
 
+/// A cell a spreadsheet would run (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`):
+/// refused on import, so nothing the list exports can be one.
+fn looks_like_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '@'])
+}
+
+/// The file as text: UTF-8, or UTF-16 when a byte-order mark says so.
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, String> {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding
+            .decode_without_bom_handling_and_without_replacement(&bytes[bom..])
+            .ok_or_else(|| {
+                format!(
+                    "the file starts as {} but is not: save it again as CSV UTF-8",
+                    encoding.name()
+                )
+            });
+    }
+    // NUL is valid UTF-8 but never in a CSV: every other byte 0 is UTF-16.
+    if bytes.contains(&0) {
+        return Err(
+            "the file looks like UTF-16 without a byte-order mark: save it from the spreadsheet as \"CSV UTF-8\" or \"Unicode text\"".into(),
+        );
+    }
+    std::str::from_utf8(bytes).map(std::borrow::Cow::Borrowed).map_err(|e| {
+        format!(
+            "the file is not UTF-8 (byte {}): save it from the spreadsheet as \"CSV UTF-8\" or \"Unicode text\"",
+            e.valid_up_to() + 1
+        )
+    })
+}
+
+/// The field separator: the first of `,` `;` or tab on the header line.
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    header
+        .bytes()
+        .find(|b| matches!(b, b',' | b';' | b'\t'))
+        .unwrap_or(b',')
+}
+
 fn list(field: &str) -> Vec<String> {
     field
         .split(';')
@@ -135,8 +201,15 @@ fn list(field: &str) -> Vec<String> {
 }
 
 /// Writes entries in the import format, so export → edit → import round-trips.
-pub fn write(out: impl Write, entries: &[WatchEntry]) -> Result<(), ::csv::Error> {
-    let mut w = ::csv::Writer::from_writer(out);
+/// `excel`: a UTF-8 byte-order mark first and CRLF line ends, so Excel reads
+/// the accents right.
+pub fn write(mut out: impl Write, entries: &[WatchEntry], excel: bool) -> Result<(), ::csv::Error> {
+    let mut builder = ::csv::WriterBuilder::new();
+    if excel {
+        out.write_all("\u{feff}".as_bytes())?;
+        builder.terminator(::csv::Terminator::CRLF);
+    }
+    let mut w = builder.from_writer(out);
     w.write_record(HEADER)?;
     for e in entries {
         w.write_record([
@@ -170,8 +243,32 @@ mod tests {
         assert_eq!(entries[2].kind, EntryKind::Own);
         assert_eq!(entries[2].exclude, ["Example Corpus"]);
         let mut out = Vec::new();
-        write(&mut out, &entries).unwrap();
+        write(&mut out, &entries, false).unwrap();
         assert_eq!(read(out.as_slice(), None).unwrap(), entries);
+        let mut excel = Vec::new();
+        write(&mut excel, &entries, true).unwrap();
+        assert!(excel.starts_with("\u{feff}name,".as_bytes()));
+        assert_eq!(read(excel.as_slice(), None).unwrap(), entries);
+    }
+
+    #[test]
+    fn separators_and_encodings_of_spreadsheet_exports() {
+        let want = read(GOOD.as_bytes(), None).unwrap();
+        // European Excel: `;` between fields, lists quoted.
+        let semi = "name;aliases;domains;kind;recipients;exclude\r\n\
+            Accellion;\"Accellion FTA;Accellion Inc\";accellion.com;supplier;vendor-risk@example.org;\r\n\
+            Qualys;Qualys Inc;qualys.com;supplier;;\r\n\
+            Example Corp;;example.com;self;;Example Corpus\r\n";
+        assert_eq!(read(semi.as_bytes(), None).unwrap(), want);
+        // "Unicode text": UTF-16LE with a BOM, tabs between fields.
+        let tabs = semi.replace(';', "\t").replace("FTA\tAccellion", "FTA;Accellion");
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(tabs.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(read(utf16.as_slice(), None).unwrap(), want);
+        let e = read(&utf16[2..], Some("w.txt")).unwrap_err();
+        assert!(e.message.contains("UTF-16 without a byte-order mark"), "{e}");
     }
 
     #[test]
@@ -183,6 +280,19 @@ mod tests {
             e.to_string(),
             "list.csv: line 3, column kind: `vendor` is not a kind: use self, supplier, customer or other"
         );
+    }
+
+    #[test]
+    fn formula_cells_are_refused_naming_line_and_column() {
+        let e = read(
+            "name,aliases\nAcme,\"x;=HYPERLINK(\"\"http://e.example\"\")\"\n".as_bytes(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (2, Some("aliases")));
+        let e = read("name\n@SUM(A1)\n".as_bytes(), None).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("name"));
+        assert!(read("name\nAT&T\n".as_bytes(), None).is_ok());
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 #![allow(dead_code)] // each test module uses a different part of the support
 
+pub mod cdp;
 pub mod http;
 pub mod smtp;
 pub mod socks;
 pub mod tls;
 pub mod trace;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

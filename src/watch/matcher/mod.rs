@@ -22,9 +22,10 @@ mod scan;
 mod snippet;
 mod terms;
 
+use crate::text::legal_stems;
 pub use reason::{Field, Hit, Reason, confidence};
+use terms::label_forms;
 pub use terms::noise_flag;
-use terms::{label_forms, legal_stems};
 
 /// In `Matcher::domain_at`: two distinct domains share this hash, so the
 /// look-up falls back to the binary search.

@@ -55,6 +55,8 @@ pub enum Field {
     Title,
     Body,
     Link,
+    /// The post's own page ([source.detail]), read after the listing.
+    Page,
 }
 
 impl Field {
@@ -63,6 +65,7 @@ impl Field {
             Field::Title => "title",
             Field::Body => "body",
             Field::Link => "link",
+            Field::Page => "page",
         }
     }
 }
@@ -74,7 +77,7 @@ pub fn confidence(reason: Reason, field: Field) -> u8 {
     match field {
         Field::Title => base,
         Field::Link => base - 10,
-        Field::Body => (u16::from(base) * 3 / 4) as u8,
+        Field::Body | Field::Page => (u16::from(base) * 3 / 4) as u8,
     }
 }
 
