@@ -110,7 +110,7 @@ fn body(titles: &[String], n: usize) -> Vec<u8> {
     let mut seen = std::collections::HashSet::new();
     let items: Vec<serde_json::Value> = (0..)
         .map(|i| (i, title(titles, i)))
-        .filter(|(_, t)| seen.insert(leakwatch::text::normalize(t)))
+        .filter(|(_, t)| seen.insert(leakwatch::text::normalize(&leakwatch::extract::decode_entities(t))))
         .take(n)
         .map(|(i, t)| {
             serde_json::json!({
