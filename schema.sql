@@ -81,6 +81,13 @@ CREATE TABLE posting (
     changed_at     TEXT,
     first_run_id   INTEGER NOT NULL,
     first_look     INTEGER NOT NULL DEFAULT 0,  -- listed already when leakwatch first crawled the source
+    actor          TEXT,                    -- the `group` that claims it (per item, or the site's)
+    website        TEXT,                    -- the victim's website as the source states it
+    vendor         TEXT,                    -- disclosures: the vendor and product it is about
+    product        TEXT,
+    item_id        TEXT,                    -- the source's own stable id of the item (a CVE, a guid)
+    claim_group    TEXT,                    -- `actor` as compared across sources (lowercase, no spaces)
+    claim_site     TEXT,                    -- `website` when it is a domain: one victim across sources
     UNIQUE (source, key)
 ) STRICT;
 

@@ -157,6 +157,7 @@ fn posting(title: &str) -> Posting {
         victim: String::new(),
         masked: false,
         truncated: false,
+        facts: Default::default(),
     }
 }
 

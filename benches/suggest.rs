@@ -1,5 +1,5 @@
 //! `source suggest` speed on real ~200 KB listing pages (target: under
-//! 50 ms a page). Prints, per page, the median and slowest wall time of
+//! 50 ms a page), and on two smaller JSON listings. Prints, per page, the median and slowest wall time of
 //! repeated runs, and the median CPU time of this thread (from
 //! /proc/thread-self/schedstat): on a shared machine the wall time also
 //! counts the time other processes held the CPU.
@@ -14,6 +14,9 @@ const PAGES: &[&str] = &[
     "ransomhub/RansomHub.html",
     "8base/8base-basemmnnqwxevlymli5bs36o5ynti55xojzvn246spahniugwkff2pad.html",
     "lockbit3/LockBit3.0.html",
+    // JSON: in a browser's `<pre>` viewer, and a bare API response.
+    "akira/akira-akiral2iz6a7qgd3ayp3l6yub7xx2uep76idk3u2kollpj5z3z636bad.html",
+    "../disclosure/aggregators/ransomware.live_pro_recentvictims_2026-09-20.json",
 ];
 const RUNS: usize = 30;
 const TARGET: Duration = Duration::from_millis(50);

@@ -26,9 +26,10 @@ use url::Url;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus folder (`fuzz/corpus/<name>`).
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("config", config),
     ("csv", csv),
+    ("registry", registry),
     ("html", html),
     ("feed", feed),
     ("json", json),
@@ -59,6 +60,23 @@ max_pages = 3
 name = "feed"
 kind = "feed"
 url = "https://vendor.example/security/feed.xml"
+[source.feed]
+title = { from = "title", regex = "new victim\\s*:\\s*(.+)$" }
+group = { from = "category", regex = "^Actor:\\s*(.+)$" }
+website = { from = "summary", regex = "Website: (\\S+)" }
+id = "guid"
+
+[[source]]
+name = "registry"
+kind = "csv"
+url = "https://registry.example/breaches.csv"
+[source.csv]
+title = "Name"
+date = { column = "Date", format = "%m/%d/%Y" }
+body = ["Type", "Affected"]
+link = "Link"
+id = "Id"
+website = "Website"
 
 [[source]]
 name = "json"
@@ -69,7 +87,12 @@ items = ""
 title = "/post_title"
 link = "/link"
 date = "/discovered"
-body = "/description"
+body = ["/description", { label = "due", pointer = "/dueDate" }]
+group = "/group_name"
+website = "/website"
+vendor = "/vendorProject"
+product = "/product"
+id = "/id"
 "#;
 
 fn sources() -> &'static [Source] {
@@ -118,6 +141,11 @@ pub fn feed(data: &[u8]) {
     page("feed", data);
 }
 
+/// Any bytes as a CSV registry (breach lists).
+pub fn registry(data: &[u8]) {
+    page("registry", data);
+}
+
 /// Any bytes as the body of the JSON source.
 pub fn json(data: &[u8]) {
     page("json", data);
@@ -148,7 +176,9 @@ fn page(name: &str, data: &[u8]) {
     }
     for p in &x.postings {
         assert!(!p.title.is_empty(), "a posting has a title");
-        for field in [&p.title, &p.body] {
+        let f = &p.facts;
+        let facts = [&f.group, &f.website, &f.vendor, &f.product, &f.id];
+        for field in [&p.title, &p.body].into_iter().chain(facts.into_iter().flatten()) {
             assert!(
                 !field.chars().any(char::is_control),
                 "extracted text carries a control character: {field:?}"

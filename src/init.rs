@@ -1,27 +1,51 @@
 //! `leakwatch init [DIR]`: the files a new installation starts from — a
-//! commented config, a watch-list CSV, and saved sample pages for the three
-//! example sources so their selectors can be tried offline with
-//! `source test NAME --file`. It never overwrites: if any of the files is
+//! commented config whose sources work on day one (the public disclosure
+//! definitions, switched on), the other shipped definitions ready to switch
+//! on, and a watch-list CSV. It never overwrites: if any of the files is
 //! there already, nothing is written.
 
 use std::path::{Path, PathBuf};
 
-/// Each starter file: where it goes under DIR, and what it holds.
+/// `(sources/<to><file>, the text of config/sources/<from><file>)`.
+macro_rules! starter {
+    ($to:literal, $from:literal, $file:literal) => {
+        (
+            concat!("sources/", $to, $file),
+            include_str!(concat!("../config/sources/", $from, $file)),
+        )
+    };
+}
+
+/// Each starter file: where it goes under DIR, and what it holds. The
+/// source definitions are the shipped ones (`config/sources/`), so what
+/// `init` writes is what the tests prove on real captures.
 const FILES: &[(&str, &str)] = &[
     ("leakwatch.toml", include_str!("../config/starter/leakwatch.toml")),
     ("watchlist.csv", include_str!("../config/starter/watchlist.csv")),
-    (
-        "samples/leaksite.html",
-        include_str!("../config/starter/samples/leaksite.html"),
-    ),
-    (
-        "samples/advisories.xml",
-        include_str!("../config/starter/samples/advisories.xml"),
-    ),
-    (
-        "samples/victims.json",
-        include_str!("../config/starter/samples/victims.json"),
-    ),
+    starter!("disclosure/", "disclosure/", "cisa-kev.toml"),
+    starter!("disclosure/", "disclosure/", "databreach-rss.toml"),
+    starter!("disclosure/", "disclosure/", "ransomware-live-rss.toml"),
+    starter!("disclosure/", "disclosure/", "ransomware-live.toml"),
+    starter!("disclosure/", "disclosure/", "wa-ag-breaches.toml"),
+    starter!("optional/", "optional/", "fortinet-psirt.toml"),
+    starter!("optional/", "optional/", "hhs-ocr-breaches.toml"),
+    starter!("optional/", "optional/", "paloalto-psirt.toml"),
+    starter!("optional/", "optional/", "ransomware-live-pro.toml"),
+    starter!("optional/", "optional/", "ransomwatch-posts.toml"),
+    starter!("optional/", "optional/", "sec-8k.toml"),
+    starter!("leaksites/", "", "8base.toml"),
+    starter!("leaksites/", "", "akira.toml"),
+    starter!("leaksites/", "", "babuk.toml"),
+    starter!("leaksites/", "", "bianlian.toml"),
+    starter!("leaksites/", "", "blacksuit.toml"),
+    starter!("leaksites/", "", "clop.toml"),
+    starter!("leaksites/", "", "crosslock.toml"),
+    starter!("leaksites/", "", "daixin.toml"),
+    starter!("leaksites/", "", "darkrace.toml"),
+    starter!("leaksites/", "", "fog.toml"),
+    starter!("leaksites/", "", "lockbit3.toml"),
+    starter!("leaksites/", "", "play.toml"),
+    starter!("leaksites/", "", "ransomhub.toml"),
 ];
 
 /// Writes the starter files into `dir` (created if needed) and returns their
@@ -65,10 +89,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         init(dir.path()).unwrap();
         let config = crate::config::Config::load(&dir.path().join("leakwatch.toml")).unwrap();
-        let kinds: Vec<_> = config.sources.iter().map(|s| s.extractor.kind()).collect();
-        assert_eq!(kinds, ["html", "feed", "json"]);
+        // Only the public disclosure sources are on; none of them needs Tor.
+        let names: Vec<_> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cisa-kev",
+                "databreach-rss",
+                "ransomware-live-rss",
+                "ransomware-live",
+                "wa-ag-breaches"
+            ]
+        );
+        assert!(config.sources.iter().all(|s| !s.is_onion()));
         let csv = std::fs::File::open(dir.path().join("watchlist.csv")).unwrap();
         assert_eq!(crate::watch::csv::read(csv, None).unwrap().len(), 3);
+        // The rest load too, once switched on.
+        let text = std::fs::read_to_string(dir.path().join("leakwatch.toml"))
+            .unwrap()
+            .replace(
+                "include = [\"sources/disclosure\"]",
+                "include = [\"sources/disclosure\", \"sources/optional\", \"sources/leaksites\"]",
+            );
+        std::fs::write(dir.path().join("leakwatch.toml"), text).unwrap();
+        let config = crate::config::Config::load(&dir.path().join("leakwatch.toml")).unwrap();
+        assert_eq!(config.sources.len(), 5 + 6 + 13);
     }
 
     #[test]

@@ -92,6 +92,14 @@ impl Report {
             "<table>\n<tr><th>Matched</th><th>Watched name</th><th>Why</th><th>Source</th><th>Posting</th><th>Posted</th><th>Emails</th></tr>\n",
         );
         for m in &self.matches {
+            let source = match m.also_reported_by.as_slice() {
+                [] => escape(&m.source),
+                also => format!(
+                    "{}<br><small>also reported by {}</small>",
+                    escape(&m.source),
+                    escape(&also.join(", "))
+                ),
+            };
             let posting = match &m.link {
                 Some(link) => format!("{}<br><span class=\"link\">{}</span>", escape(&m.title), escape(link)),
                 None => escape(&m.title),
@@ -108,14 +116,13 @@ impl Report {
             };
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td><b>{}</b> ({})</td><td>{} “{}” in {}</td><td>{}</td><td>{posting}</td><td>{}</td><td>{emails}</td></tr>",
+                "<tr><td>{}</td><td><b>{}</b> ({})</td><td>{} “{}” in {}</td><td>{source}</td><td>{posting}</td><td>{}</td><td>{emails}</td></tr>",
                 escape(&m.matched_at),
                 escape(&m.entry),
                 escape(&m.kind),
                 escape(&m.reason),
                 escape(&m.term),
                 escape(&m.field),
-                escape(&m.source),
                 escape(m.posted_at.as_deref().unwrap_or("")),
             );
         }
@@ -262,6 +269,7 @@ mod tests {
                 emails_sent: 0,
                 emails_pending: 1,
                 emails_failed: 0,
+                also_reported_by: vec![evil.into()],
                 repeat_of: None,
             }],
             runs: vec![RunRow {

@@ -206,10 +206,16 @@ async fn crawl(
     }
     counts.details_waiting = store.details_waiting()?;
 
-    let labels: HashMap<String, String> = config
+    let labels: notify::Labels = config
         .sources
         .iter()
-        .map(|s| (s.name.clone(), s.label.clone()))
+        .map(|s| {
+            let label = notify::SourceLabel {
+                label: s.label.clone(),
+                disclosure: s.disclosure.clone(),
+            };
+            (s.name.clone(), label)
+        })
         .collect();
     let previews = match opts.dry_run {
         true => notify::preview(store, config.smtp.as_ref(), &labels)?,
@@ -348,7 +354,7 @@ async fn crawl_source(
     let max_pages = match &source.extractor {
         Extractor::Html(rules) => rules.max_pages,
         Extractor::Json(rules) => rules.max_pages,
-        Extractor::Feed => 1,
+        Extractor::Feed(_) | Extractor::Csv(_) => 1,
     };
     let mut outgoing = match fetch::Outgoing::for_source(&source) {
         Ok(o) => o,
@@ -657,12 +663,7 @@ impl Queue<'_, '_> {
                     self.w.dismiss_as(match_id, of, self.now)?;
                     return Ok(1);
                 }
-                match repeat::judge(
-                    posting,
-                    &self
-                        .w
-                        .announced_for(hit.entry_id, &posting.source, &posting.victim, match_id)?,
-                ) {
+                match repeat::judge(posting, &self.w.announced_for(hit.entry_id, posting, match_id)?) {
                     repeat::Verdict::First => {}
                     repeat::Verdict::Repeat { of } => {
                         self.w.mark_repeat(match_id, of)?;
@@ -677,9 +678,7 @@ impl Queue<'_, '_> {
                 if self.w.dismissed_for(hit.entry_id, &posting.victim)?.is_some() {
                     return Ok(0);
                 }
-                let announced = self
-                    .w
-                    .announced_for(hit.entry_id, &posting.source, &posting.victim, -1)?;
+                let announced = self.w.announced_for(hit.entry_id, posting, -1)?;
                 let repeat::Verdict::News { note } = repeat::judge(posting, &announced) else {
                     return Ok(0);
                 };

@@ -7,7 +7,10 @@ mod support;
 
 mod alerts;
 mod corpus;
+mod cross_source;
+mod day_one;
 mod detail;
+mod disclosure;
 mod extract_props;
 mod fetch;
 mod fuzz_replay;
@@ -21,6 +24,7 @@ mod pipeline;
 mod request;
 mod soak;
 mod suggest;
+mod suggest_families;
 mod terminal;
 mod tor;
 mod watch;

@@ -74,6 +74,7 @@ fn posting(title: &str, body: &str, masked: bool, truncated: bool) -> Posting {
         victim: String::new(),
         masked,
         truncated,
+        facts: Default::default(),
     }
 }
 

@@ -116,8 +116,53 @@ fn blocked_captures_get_no_suggestion_and_say_why() {
     }
 }
 
+/// One page's suggested titles against the expected ones.
+pub struct Row {
+    pub page: String,
+    pub expected: usize,
+    pub got: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Row {
+    pub fn new(page: String, got: &HashSet<String>, expected: &HashSet<String>) -> Row {
+        let both = got.intersection(expected).count() as f64;
+        let share = |of: &HashSet<String>| if of.is_empty() { 0.0 } else { both / of.len() as f64 };
+        let (precision, recall) = (share(got), share(expected));
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Row {
+            page,
+            expected: expected.len(),
+            got: got.len(),
+            precision,
+            recall,
+            f1,
+        }
+    }
+}
+
+/// The table BENCHMARKS.md records.
+pub fn print_rows(rows: &[Row]) {
+    println!(
+        "{:<36} {:>5} {:>5} {:>6} {:>6} {:>6}",
+        "PAGE", "HAND", "SUGG", "P", "R", "F1"
+    );
+    for r in rows {
+        println!(
+            "{:<36} {:>5} {:>5} {:>6.2} {:>6.2} {:>6.2}",
+            r.page, r.expected, r.got, r.precision, r.recall, r.f1
+        );
+    }
+}
+
 /// Titles as the matcher compares them.
-fn title_set(source: &leakwatch::config::Source, url: &Url, page: &str) -> HashSet<String> {
+pub fn title_set(source: &leakwatch::config::Source, url: &Url, page: &str) -> HashSet<String> {
     leakwatch::extract::extract(source, url, page)
         .unwrap()
         .postings
@@ -166,14 +211,6 @@ fn suggestions_match_the_hand_written_definitions_on_the_real_corpus() {
                 }
                 Err(_) => HashSet::new(),
             };
-            let both = got.intersection(&expected).count() as f64;
-            let p = if got.is_empty() { 0.0 } else { both / got.len() as f64 };
-            let r = if expected.is_empty() {
-                0.0
-            } else {
-                both / expected.len() as f64
-            };
-            let f1 = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
             let name = page
                 .file_name()
                 .unwrap()
@@ -181,17 +218,11 @@ fn suggestions_match_the_hand_written_definitions_on_the_real_corpus() {
                 .chars()
                 .take(24)
                 .collect::<String>();
-            rows.push((format!("{group}/{name}"), expected.len(), got.len(), p, r, f1));
+            rows.push(Row::new(format!("{group}/{name}"), &got, &expected));
         }
     }
-    println!(
-        "{:<36} {:>5} {:>5} {:>6} {:>6} {:>6}",
-        "PAGE", "HAND", "SUGG", "P", "R", "F1"
-    );
-    for (name, h, s, p, r, f1) in &rows {
-        println!("{name:<36} {h:>5} {s:>5} {p:>6.2} {r:>6.2} {f1:>6.2}");
-    }
-    let good = rows.iter().filter(|r| r.5 >= 0.9).count();
+    print_rows(&rows);
+    let good = rows.iter().filter(|r| r.f1 >= 0.9).count();
     println!("F1 >= 0.9 on {good} of {} pages", rows.len());
     assert!(
         good * 10 >= rows.len() * 8,

@@ -43,8 +43,21 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
     print_rows(
         &rows,
         format,
-        &["SOURCE", "TITLE", "POSTED", "FIRST SEEN", "LINK", "DETAIL"],
+        &[
+            "SOURCE",
+            "TITLE",
+            "POSTED",
+            "FIRST SEEN",
+            "LINK",
+            "DETAIL",
+            "GROUP",
+            "WEBSITE",
+            "VENDOR",
+            "PRODUCT",
+            "ID",
+        ],
         |p| {
+            let fact = |f: &Option<String>| f.clone().unwrap_or_default();
             vec![
                 p.source.clone(),
                 p.title.clone(),
@@ -52,6 +65,11 @@ pub fn postings(config: Option<PathBuf>, filters: Filters, format: Format) -> Re
                 p.first_seen_at.clone(),
                 p.link.clone().unwrap_or_default(),
                 p.detail.clone().unwrap_or_default(),
+                fact(&p.group),
+                fact(&p.website),
+                fact(&p.vendor),
+                fact(&p.product),
+                fact(&p.id),
             ]
         },
     )

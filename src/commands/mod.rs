@@ -159,13 +159,14 @@ pub fn init(dir: &Path) -> Result<Exit> {
     let c = config.display();
     say!(
         "next:
-  1. edit {c}: [smtp], [notify] and the sources (the comments say how)
-  2. leakwatch --config {c} source test example-leaks --file {}
-  3. leakwatch --config {c} watch import {}
-  4. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
-  5. leakwatch --config {c} run, then a cron entry (see docs/operations.md)",
-        dir.join("samples/leaksite.html").display(),
-        dir.join("watchlist.csv").display()
+  1. edit {c}: [smtp] and [notify] (the comments say how)
+  2. put your organisation and suppliers in {list}, then
+     leakwatch --config {c} watch import {list}
+  3. export LEAKWATCH_SMTP_PASSWORD=...; leakwatch --config {c} check
+  4. leakwatch --config {c} run: the public sources in {sources} are on;
+     then a cron entry (see docs/operations.md)",
+        list = dir.join("watchlist.csv").display(),
+        sources = dir.join("sources/disclosure").display(),
     );
     Ok(Exit::Success)
 }

@@ -237,12 +237,25 @@ pub fn source_suggest(config: Option<PathBuf>, url: Option<&str>, file: Option<P
                 i + 1,
                 c.score,
                 c.items,
-                text::clean(&d.item),
-                text::clean(&d.title.to_string()),
+                text::clean(&d.item()),
+                text::clean(&d.title()),
                 samples.join(" | ")
             );
+            for why in &c.excluded {
+                let _ = writeln!(err, "    not a posting: {}", text::truncate(&text::clean(why), 160));
+            }
         }
     }
-    say_raw!("{}", candidates[0].definition.to_toml());
+    let best = &candidates[0];
+    for section in &best.sections_left_out {
+        eprintln!("leakwatch: left out: {}", text::clean(section));
+    }
+    if best.definition.kind() != "html" {
+        eprintln!(
+            "leakwatch: the listing is JSON: paste the table under a [[source]] with kind = \"{}\"",
+            best.definition.kind()
+        );
+    }
+    say_raw!("{}", best.definition.to_toml());
     Ok(Exit::Success)
 }

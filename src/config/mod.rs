@@ -14,6 +14,7 @@
 
 mod crawl;
 mod detail;
+mod kinds;
 mod notify;
 mod problems;
 mod request;
@@ -30,6 +31,7 @@ pub use crawl::{
     DEFAULT_READ_TIMEOUT_SECS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT, Rate,
 };
 pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
+pub use kinds::{CsvDate, CsvRules, Facts, FeedField, FeedPart, FeedRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
 pub use request::{Body, Request, TOKEN_PLACEHOLDER};
@@ -434,7 +436,8 @@ link = { selector = "a", attr = "href" }
     fn the_example_config_is_valid() {
         let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/leakwatch.example.toml"));
         let c = Config::load(path).unwrap();
-        assert_eq!(c.sources.len(), 3);
+        let kinds: Vec<_> = c.sources.iter().map(|s| s.extractor.kind()).collect();
+        assert_eq!(kinds, ["html", "feed", "csv", "json"]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::Rate;
 use super::detail::{DetailRules, RawDetail, build_detail};
+use super::kinds::{CsvRules, Facts, FeedRules, RawCsv, RawFeed, RawJsonFacts, build_csv, build_feed, capturing_regex};
 use super::problems::Checker;
 use super::request::{RawRequest, Request, build_request};
 
@@ -32,6 +33,11 @@ pub struct Source {
     pub proxy: Option<Url>,
     /// Watch entries this source is the disclosure channel of.
     pub about: Vec<String>,
+    /// The threat actor behind the site, for postings that do not name one.
+    pub group: Option<String>,
+    /// What a posting here means, for disclosure sources ("added to CISA
+    /// KEV"): the email says so instead of "named on a leak site".
+    pub disclosure: Option<String>,
     pub extractor: Extractor,
     /// `[source.request]`: how to ask for the page (a plain GET by default).
     pub request: Request,
@@ -51,16 +57,18 @@ impl Source {
 #[allow(clippy::large_enum_variant)] // one per source, built once: size does not matter
 pub enum Extractor {
     Html(HtmlRules),
-    Feed,
+    Feed(FeedRules),
     Json(JsonRules),
+    Csv(CsvRules),
 }
 
 impl Extractor {
     pub fn kind(&self) -> &'static str {
         match self {
             Extractor::Html(_) => "html",
-            Extractor::Feed => "feed",
+            Extractor::Feed(_) => "feed",
             Extractor::Json(_) => "json",
+            Extractor::Csv(_) => "csv",
         }
     }
 }
@@ -72,6 +80,8 @@ pub struct HtmlRules {
     pub link: Option<Field>,
     pub date: Option<Field>,
     pub body: Option<Field>,
+    /// The victim's own domain as the site states it.
+    pub website: Option<Field>,
     pub next_page: Option<Field>,
     pub max_pages: u32,
     /// The page is not a listing when this matches (a site's own CAPTCHA or
@@ -105,7 +115,12 @@ pub struct JsonRules {
     pub title: String,
     pub link: Option<String>,
     pub date: Option<String>,
-    pub body: Option<String>,
+    /// Pointers joined into the body; a labelled one reads `label: value`.
+    pub body: Vec<(Option<String>, String)>,
+    pub facts: Facts<String>,
+    /// Only items where this pointer is `true` (or a non-empty string other
+    /// than "false") are postings: the SEC list keeps Item 1.05 filings.
+    pub keep_if: Option<String>,
     /// The JSON sits inside this element of an HTML page (`pre`, `script`).
     pub embedded: Option<Selector>,
     /// With `embedded`: the page is not a listing when this matches.
@@ -138,8 +153,12 @@ pub(super) struct RawSource {
     label: Option<String>,
     #[serde(default)]
     about: Vec<String>,
+    group: Option<String>,
+    disclosure: Option<String>,
     html: Option<Spanned<RawHtml>>,
     json: Option<Spanned<RawJson>>,
+    feed: Option<Spanned<RawFeed>>,
+    csv: Option<Spanned<RawCsv>>,
     request: Option<Spanned<RawRequest>>,
     detail: Option<Spanned<RawDetail>>,
 }
@@ -152,6 +171,7 @@ struct RawHtml {
     link: Option<Spanned<RawField>>,
     date: Option<Spanned<RawField>>,
     body: Option<Spanned<RawField>>,
+    website: Option<Spanned<RawField>>,
     next_page: Option<Spanned<RawField>>,
     max_pages: Option<u32>,
     blocked_if: Option<Spanned<String>>,
@@ -164,13 +184,34 @@ struct RawJson {
     title: Spanned<String>,
     link: Option<Spanned<String>>,
     date: Option<Spanned<String>>,
-    body: Option<Spanned<String>>,
+    body: Option<Spanned<RawBody>>,
     embedded: Option<Spanned<String>>,
     blocked_if: Option<Spanned<String>>,
     title_wrap: Option<usize>,
     next_page: Option<Spanned<String>>,
     page_param: Option<String>,
     max_pages: Option<u32>,
+    keep_if: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    website: Option<Spanned<String>>,
+    vendor: Option<Spanned<String>>,
+    product: Option<Spanned<String>>,
+    id: Option<Spanned<String>>,
+}
+
+/// `body = "/description"`, or several: `["/a", { label = "due", pointer = "/dueDate" }]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBody {
+    One(String),
+    Many(Vec<RawBodyPart>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBodyPart {
+    Pointer(String),
+    Labelled { label: String, pointer: String },
 }
 
 /// A field spec: a bare selector string, or a table.
@@ -291,7 +332,18 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
                 None
             }
         },
-        "feed" => Some(Extractor::Feed),
+        "feed" => build_feed(ck, &name, raw.feed.map(Spanned::into_inner).unwrap_or_default()).map(Extractor::Feed),
+        "csv" => match raw.csv {
+            Some(c) => build_csv(ck, &name, c.into_inner()).map(Extractor::Csv),
+            None => {
+                ck.add(
+                    Some(span.clone()),
+                    key("csv"),
+                    "kind = \"csv\" needs a [source.csv] table with at least `title` (a column name)",
+                );
+                None
+            }
+        },
         "json" => match raw.json {
             Some(j) => build_json(ck, &name, j.into_inner()).map(Extractor::Json),
             None => {
@@ -307,7 +359,7 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
             ck.add(
                 Some(raw.kind.span()),
                 key("kind"),
-                format!("`{other}` is not a source kind: use \"html\", \"feed\" or \"json\""),
+                format!("`{other}` is not a source kind: use \"html\", \"feed\", \"json\" or \"csv\""),
             );
             None
         }
@@ -339,6 +391,8 @@ fn build_source(ck: &mut Checker, index: usize, span: std::ops::Range<usize>, ra
         rate,
         proxy,
         about: raw.about,
+        group: raw.group.filter(|g| !g.trim().is_empty()),
+        disclosure: raw.disclosure.filter(|d| !d.trim().is_empty()),
         extractor: extractor?,
         request: request.unwrap_or_default(),
         detail,
@@ -372,6 +426,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
     let link = raw.link.and_then(|f| field(ck, source, "html.link", f));
     let date = raw.date.and_then(|f| field(ck, source, "html.date", f));
     let body = raw.body.and_then(|f| field(ck, source, "html.body", f));
+    let website = raw.website.and_then(|f| field(ck, source, "html.website", f));
     let next_page = raw.next_page.and_then(|f| field(ck, source, "html.next_page", f));
     let blocked_if = raw.blocked_if.and_then(|s| selector(ck, source, "html.blocked_if", &s));
     if ck.problems.len() > before {
@@ -383,6 +438,7 @@ fn build_html(ck: &mut Checker, source: &str, raw: RawHtml) -> Option<HtmlRules>
         link,
         date,
         body,
+        website,
         next_page,
         max_pages: raw.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
         blocked_if,
@@ -431,25 +487,7 @@ pub(super) fn field(ck: &mut Checker, source: &str, key: &str, raw: Spanned<RawF
         return None;
     }
     let regex = match spec.regex {
-        Some(r) => match regex::Regex::new(&r) {
-            Ok(re) if re.captures_len() >= 2 => Some(re),
-            Ok(_) => {
-                ck.add(
-                    Some(span),
-                    format!("source \"{source}\": {key}.regex"),
-                    format!("`{r}` has no capture group: wrap the part to keep in ( )"),
-                );
-                return None;
-            }
-            Err(e) => {
-                ck.add(
-                    Some(span),
-                    format!("source \"{source}\": {key}.regex"),
-                    format!("`{r}` is not a valid regex: {e}"),
-                );
-                return None;
-            }
-        },
+        Some(r) => Some(capturing_regex(ck, source, &format!("{key}.regex"), span, &r)?),
         None => None,
     };
     Some(Field {
@@ -479,7 +517,28 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
     let title = pointer("title", raw.title);
     let link = raw.link.map(|p| pointer("link", p));
     let date = raw.date.map(|p| pointer("date", p));
-    let body = raw.body.map(|p| pointer("body", p));
+    let body = match raw.body.map(|b| (b.span(), b.into_inner())) {
+        None => Vec::new(),
+        Some((span, RawBody::One(p))) => vec![(None, pointer("body", Spanned::new(span, p)))],
+        Some((span, RawBody::Many(parts))) => parts
+            .into_iter()
+            .map(|part| match part {
+                RawBodyPart::Pointer(p) => (None, pointer("body", Spanned::new(span.clone(), p))),
+                RawBodyPart::Labelled { label, pointer: p } => {
+                    (Some(label), pointer("body", Spanned::new(span.clone(), p)))
+                }
+            })
+            .collect(),
+    };
+    let facts = RawJsonFacts {
+        group: raw.group,
+        website: raw.website,
+        vendor: raw.vendor,
+        product: raw.product,
+        id: raw.id,
+    }
+    .build(&mut pointer);
+    let keep_if = raw.keep_if.map(|p| pointer("keep_if", p));
     let next_pointer = raw.next_page.map(|p| pointer("next_page", p));
     let next_page = match (next_pointer, raw.page_param) {
         (Some(p), None) => Some(JsonNext::Pointer(p)),
@@ -502,6 +561,8 @@ fn build_json(ck: &mut Checker, source: &str, raw: RawJson) -> Option<JsonRules>
         link,
         date,
         body,
+        facts,
+        keep_if,
         embedded,
         blocked_if,
         title_wrap: raw.title_wrap.filter(|&w| w > 0),

@@ -3,7 +3,7 @@
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{Extraction, parse_date, posting, resolve_link};
+use super::{Extraction, PostingFacts, parse_date, posting, resolve_link};
 use crate::config::{Field, HtmlRules};
 use crate::text;
 
@@ -33,7 +33,11 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
             date
         });
         let body = rules.body.as_ref().and_then(value).unwrap_or_default();
-        match posting(&title, link, posted_at, &body) {
+        let facts = PostingFacts {
+            website: rules.website.as_ref().and_then(value),
+            ..PostingFacts::default()
+        };
+        match posting(&title, link, posted_at, &body, facts) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
         }
@@ -134,11 +138,16 @@ fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, item: Option<&Selector
 /// collecting stops here rather than walking a huge subtree.
 const MAX_TEXT_BYTES: usize = 16 * 1024;
 
-/// The text directly inside `el`, without its child elements' text.
+/// The text directly inside `el`, without its child elements' text; a
+/// `<br>` between its lines counts as a space ("Hartmann<br>Logistik").
 pub(crate) fn own_text(el: ElementRef) -> String {
     let s: String = el
         .children()
-        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .filter_map(|n| match n.value() {
+            scraper::Node::Text(t) => Some(&**t),
+            scraper::Node::Element(e) if e.name() == "br" => Some(" "),
+            _ => None,
+        })
         .collect();
     text::clean(&s)
 }
@@ -227,6 +236,17 @@ mod tests {
     </body></html>"#;
 
     #[test]
+    fn a_website_field_reads_the_stated_domain() {
+        let r = rules(
+            "item = \"th.News\"\ntitle = { own_text = true }\nwebsite = { selector = \"div\", regex = \"((?:www\\\\.)?[a-z0-9-]+(?:\\\\.[a-z0-9-]+)+)\" }",
+        );
+        // As Play writes it (leaksites/play/Play9.html).
+        let page = "<table><tr><th class=\"News\">Western Mechanical<div><i class='location'></i>&nbsp;United States<div><i class='link'></i>&nbsp;&nbsp;www.westmech-hvac.com<div>&#128065;&#65039; views: 20003</div></div></div></th></tr></table>";
+        let out = extract(&r, &Url::parse("http://leak.example/").unwrap(), page);
+        assert_eq!(out.postings[0].facts.website.as_deref(), Some("www.westmech-hvac.com"));
+    }
+
+    #[test]
     fn extracts_titles_links_dates_bodies() {
         let r = rules(
             "item = \"div.post\"\ntitle = \"h2\"\nlink = { selector = \"a\", attr = \"href\" }\ndate = \".date\"\nbody = \"p.d\"\nnext_page = { selector = \"a.next\", attr = \"href\" }",
@@ -278,6 +298,8 @@ mod tests {
             out.postings[0].link.as_deref(),
             Some("http://leak.example/topic.php?id=AB12")
         );
+        let split = page.replace("Garvey<div>", "Garvey<br>Carpet<br/>Mills<div>");
+        assert_eq!(extract(&r, &url, &split).postings[0].title, "Garvey Carpet Mills");
     }
 
     #[test]

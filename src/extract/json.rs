@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::{ExtractError, Extraction, html, parse_date, posting, resolve_link};
+use super::{ExtractError, Extraction, PostingFacts, html, parse_date, posting, resolve_link};
 use crate::config::{JsonNext, JsonRules};
 
 pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
@@ -32,9 +32,21 @@ pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extrac
 
 fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
     let mut out = Extraction::default();
+    let kept = |item: &Value| match &rules.keep_if {
+        None => true,
+        Some(p) => match item.pointer(p) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => !s.trim().is_empty() && !s.trim().eq_ignore_ascii_case("false"),
+            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            _ => false,
+        },
+    };
     for raw in items(body, &rules.items)? {
         // One item at a time: a page of 200 000 items is never held as one tree.
         let item: Value = serde_json::from_str(raw.get()).map_err(|e| ExtractError::Json(e.to_string()))?;
+        if !kept(&item) {
+            continue;
+        }
         let field = |p: &Option<String>| p.as_deref().and_then(|p| scalar(item.pointer(p)?));
         let mut title = scalar_at(&item, &rules.title).unwrap_or_default();
         if let Some(width) = rules.title_wrap {
@@ -55,8 +67,24 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             }
             parsed
         });
-        let body = field(&rules.body).unwrap_or_default();
-        match posting(&title, link, date, &body) {
+        let body = rules
+            .body
+            .iter()
+            .filter_map(|(label, p)| {
+                let value = field(&Some(p.clone()))?;
+                let value = value.trim();
+                if value.is_empty() {
+                    return None;
+                }
+                Some(match label {
+                    Some(label) => format!("{label}: {value}"),
+                    None => value.to_owned(),
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let facts = PostingFacts::read(&rules.facts, |p| scalar(item.pointer(p)?));
+        match posting(&title, link, date, &body, facts) {
             Some(p) => out.postings.push(p),
             None => out.untitled += 1,
         }
@@ -134,7 +162,7 @@ fn next_page_number(url: &Url, param: &str) -> Url {
 /// lowercase letter was cut mid-word (`Cou` + `nty`) and joins without a
 /// space; any other line break is a space (`Computer Information` +
 /// `Concepts Inc`).
-fn unwrap(s: &str, width: usize) -> String {
+pub(crate) fn unwrap(s: &str, width: usize) -> String {
     let mut out = String::with_capacity(s.len());
     let mut lines = s.split('\n').peekable();
     while let Some(line) = lines.next() {
@@ -174,7 +202,9 @@ mod tests {
             title: "/victim".into(),
             link: Some("/url".into()),
             date: Some("/discovered".into()),
-            body: Some("/missing".into()),
+            body: vec![(None, "/missing".into())],
+            facts: Default::default(),
+            keep_if: None,
             embedded: None,
             blocked_if: None,
             title_wrap: None,
@@ -230,6 +260,58 @@ mod pointer_tests {
 }
 
 #[cfg(test)]
+mod facts_tests {
+    use super::*;
+    use crate::config::Facts;
+
+    #[test]
+    fn aggregator_items_with_nulls_nan_duplicates_and_crlf() {
+        let rules = JsonRules {
+            items: "".into(),
+            title: "/victim".into(),
+            link: None,
+            date: Some("/discovered".into()),
+            body: vec![(None, "/description".into()), (Some("due".into()), "/due".into())],
+            facts: Facts {
+                group: Some("/group".into()),
+                website: Some("/website".into()),
+                ..Facts::default()
+            },
+            keep_if: None,
+            embedded: None,
+            blocked_if: None,
+            title_wrap: None,
+            next_page: None,
+            max_pages: 1,
+        };
+        let huge = "x".repeat(100_000);
+        let body = format!(
+            "[\r\n{{\"victim\": \"Dynamo Electric \", \"group\": \"play\", \"website\": \"NaN\", \"description\": \"a\\r\\nb\", \"due\": null, \"discovered\": \"2024-06-13 13:36:49.833854\"}},\r\n\
+             {{\"victim\": \"Dynamo Electric \", \"group\": \"play\", \"website\": \"\", \"description\": \"a\\r\\nb\", \"due\": null, \"discovered\": \"2024-06-13 13:36:49.833854\"}},\r\n\
+             {{\"victim\": null, \"group\": null}},\r\n\
+             {{\"victim\": \"SolidCAM\", \"group\": \"\", \"website\": \" solidcam.com\", \"description\": \"{huge}\", \"due\": \"2024-07-01\"}}]"
+        );
+        let out = extract(&rules, &Url::parse("https://api.example/").unwrap(), &body).unwrap();
+        assert_eq!(
+            out.postings.len(),
+            3,
+            "duplicates are both extracted; the store keeps one"
+        );
+        assert_eq!(out.untitled, 1);
+        let p = &out.postings[0];
+        assert_eq!((p.title.as_str(), p.body.as_str()), ("Dynamo Electric", "a b"));
+        assert_eq!(
+            (p.facts.group.as_deref(), p.facts.website.as_deref()),
+            (Some("play"), None)
+        );
+        let last = &out.postings[2];
+        assert_eq!(last.facts.group, None);
+        assert_eq!(last.facts.website.as_deref(), Some("solidcam.com"));
+        assert!(last.body.len() <= crate::extract::MAX_BODY_BYTES + "…".len());
+    }
+}
+
+#[cfg(test)]
 mod paging_tests {
     use super::*;
 
@@ -239,7 +321,9 @@ mod paging_tests {
             title: "/t".into(),
             link: None,
             date: None,
-            body: None,
+            body: Vec::new(),
+            facts: Default::default(),
+            keep_if: None,
             embedded: None,
             blocked_if: None,
             title_wrap: None,

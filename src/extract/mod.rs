@@ -5,10 +5,12 @@
 //! [`Extraction`]. This stage is pure: no I/O, no clock except for relative
 //! dates, so it is unit-tested on fixture pages and fuzzed.
 
+mod csv;
 mod dates;
 mod depth;
 mod detail;
 mod entities;
+mod facts;
 mod feed;
 mod html;
 mod json;
@@ -24,9 +26,11 @@ pub use dates::parse_date;
 pub use depth::{MAX_NESTING, nesting_depth};
 pub use detail::{Detail, read as read_detail};
 pub use entities::decode as decode_entities;
+pub use facts::{PostingFacts, website_domain};
 pub use html::{blocked_reason, read_field};
 // The selector workbench reads text exactly as extraction does.
 pub(crate) use html::{element_text, own_text};
+pub(crate) use json::unwrap as unwrap_title;
 pub use victim::{is_masked, is_truncated};
 
 /// The most body text kept per posting; descriptions beyond it add nothing
@@ -50,6 +54,8 @@ pub struct Posting {
     pub masked: bool,
     /// The site cut the name short (`Bombardier Recreational Pro...`).
     pub truncated: bool,
+    /// What the source states beyond the title: group, website, vendor, product, id.
+    pub facts: PostingFacts,
 }
 
 /// What a page is, judged from what it holds.
@@ -100,6 +106,8 @@ pub enum ExtractError {
     Json(String),
     #[error("the JSON pointer items = \"{0}\" does not lead to an array")]
     NotAnArray(String),
+    #[error("the CSV cannot be read: {0}")]
+    Csv(String),
     #[error("page nests {0} elements deep, more than {MAX_NESTING}: refused as hostile")]
     TooDeep(usize),
 }
@@ -118,16 +126,18 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     // A feed's summaries are HTML too (parsed one by one; an entry's end tag
     // closes what its summary left open, so the scan sees them the same way).
     let parses_html = match &source.extractor {
-        Extractor::Html(_) | Extractor::Feed => true,
+        Extractor::Html(_) | Extractor::Feed(_) => true,
         Extractor::Json(rules) => rules.embedded.is_some(),
+        Extractor::Csv(_) => false,
     };
     if parses_html {
         check_nesting(body)?;
     }
     let parsed = match &source.extractor {
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
-        Extractor::Feed => feed::extract(url, body),
+        Extractor::Feed(rules) => feed::extract(rules, url, body),
         Extractor::Json(rules) => json::extract(rules, url, body),
+        Extractor::Csv(rules) => csv::extract(rules, url, body),
     };
     let mut out = match parsed {
         Ok(out) => out,
@@ -144,12 +154,32 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
             }
         }
     };
+    // A leak site's own postings are its group's; aggregators say per item.
+    let site_group = match &source.extractor {
+        Extractor::Html(_) | Extractor::Feed(_) => source.group.clone().or_else(|| Some(source.name.clone())),
+        Extractor::Json(_) | Extractor::Csv(_) => source.group.clone(),
+    };
     for p in &mut out.postings {
         p.source.clone_from(&source.name);
-        p.key = posting_key(&p.title, p.link.as_deref());
+        p.key = match (&p.facts.id, &p.facts.group) {
+            (Some(id), _) => format!("id\u{1f}{id}"),
+            // An aggregator lists the same name once per group claiming it.
+            (None, Some(group)) => format!("{}\u{1f}{group}", posting_key(&p.title, p.link.as_deref())),
+            (None, None) => posting_key(&p.title, p.link.as_deref()),
+        };
+        if p.facts.group.is_none() {
+            p.facts.group.clone_from(&site_group);
+        }
         p.masked = victim::is_masked(&p.title);
         p.truncated = victim::is_truncated(&p.title);
         p.victim = victim::victim_key(&p.title, p.masked);
+        // A disclosure about a product is one per id (each CVE is news),
+        // however alike the titles read.
+        if (p.facts.vendor.is_some() || p.facts.product.is_some())
+            && let Some(id) = &p.facts.id
+        {
+            p.victim = text::normalize(id);
+        }
     }
     Ok(out)
 }
@@ -167,7 +197,13 @@ pub fn victim_key(title: &str) -> String {
 }
 
 /// Builds a posting from raw field values, cleaning each.
-fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, body: &str) -> Option<Posting> {
+fn posting(
+    title: &str,
+    link: Option<String>,
+    posted_at: Option<DateTime<Utc>>,
+    body: &str,
+    facts: PostingFacts,
+) -> Option<Posting> {
     let title = text::clean(&entities::decode(title));
     if title.is_empty() {
         return None;
@@ -182,6 +218,7 @@ fn posting(title: &str, link: Option<String>, posted_at: Option<DateTime<Utc>>, 
         victim: String::new(),
         masked: false,
         truncated: false,
+        facts: facts.cleaned(),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-/// Pages, feeds and API answers; everything else (archives, executables,
+/// Pages, feeds, API answers and CSV registries; everything else (archives, executables,
 /// images: leaked files) is refused before its body is read. A missing
 /// content type is let through: many leak sites send none.
 pub fn acceptable_content_type(content_type: &str) -> bool {
@@ -18,6 +18,8 @@ pub fn acceptable_content_type(content_type: &str) -> bool {
         || mime == "application/rdf+xml"
         || mime == "application/json"
         || mime == "application/feed+json"
+        || mime == "text/csv"
+        || mime == "application/csv"
         || mime.ends_with("+json")
 }
 
@@ -68,6 +70,7 @@ mod tests {
         assert!(acceptable_content_type("text/html; charset=utf-8"));
         assert!(acceptable_content_type("application/rss+xml"));
         assert!(acceptable_content_type(""));
+        assert!(acceptable_content_type("text/csv; charset=utf-8"));
         assert!(!acceptable_content_type("application/zip"));
         assert!(!acceptable_content_type("application/octet-stream"));
     }

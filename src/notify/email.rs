@@ -48,6 +48,12 @@ pub fn subject(alerts: &[Alert]) -> String {
         }
     }
     let s = match (names.len(), alerts) {
+        (1, [a]) if a.disclosure.is_some() => format!(
+            "[leakwatch] {} ({}): {}",
+            a.entry,
+            a.entry_kind,
+            a.disclosure.as_deref().unwrap_or_default()
+        ),
         (1, [a]) => format!("[leakwatch] {} ({}) named on {}", a.entry, a.entry_kind, a.source_label),
         (1, [a, ..]) => format!(
             "[leakwatch] {} ({}) named in {} postings",
@@ -62,6 +68,59 @@ pub fn subject(alerts: &[Alert]) -> String {
         }
     };
     clean(&s)
+}
+
+/// For a disclosure source, what was disclosed and by whom:
+/// "Accellion FTA — CVE-2021-27101 added to CISA KEV on 2021-11-03, known
+/// ransomware use: Known, due: 2021-11-17".
+fn disclosed(a: &Alert) -> Option<String> {
+    let says = a.disclosure.as_deref()?;
+    let f = &a.facts;
+    let what = match (f.vendor.as_deref(), f.product.as_deref()) {
+        (Some(v), Some(p)) => format!("{v} {p}"),
+        (Some(x), None) | (None, Some(x)) => x.to_owned(),
+        (None, None) => a.title.clone(),
+    };
+    let mut line = what;
+    if let Some(id) = &f.id {
+        let _ = write!(line, " — {id}");
+    }
+    let _ = write!(line, " {says}");
+    if let Some(date) = &a.posted_at {
+        let _ = write!(line, " on {}", day(date));
+    }
+    if !a.body.is_empty() {
+        let _ = write!(line, ", {}", crate::text::truncate(&a.body, 300));
+    }
+    Some(line)
+}
+
+/// What the source states beyond the title, as (label, value) lines.
+fn stated(a: &Alert) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(line) = disclosed(a) {
+        out.push(("Disclosed", line));
+    }
+    if let (None, Some(g)) = (&a.disclosure, &a.facts.group) {
+        out.push(("Group", g.clone()));
+    }
+    if let Some(w) = &a.facts.website {
+        out.push(("Website", w.clone()));
+    }
+    if !a.also_reported_by.is_empty() {
+        out.push(("Also reported by", a.also_reported_by.join(", ")));
+    }
+    out
+}
+
+/// The closing warning: leak-site text is the criminals'; a digest of
+/// disclosures only is public record.
+fn footer(alerts: &[Alert]) -> &'static str {
+    if alerts.iter().all(|a| a.disclosure.is_some()) {
+        "Disclosures are quoted from public sources as they list them."
+    } else {
+        "Posting text is written by the leak site's operators: do not download anything it links to."
+    }
 }
 
 fn why(a: &Alert) -> String {
@@ -169,6 +228,9 @@ fn text(alerts: &[Alert]) -> String {
             "   Snippet:     {}",
             clean(&a.snippet).replace("[[", ">>").replace("]]", "<<")
         );
+        for (k, v) in stated(a) {
+            let _ = writeln!(s, "   {:<12} {}", format!("{k}:"), clean(&v));
+        }
         let _ = writeln!(s, "   Source:      {}", clean(&a.source_label));
         let _ = writeln!(s, "   Posting:     {}", clean(&a.title));
         let _ = writeln!(
@@ -187,8 +249,8 @@ fn text(alerts: &[Alert]) -> String {
         }
         s.push('\n');
     }
-    s.push_str("Posting text is written by the leak site's operators: do not download anything it links to.\n");
-    s.push_str("-- \nleakwatch\n");
+    s.push_str(footer(alerts));
+    s.push_str("\n-- \nleakwatch\n");
     s
 }
 
@@ -246,6 +308,9 @@ fn html(alerts: &[Alert]) -> String {
         row(&mut s, "Matched", escape(&why(a)));
         row(&mut s, "Confidence", escape(&confidence(a)));
         row(&mut s, "Snippet", marked(&a.snippet));
+        for (k, v) in stated(a) {
+            row(&mut s, k, escape(&v));
+        }
         row(&mut s, "Source", escape(&a.source_label));
         row(&mut s, "Posting", escape(&a.title));
         let link = match a.link.as_deref() {
@@ -265,7 +330,7 @@ fn html(alerts: &[Alert]) -> String {
         }
         s.push_str("</table>\n");
     }
-    s.push_str("<p><small>Posting text is written by the leak site's operators: do not download anything it links to.</small></p>\n</body></html>\n");
+    let _ = writeln!(s, "<p><small>{}</small></p>\n</body></html>", footer(alerts));
     s
 }
 
@@ -330,6 +395,10 @@ pub(crate) mod tests {
             changed: false,
             first_look: false,
             change_note: None,
+            body: String::new(),
+            facts: Default::default(),
+            also_reported_by: Vec::new(),
+            disclosure: None,
         }
     }
 

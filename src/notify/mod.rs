@@ -227,14 +227,35 @@ pub struct Delivery {
     pub errors: Vec<String>,
 }
 
+/// How alerts name a source, and what a posting on it means.
+#[derive(Debug, Clone)]
+pub struct SourceLabel {
+    pub label: String,
+    /// `[[source]] disclosure`: "added to CISA KEV".
+    pub disclosure: Option<String>,
+}
+
+/// Source names → how alerts name them.
+pub type Labels = HashMap<String, SourceLabel>;
+
+/// Labels each alert by its source, from the config.
+pub fn label(labels: &Labels, alerts: &mut [Alert]) {
+    for a in alerts {
+        if let Some(l) = labels.get(&a.source) {
+            a.source_label.clone_from(&l.label);
+            a.disclosure.clone_from(&l.disclosure);
+        }
+        for other in &mut a.also_reported_by {
+            if let Some(l) = labels.get(other.as_str()) {
+                other.clone_from(&l.label);
+            }
+        }
+    }
+}
+
 /// Sends every pending digest. `labels` maps source names to the labels
 /// emails show.
-pub async fn deliver(
-    store: &mut Store,
-    mailer: &Mailer,
-    smtp: &Smtp,
-    labels: &HashMap<String, String>,
-) -> Result<Delivery, StoreError> {
+pub async fn deliver(store: &mut Store, mailer: &Mailer, smtp: &Smtp, labels: &Labels) -> Result<Delivery, StoreError> {
     let domain = smtp.from.email.domain().to_owned();
     store.assemble_digests(&store::now(), &domain)?;
     let mut out = Delivery::default();
@@ -257,11 +278,7 @@ pub async fn deliver(
             store.mark_digest_failed(digest.id, "nothing left to send: its watch entries were removed", true)?;
             continue;
         }
-        for a in &mut alerts {
-            if let Some(label) = labels.get(&a.source) {
-                a.source_label.clone_from(label);
-            }
-        }
+        label(labels, &mut alerts);
         let rendered = email::render(&alerts);
         let message = match email::message(&smtp.from, &digest.recipient, &digest.message_id, &rendered) {
             Ok(m) => m,
@@ -352,7 +369,7 @@ async fn deliver_admin_alerts(
     store: &mut Store,
     mailer: &Mailer,
     smtp: &Smtp,
-    labels: &HashMap<String, String>,
+    labels: &Labels,
     gate: &mut Gate,
     out: &mut Delivery,
 ) -> Result<(), StoreError> {
@@ -365,7 +382,9 @@ async fn deliver_admin_alerts(
             out.pending += 1;
             continue;
         }
-        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let label = labels
+            .get(&alert.source)
+            .map_or(alert.source.as_str(), |l| l.label.as_str());
         let rendered = health::render(&alert, label);
         let sent = match email::message(&smtp.from, &alert.recipient, &alert.message_id, &rendered) {
             Ok(message) => mailer.send(message).await,
@@ -391,11 +410,7 @@ async fn deliver_admin_alerts(
 
 /// A dry run's emails: every pending digest and admin alert rendered as
 /// text, nothing sent. Run on a copy of the database (see `run --dry-run`).
-pub fn preview(
-    store: &mut Store,
-    smtp: Option<&Smtp>,
-    labels: &HashMap<String, String>,
-) -> Result<Vec<String>, StoreError> {
+pub fn preview(store: &mut Store, smtp: Option<&Smtp>, labels: &Labels) -> Result<Vec<String>, StoreError> {
     let from = smtp.map_or_else(
         || "leakwatch <alerts@leakwatch.invalid>".to_owned(),
         |s| s.from.to_string(),
@@ -414,15 +429,13 @@ pub fn preview(
         if alerts.is_empty() {
             continue;
         }
-        for a in &mut alerts {
-            if let Some(label) = labels.get(&a.source) {
-                a.source_label.clone_from(label);
-            }
-        }
+        label(labels, &mut alerts);
         out.push(show(&digest.recipient, &digest.message_id, &email::render(&alerts)));
     }
     for alert in store.pending_admin_alerts()? {
-        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let label = labels
+            .get(&alert.source)
+            .map_or(alert.source.as_str(), |l| l.label.as_str());
         out.push(show(
             &alert.recipient,
             &alert.message_id,

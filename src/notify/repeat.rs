@@ -10,7 +10,9 @@
 //!
 //! "Meaningfully different" is kept simple and explainable:
 //! - **published**: the new posting says the data is out (published, leaked,
-//!   released, dumped, downloadable) and no announced posting said so;
+//!   released, dumped, downloadable), no announced posting said so, and its
+//!   own source announced the victim before (another source merely phrasing
+//!   the same listing differently is a sighting, not news);
 //! - **a new leak**: the new posting is dated more than [`NEW_LEAK_AFTER_DAYS`]
 //!   days after the newest announced one.
 //!
@@ -56,7 +58,8 @@ pub fn judge(new: &Posting, announced: &[Announced]) -> Verdict {
         return Verdict::First;
     };
     let earlier = format!("\"{}\", first seen {}", first.title, day(&first.first_seen_at));
-    if says_published(new) && !announced.iter().any(|a| a.published) {
+    let own_source_announced = announced.iter().any(|a| a.source == new.source);
+    if says_published(new) && own_source_announced && !announced.iter().any(|a| a.published) {
         return Verdict::News {
             note: format!("now says the data is published (earlier alert: {earlier})"),
         };
@@ -101,12 +104,14 @@ mod tests {
             victim: "acme".into(),
             masked: false,
             truncated: false,
+            facts: Default::default(),
         }
     }
 
     fn announced(id: i64, f: Posting) -> Announced {
         Announced {
             match_id: id,
+            source: f.source.clone(),
             published: says_published(&f),
             title: f.title,
             posted_at: f.posted_at,
@@ -145,6 +150,18 @@ mod tests {
             judge(&facts("Acme PART2", "leaked", Some("2021-03-11")), &after),
             Verdict::Repeat { of: 7 }
         );
+    }
+
+    #[test]
+    fn another_source_saying_published_is_a_sighting_and_a_new_leak_is_news_anywhere() {
+        // ransomware.live listed it; the leak site's own page says "PUBLISHED FULL".
+        let mut listed = facts("Western Mechanical", "United States", Some("2024-06-12"));
+        listed.source = "ransomware-live".into();
+        let before = [announced(7, listed)];
+        let page = facts("Western Mechanical", "PUBLISHED FULL", Some("2024-06-13"));
+        assert_eq!(judge(&page, &before), Verdict::Repeat { of: 7 });
+        let later = facts("Western Mechanical", "", Some("2024-09-01"));
+        assert!(matches!(judge(&later, &before), Verdict::News { .. }));
     }
 
     #[test]

@@ -15,7 +15,6 @@
 //! the transaction that caused them, with the same delivery rules. A webhook
 //! with `admin = true` gets only those.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -125,7 +124,7 @@ impl Item {
 pub async fn deliver(
     store: &mut Store,
     hooks: &[Webhook],
-    labels: &HashMap<String, String>,
+    labels: &super::Labels,
     message_domain: &str,
 ) -> Result<Delivery, StoreError> {
     store.assemble_digests(&store::now(), message_domain)?;
@@ -151,11 +150,7 @@ pub async fn deliver(
             continue;
         };
         let mut alerts = store.digest_alerts(digest.id)?;
-        for a in &mut alerts {
-            if let Some(label) = labels.get(&a.source) {
-                a.source_label.clone_from(label);
-            }
-        }
+        super::label(labels, &mut alerts);
         let body = payload(hook.format, &digest.message_id, &alerts).to_string();
         let outcome = post(&client, &url, &digest.message_id, body).await;
         settle(store, item, name, "alert", outcome, &mut out)?;
@@ -168,7 +163,9 @@ pub async fn deliver(
         let Some((hook, url)) = target(store, hooks, name, item, &mut out)? else {
             continue;
         };
-        let label = labels.get(&alert.source).map_or(alert.source.as_str(), String::as_str);
+        let label = labels
+            .get(&alert.source)
+            .map_or(alert.source.as_str(), |l| l.label.as_str());
         let body = admin_payload(hook.format, &alert, label).to_string();
         let outcome = post(&client, &url, &alert.message_id, body).await;
         settle(store, item, name, "admin alert", outcome, &mut out)?;

@@ -22,7 +22,8 @@ impl Store {
     /// Up to `limit` of `source`'s queued detail pages, oldest first.
     pub fn details_due(&self, source: &str, limit: u32) -> Result<Vec<DueDetail>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.url, p.id, p.source, p.key, p.title, p.link, p.posted_at, p.body, p.victim, p.masked, p.truncated
+            "SELECT d.url, p.id, p.source, p.key, p.title, p.link, p.posted_at, p.body, p.victim, p.masked, p.truncated,
+                    p.actor, p.website, p.vendor, p.product, p.item_id
              FROM detail d JOIN posting p ON p.id = d.posting_id
              WHERE d.source = :source AND d.state = 'queued'
              ORDER BY d.queued_at, d.posting_id LIMIT :limit",

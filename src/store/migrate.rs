@@ -13,7 +13,7 @@ use super::{Result, StoreError};
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Step N upgrades version N to N+1. Version 1 is `schema.sql` as first released.
-const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE, MATCH_ENTRY];
+const STEPS: &[&str] = &[SOURCE_STATE, DETAIL_PAGES, WORKSPACE, POSTING_FACTS, MATCH_ENTRY];
 
 /// One row per source (`source_health` folded into `source`), the error a
 /// run died on, and victim keys without spaces and legal suffixes (rewritten
@@ -92,6 +92,18 @@ const DETAIL_PAGES: &str = "
         posted_at   TEXT
     ) STRICT;
     CREATE INDEX detail_due ON detail (source, queued_at, posting_id) WHERE state = 'queued';
+";
+
+/// Structured facts of a posting (group, website, vendor, product, id) and
+/// the two forms the cross-source rule compares.
+const POSTING_FACTS: &str = "
+    ALTER TABLE posting ADD COLUMN actor TEXT;
+    ALTER TABLE posting ADD COLUMN website TEXT;
+    ALTER TABLE posting ADD COLUMN vendor TEXT;
+    ALTER TABLE posting ADD COLUMN product TEXT;
+    ALTER TABLE posting ADD COLUMN item_id TEXT;
+    ALTER TABLE posting ADD COLUMN claim_group TEXT;
+    ALTER TABLE posting ADD COLUMN claim_site TEXT;
 ";
 
 /// Matches by entry, for the repeat check on every hit: without it each hit

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::named_params;
 
 use super::{Result, Store, Writer};
+use crate::extract::{Posting, PostingFacts};
 use crate::watch::Hit;
 
 /// One match, to one recipient, with everything the email says about it.
@@ -38,6 +39,14 @@ pub struct Alert {
     pub first_look: bool,
     /// What is new since this victim was first announced (judged by `notify::repeat`).
     pub change_note: Option<String>,
+    /// The posting's text (labelled facts for a disclosure: "due: 2021-11-17").
+    pub body: String,
+    /// What the source states beyond the title.
+    pub facts: PostingFacts,
+    /// Other sources that reported the same victim since: recorded, not alerted again.
+    pub also_reported_by: Vec<String>,
+    /// What a posting on this source means (`[[source]] disclosure`), set with the label.
+    pub disclosure: Option<String>,
 }
 
 /// An announced earlier match of the same entry, victim and source: what
@@ -45,6 +54,8 @@ pub struct Alert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
     pub match_id: i64,
+    /// The source it was seen on.
+    pub source: String,
     pub title: String,
     pub posted_at: Option<DateTime<Utc>>,
     /// When announced, the posting said the data was out (kept with the
@@ -110,7 +121,11 @@ impl Store {
     pub fn digest_alerts(&self, digest_id: i64) -> Result<Vec<Alert>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.id, e.name, e.kind, m.term, m.reason, m.field, m.snippet, p.source, p.title, p.link, p.posted_at,
-                    p.first_seen_at, m.retroactive, m.changed, p.first_look, m.change_note, m.confidence
+                    p.first_seen_at, m.retroactive, m.changed, p.first_look, m.change_note, m.confidence,
+                    p.actor, p.website, p.vendor, p.product, p.item_id,
+                    p.body,
+                    (SELECT group_concat(DISTINCT rp.source) FROM \"match\" r JOIN posting rp ON rp.id = r.posting_id
+                     WHERE r.repeat_of = m.id AND rp.source != p.source)
              FROM outbox o JOIN \"match\" m ON m.id = o.match_id JOIN posting p ON p.id = m.posting_id
                   JOIN watch_entry e ON e.id = m.entry_id
              WHERE o.digest_id = :digest ORDER BY o.id",
@@ -134,6 +149,16 @@ impl Store {
                 first_look: r.get(14)?,
                 change_note: r.get(15)?,
                 confidence: r.get(16)?,
+                facts: PostingFacts {
+                    group: r.get(17)?,
+                    website: r.get(18)?,
+                    vendor: r.get(19)?,
+                    product: r.get(20)?,
+                    id: r.get(21)?,
+                },
+                body: r.get(22)?,
+                also_reported_by: sources_list(r.get(23)?),
+                disclosure: None,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -161,6 +186,18 @@ impl Store {
     }
 }
 
+/// `a,b` as SQLite's `group_concat` writes it → `["a", "b"]`; source names hold no comma.
+pub(super) fn sources_list(joined: Option<String>) -> Vec<String> {
+    let mut list: Vec<String> = joined
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    list.sort();
+    list
+}
+
 impl Store {
     /// Copies the whole database into a new file at `path` (a dry run works
     /// on the copy, so the real outbox and postings stay as they were).
@@ -174,19 +211,31 @@ impl Store {
 impl Writer<'_> {
     /// The announced (not repeat) matches of `entry` for `victim` on
     /// `source`, other than `except`: what a new match is judged against.
-    pub fn announced_for(&self, entry: i64, source: &str, victim: &str, except: i64) -> Result<Vec<Announced>> {
+    pub fn announced_for(&self, entry: i64, posting: &Posting, except: i64) -> Result<Vec<Announced>> {
+        // The same victim: on the same source by its victim key (unless two
+        // groups claim it: that is news); on any source, claimed by the same
+        // group, by the website both state, or by the victim key when one of
+        // them states none. Postings stored before groups were have none.
         let mut stmt = self.tx.prepare_cached(
-            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at
+            "SELECT m.id, p.title, p.posted_at, m.said_published, p.first_seen_at, p.source
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id
-             WHERE m.entry_id = :entry AND p.source = :source AND p.victim = :victim
-                   AND m.repeat_of IS NULL AND m.id != :except
+             WHERE m.entry_id = :entry AND m.repeat_of IS NULL AND m.id != :except
+                   AND ((p.source = :source AND p.victim = :victim
+                         AND (p.claim_group IS NULL OR :group IS NULL OR p.claim_group = :group))
+                        OR (p.claim_group = :group
+                            AND CASE WHEN p.claim_site IS NOT NULL AND :site IS NOT NULL THEN p.claim_site = :site
+                                     ELSE p.victim = :victim END))
              ORDER BY m.id",
         )?;
         let rows = stmt.query_map(
-            named_params! {":entry": entry, ":source": source, ":victim": victim, ":except": except},
+            named_params! {
+                ":entry": entry, ":source": posting.source, ":victim": posting.victim, ":except": except,
+                ":group": posting.facts.claim_group(), ":site": posting.facts.claim_site(),
+            },
             |r| {
                 Ok(Announced {
                     match_id: r.get(0)?,
+                    source: r.get(5)?,
                     title: r.get(1)?,
                     posted_at: r
                         .get::<_, Option<String>>(2)?

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, named_params};
 use serde::Serialize;
 
 use super::{Result, Store, Writer};
-use crate::extract::Posting;
+use crate::extract::{Posting, PostingFacts};
 use crate::watch::Hit;
 
 /// What storing a posting changed.
@@ -40,6 +40,11 @@ pub struct PostingRow {
     pub body: String,
     /// The post's own page ([source.detail]): queued, read, or failed with why.
     pub detail: Option<String>,
+    pub group: Option<String>,
+    pub website: Option<String>,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    pub id: Option<String>,
 }
 
 /// What `leakwatch postings` and `leakwatch matches` are narrowed to.
@@ -74,10 +79,14 @@ pub struct MatchRow {
     pub emails_failed: i64,
     /// The earlier match of the same entry and victim this one repeats: never emailed.
     pub repeat_of: Option<i64>,
+    /// Other sources that reported the same victim of the same group later:
+    /// recorded on this match, no email of their own.
+    pub also_reported_by: Vec<String>,
 }
 
 /// A posting from the columns `source, key, title, link, posted_at, body,
-/// victim, masked, truncated`, starting at column `at`.
+/// victim, masked, truncated, actor, website, vendor, product, item_id`,
+/// starting at column `at`.
 pub(super) fn posting_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Posting> {
     Ok(Posting {
         source: r.get(at)?,
@@ -92,6 +101,13 @@ pub(super) fn posting_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result
         victim: r.get(at + 6)?,
         masked: r.get(at + 7)?,
         truncated: r.get(at + 8)?,
+        facts: PostingFacts {
+            group: r.get(at + 9)?,
+            website: r.get(at + 10)?,
+            vendor: r.get(at + 11)?,
+            product: r.get(at + 12)?,
+            id: r.get(at + 13)?,
+        },
     })
 }
 
@@ -136,15 +152,20 @@ impl Writer<'_> {
                 self.tx
                     .prepare_cached(
                         "INSERT INTO posting (source, key, victim, title, link, posted_at, body, masked, truncated,
-                                              first_seen_at, first_run_id, first_look)
+                                              first_seen_at, first_run_id, first_look,
+                                              actor, website, vendor, product, item_id, claim_group, claim_site)
                          VALUES (:source, :key, :victim, :title, :link, :posted_at, :body, :masked, :truncated,
-                                 :now, :run, :first_look)",
+                                 :now, :run, :first_look, :actor, :website, :vendor, :product, :item_id,
+                                 :claim_group, :claim_site)",
                     )?
                     .execute(named_params! {
                         ":source": posting.source, ":key": posting.key, ":victim": posting.victim,
                         ":masked": posting.masked, ":truncated": posting.truncated, ":title": posting.title,
                         ":link": posting.link, ":posted_at": posted_at, ":body": posting.body,
                         ":now": now, ":run": run_id, ":first_look": first_look,
+                        ":actor": posting.facts.group, ":website": posting.facts.website,
+                        ":vendor": posting.facts.vendor, ":product": posting.facts.product, ":item_id": posting.facts.id,
+                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
                     })?;
                 Ok(Some(change(self.tx.last_insert_rowid(), ChangeKind::New)))
             }
@@ -153,12 +174,17 @@ impl Writer<'_> {
             {
                 self.tx
                     .prepare_cached(
-                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now
+                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now,
+                                           actor = :actor, website = :website, vendor = :vendor, product = :product,
+                                           claim_group = :claim_group, claim_site = :claim_site
                          WHERE id = :id",
                     )?
                     .execute(named_params! {
                         ":title": posting.title, ":link": posting.link, ":posted_at": posted_at,
                         ":body": posting.body, ":now": now, ":id": id,
+                        ":actor": posting.facts.group, ":website": posting.facts.website,
+                        ":vendor": posting.facts.vendor, ":product": posting.facts.product,
+                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
                     })?;
                 Ok(Some(change(id, ChangeKind::Changed)))
             }
@@ -211,7 +237,9 @@ impl Store {
     /// Every stored posting, for matching new watch entries against the past.
     pub fn all_postings(&self) -> Result<Vec<StoredPosting>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated FROM posting ORDER BY id",
+            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated,
+                    actor, website, vendor, product, item_id
+             FROM posting ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(StoredPosting {
@@ -227,7 +255,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT source, title, link, posted_at, first_seen_at, body,
                     (SELECT CASE d.state WHEN 'failed' THEN 'failed: ' || coalesce(d.error, '') ELSE d.state END
-                     FROM detail d WHERE d.posting_id = posting.id)
+                     FROM detail d WHERE d.posting_id = posting.id),
+                    actor, website, vendor, product, item_id
              FROM posting
              WHERE (:source IS NULL OR source = :source) AND (:since IS NULL OR first_seen_at >= :since)
                AND (:entry IS NULL OR id IN (SELECT m.posting_id FROM \"match\" m JOIN watch_entry e ON e.id = m.entry_id
@@ -244,6 +273,11 @@ impl Store {
                 first_seen_at: r.get(4)?,
                 body: r.get(5)?,
                 detail: r.get(6)?,
+                group: r.get(7)?,
+                website: r.get(8)?,
+                vendor: r.get(9)?,
+                product: r.get(10)?,
+                id: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -257,7 +291,9 @@ impl Store {
                     (SELECT count(*) FROM outbox o LEFT JOIN digest d ON d.id = o.digest_id
                        WHERE o.match_id = m.id AND (d.id IS NULL OR d.state = 'pending')),
                     (SELECT count(*) FROM outbox o JOIN digest d ON d.id = o.digest_id WHERE o.match_id = m.id AND d.state = 'failed'),
-                    m.id, m.repeat_of, m.status
+                    m.id, m.repeat_of, m.status,
+                    (SELECT group_concat(DISTINCT rp.source) FROM \"match\" r JOIN posting rp ON rp.id = r.posting_id
+                     WHERE r.repeat_of = m.id AND rp.source != p.source)
              FROM \"match\" m JOIN posting p ON p.id = m.posting_id JOIN watch_entry e ON e.id = m.entry_id
              WHERE (:since IS NULL OR m.created_at >= :since) AND (:source IS NULL OR p.source = :source)
                AND (:entry IS NULL OR e.name = :entry COLLATE NOCASE) AND (:status IS NULL OR m.status = :status)
@@ -285,6 +321,7 @@ impl Store {
                 emails_failed: r.get(12)?,
                 repeat_of: r.get(14)?,
                 status: r.get(15)?,
+                also_reported_by: super::outbox::sources_list(r.get(16)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -56,10 +56,10 @@ pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
         href: vec![None; n],
         ..Column::default()
     };
-    // Keyed by (tag, class or "", is `a[href]`) borrowed from the page while
-    // walking; named as selectors once, at the end.
-    let mut found: HashMap<(&str, &str, bool), Column> = HashMap::new();
-    let mut seen: HashSet<(&str, &str, bool)> = HashSet::new();
+    // Keyed by tag and class or "" borrowed from the page while walking,
+    // named as selectors once, at the end.
+    let mut found: HashMap<(&str, &str, Extra), Column> = HashMap::new();
+    let mut seen: HashSet<(&str, &str, Extra)> = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         seen.clear();
         for node in item.descendants() {
@@ -74,9 +74,10 @@ pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
                 continue;
             }
             let href = e.attr("href");
-            let keys = std::iter::once((tag, "", false))
-                .chain(e.classes().filter(|c| usable_class(c)).map(|c| (tag, c, false)))
-                .chain((tag == "a" && href.is_some()).then_some(("a", "", true)));
+            let keys = std::iter::once((tag, "", Extra::None))
+                .chain(e.classes().filter(|c| usable_class(c)).map(|c| (tag, c, Extra::None)))
+                .chain((tag == "a" && href.is_some()).then_some(("a", "", Extra::Href)))
+                .chain(matches!(tag, "td" | "th").then(|| (tag, "", Extra::Nth(nth_of_type(el)))));
             let mut text = None;
             for key in keys {
                 let col = found.entry(key).or_insert_with(new_column);
@@ -96,11 +97,12 @@ pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
     }
     let mut columns: BTreeMap<String, Column> = found
         .into_iter()
-        .map(|((tag, class, href), c)| {
-            let key = match (class, href) {
-                (_, true) => "a[href]".to_owned(),
-                ("", false) => tag.to_owned(),
-                (class, false) => format!("{tag}.{class}"),
+        .map(|((tag, class, extra), c)| {
+            let key = match (class, extra) {
+                (_, Extra::Href) => "a[href]".to_owned(),
+                (_, Extra::Nth(i)) => format!("{tag}:nth-of-type({i})"),
+                ("", Extra::None) => tag.to_owned(),
+                (class, Extra::None) => format!("{tag}.{class}"),
             };
             (key, c)
         })
@@ -148,6 +150,27 @@ pub fn infer(items: &[ElementRef], texts: &mut Texts) -> Option<Fields> {
     })
 }
 
+/// What a column key says besides tag and class.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Extra {
+    None,
+    /// `a[href]`: links only.
+    Href,
+    /// A table cell by its place in the row (`td:nth-of-type(2)`): in a
+    /// table without classes, the column is all that tells cells apart.
+    Nth(usize),
+}
+
+/// The 1-based place of `el` among its siblings of the same tag.
+fn nth_of_type(el: ElementRef) -> usize {
+    let tag = el.value().name();
+    1 + el
+        .prev_siblings()
+        .filter_map(ElementRef::wrap)
+        .filter(|s| s.value().name() == tag)
+        .count()
+}
+
 /// The column of each item's own text: `title = { own_text = true }`, for
 /// sites that write the name straight into the item, details in children.
 pub const OWN_TEXT: &str = "{own_text}";
@@ -161,9 +184,12 @@ pub const SLUG: &str = "{slug}";
 /// section of the site: for sites that show a description and keep the name
 /// in the link only.
 fn slug_column(hrefs: &[Option<String>]) -> Option<(String, Vec<Option<String>>)> {
-    let paths: Vec<Option<(String, bool)>> = hrefs.iter().map(|h| h.as_deref().and_then(super::link_path)).collect();
+    let paths: Vec<Option<(String, bool)>> = hrefs
+        .iter()
+        .map(|h| h.as_deref().and_then(super::items::link_path))
+        .collect();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for s in paths.iter().flatten().filter_map(|(p, _)| super::section(p)) {
+    for s in paths.iter().flatten().filter_map(|(p, _)| super::items::section(p)) {
         *counts.entry(s).or_default() += 1;
     }
     let (section, count) = counts
@@ -219,19 +245,12 @@ fn values(c: &Column) -> impl Iterator<Item = &str> {
 
 /// How much a column reads as the names of posted organisations.
 fn title_score(key: &str, c: &Column, n: usize) -> f64 {
-    let present: Vec<&str> = values(c).collect();
-    let coverage = present.len() as f64 / n as f64;
-    if coverage < 0.5 {
+    let names = names_score(&values(c).collect::<Vec<_>>(), n);
+    if names == 0.0 {
         return 0.0;
     }
-    let distinct = present.iter().collect::<HashSet<_>>().len() as f64 / present.len() as f64;
-    let namelike = present.iter().map(|v| name_like(v)).sum::<f64>() / present.len() as f64;
     let multiplicity = c.matches as f64 / c.found as f64;
-    let tag = key.split(['.', '[']).next().unwrap_or(key);
-    let avg_chars = present.iter().map(|v| v.chars().count()).sum::<usize>() as f64 / present.len() as f64;
-    // Of two elements holding the name, the tighter one: "nhbg.com.co"
-    // rather than "nhbg.com.co published".
-    let tightness = 1.0 / (1.0 + avg_chars / 100.0);
+    let tag = key.split(['.', '[', ':']).next().unwrap_or(key);
     let mut bonus = match tag {
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => 1.3,
         "strong" | "b" | "a" | "th" => 1.1,
@@ -265,12 +284,29 @@ fn title_score(key: &str, c: &Column, n: usize) -> f64 {
         // but the name, which a tighter element would say as well.
         bonus *= 0.3;
     }
-    coverage * distinct * namelike * tightness * bonus / multiplicity.max(1.0)
+    names * bonus / multiplicity.max(1.0)
+}
+
+/// How much `present`, the values found in `n` items, read as the names of
+/// posted organisations, whatever holds them: most items have one, they
+/// differ, are shaped like names, and are no longer than a name.
+pub(super) fn names_score(present: &[&str], n: usize) -> f64 {
+    let coverage = present.len() as f64 / n as f64;
+    if coverage < 0.5 {
+        return 0.0;
+    }
+    let distinct = present.iter().collect::<HashSet<_>>().len() as f64 / present.len() as f64;
+    let namelike = present.iter().map(|v| name_like(v)).sum::<f64>() / present.len() as f64;
+    let avg_chars = present.iter().map(|v| v.chars().count()).sum::<usize>() as f64 / present.len() as f64;
+    // Of two elements holding the name, the tighter one: "nhbg.com.co"
+    // rather than "nhbg.com.co published".
+    let tightness = 1.0 / (1.0 + avg_chars / 100.0);
+    coverage * distinct * namelike * tightness
 }
 
 /// 1 for a value shaped like an organisation's name or domain, less for
 /// sentences, dates, numbers and words like "more".
-fn name_like(v: &str) -> f64 {
+pub(super) fn name_like(v: &str) -> f64 {
     let chars = v.chars().count();
     let words = v.split_whitespace().count();
     if chars < 2 || !v.chars().any(char::is_alphabetic) || words > 14 || chars > 120 {
@@ -296,8 +332,8 @@ fn name_like(v: &str) -> f64 {
         return 0.1;
     }
     let digits = v.chars().filter(char::is_ascii_digit).count();
-    if words == 1 && chars >= 8 && digits * 10 >= chars * 3 {
-        // "67657542ffa6d0708588d654": an id, not a name.
+    if words == 1 && ((chars >= 8 && digits * 10 >= chars * 3) || (chars > 30 && !v.contains('.'))) {
+        // "67657542ffa6d0708588d654", "QWxhYmFtYSBX…==": an id, not a name.
         return 0.1;
     }
     if v.chars().filter(|c| c.is_alphabetic()).count() < 3 {
@@ -328,7 +364,7 @@ fn web_link(href: &str) -> bool {
 /// Whether the extractor reads `v` as a date. Values that cannot be one
 /// are turned away first: parsing tries dozens of formats, and every value
 /// of every column is asked.
-fn is_date(v: &str) -> bool {
+pub(super) fn is_date(v: &str) -> bool {
     let plausible = v.len() <= 60
         && (v.bytes().any(|b| b.is_ascii_digit()) || ["ago", "today", "yesterday"].iter().any(|w| v.contains(w)));
     plausible && parse_date(v, None).is_some()

@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::suggest;
+use super::{Definition, suggest};
 use crate::text;
 
 /// Titles shown in the hint; enough to judge the suggestion at a glance.
@@ -14,7 +14,11 @@ const SHOWN: usize = 10;
 /// `[source.html]` table and the postings it extracts from `page_html`.
 /// `None` when the page is blocked or holds no listing to suggest from.
 pub fn heal_hint(page_html: &str, page_url: &Url) -> Option<String> {
-    let best = suggest(page_html).ok()?.into_iter().next()?;
+    // The alert says to replace the source's [source.html]: an HTML table.
+    let best = suggest(page_html)
+        .ok()?
+        .into_iter()
+        .find(|c| matches!(c.definition, Definition::Html(_)))?;
     let source = super::verify::source(&best.definition, page_url).ok()?;
     let x = crate::extract::extract(&source, page_url, page_html).ok()?;
     if x.postings.is_empty() {

@@ -1,102 +1,62 @@
 //! Selector inference: `leakwatch source suggest`.
 //!
 //! A leak site's listing is the same block repeated once per victim. This
-//! module finds such blocks without being told where they are: siblings of
-//! the same shape, elements sharing a stable class wherever they sit, links
-//! into one section of the site (`/posts/…`). For each it writes an item
-//! selector from stable class names and structure (never positions, never
-//! utility classes, see [`names`]), reads the items the way the extractor
-//! will, finds the title, link, date and body inside them ([`fields`]), and
-//! ranks the results: many items, name-like titles, text and a link in each,
-//! a short selector. The best is printed as a `[source.html]` table an
-//! analyst can paste under a `[[source]]`; [`heal_hint`] puts it in the
-//! admin alert of a source whose selectors stopped matching.
+//! module finds such blocks without being told where they are ([`items`]):
+//! siblings of the same shape, elements sharing a stable class wherever
+//! they sit, links into one section of the site (`/posts/…`), rows of
+//! tables without classes. For each it writes an item selector from stable
+//! class names and structure (never utility classes, see [`names`]; cell
+//! positions only where structure is all there is), reads the items the
+//! way the extractor will, finds the title, link, date and body inside them
+//! ([`fields`]), leaves out items that are not postings ([`outliers`]),
+//! and ranks the results: many items, name-like titles, text and a link in
+//! each, a short selector. The best is joined with other sections of
+//! postings on the page ([`sections`]) and printed as a `[source.html]`
+//! table an analyst can paste under a `[[source]]`. A page that is JSON, or
+//! shows JSON inside HTML, gets a `[source.json]` table instead ([`json`]).
+//! [`heal_hint`] puts the suggestion in the admin alert of a source whose
+//! selectors stopped matching.
 //!
 //! Pure: the same page gives the same suggestion; no I/O, no clock.
 
+mod definition;
 mod fields;
 mod heal;
+mod items;
+mod json;
 mod names;
+mod outliers;
+mod sections;
 mod verify;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use scraper::{ElementRef, Html, Selector};
 
+pub use definition::{Definition, HtmlDefinition, JsonDefinition, Title};
 pub use heal::heal_hint;
 pub use verify::source;
 
 /// The fewest repeats that make a listing.
 const MIN_ITEMS: usize = 3;
 
-/// A suggested `[source.html]` definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Definition {
-    pub item: String,
-    pub title: Title,
-    pub link: Option<String>,
-    pub date: Option<String>,
-    pub body: Option<String>,
-}
-
-/// Where an item's title is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Title {
-    /// The text of the first element this selector matches in the item.
-    Selector(String),
-    /// The item's own text, without its children's.
-    OwnText,
-    /// The path segment after this section (`/company/`) in the first
-    /// link; `absolute` when some links are full addresses.
-    Slug { section: String, absolute: bool },
-}
-
-impl std::fmt::Display for Title {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Title::Selector(s) => f.write_str(s),
-            Title::OwnText => f.write_str("(own text)"),
-            Title::Slug { section, .. } => write!(f, "(link path after {section})"),
-        }
-    }
-}
-
-impl Definition {
-    /// The `[source.html]` table, ready to paste under a `[[source]]`.
-    pub fn to_toml(&self) -> String {
-        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
-        let title = match &self.title {
-            Title::Selector(s) => q(s),
-            Title::OwnText => "{ own_text = true }".to_owned(),
-            Title::Slug { section, absolute } => format!(
-                "{{ selector = \"a[href]\", attr = \"href\", regex = {} }}",
-                q(&format!("{}{section}([^/?#]+)", if *absolute { "" } else { "^" }))
-            ),
-        };
-        let mut out = format!("[source.html]\nitem = {}\ntitle = {title}\n", q(&self.item));
-        if let Some(link) = &self.link {
-            out.push_str(&format!("link = {{ selector = {}, attr = \"href\" }}\n", q(link)));
-        }
-        if let Some(date) = &self.date {
-            out.push_str(&format!("date = {}\n", q(date)));
-        }
-        if let Some(body) = &self.body {
-            out.push_str(&format!("body = {}\n", q(body)));
-        }
-        out
-    }
-}
-
 /// One ranked alternative.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub definition: Definition,
-    /// Elements the item selector matches.
+    /// Items the definition selects.
     pub items: usize,
     /// The title of each item, in page order, as read from the page ("" for
     /// none); the extractor may still tidy them (entities escaped twice).
     pub titles: Vec<String>,
     pub score: f64,
+    /// Blocks like the items that are not postings, each with why: left
+    /// out by the item selector where markup tells them apart, else read
+    /// as items (untitled ones are skipped by the extractor).
+    pub excluded: Vec<String>,
+    /// Other sections of postings on the page that this definition does
+    /// not read.
+    pub sections_left_out: Vec<String>,
 }
 
 /// Why there is no suggestion.
@@ -110,6 +70,11 @@ pub enum NoSuggestion {
          that lists more postings"
     )]
     NoRepeats,
+    #[error(
+        "the page is JSON, but no array in it holds objects with names; write the [source.json] \
+         table by hand (items, title: JSON pointers)"
+    )]
+    NoJsonListing,
     /// Nested deeper than any real listing: see `extract::check_nesting`.
     #[error("{0}")]
     Hostile(String),
@@ -117,9 +82,38 @@ pub enum NoSuggestion {
 
 /// Ranked definitions for a listing page, best first.
 pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
+    if let Some(doc) = json::bare(page) {
+        let out = json::candidates(&doc, None);
+        return if out.is_empty() {
+            Err(NoSuggestion::NoJsonListing)
+        } else {
+            Ok(out)
+        };
+    }
     crate::extract::check_nesting(page).map_err(|e| NoSuggestion::Hostile(e.to_string()))?;
     let doc = Html::parse_document(page);
     let mut out = candidates(&doc, MIN_ITEMS, |_| true);
+    if !out.is_empty() {
+        let best = out.remove(0);
+        let best = sections::join(page, &doc, best, &out, |item| {
+            evaluate(&doc, item, 1, &mut fields::Texts::default())
+        });
+        out.insert(0, best);
+    }
+    // JSON shown in the page (a `<pre>` viewer, a data island) holding more
+    // postings than any markup is the listing itself.
+    let mut from_json: Vec<Candidate> = json::embedded(&doc)
+        .iter()
+        .flat_map(|(sel, value)| json::candidates(value, Some(sel)))
+        .collect();
+    from_json.sort_by(|a, b| b.score.total_cmp(&a.score));
+    if let Some(j) = from_json.first()
+        && out.first().is_none_or(|h| j.items >= h.items)
+    {
+        out.splice(0..0, from_json);
+    } else {
+        out.extend(from_json);
+    }
     // The extract stage asks its blocked-page heuristics only when nothing
     // was found, since a listing may carry a login box or mention a CAPTCHA;
     // here "found" must mean a listing no portal or error page looks like.
@@ -144,65 +138,149 @@ pub fn suggest(page: &str) -> Result<Vec<Candidate>, NoSuggestion> {
 /// `keep`) with the fields found in its items, ranked.
 fn candidates(doc: &Html, min: usize, keep: impl Fn(&str) -> bool) -> Vec<Candidate> {
     let mut tried = HashSet::new();
-    let mut seen_sets = HashSet::new();
     let mut texts = fields::Texts::default();
-    let mut out = Vec::new();
-    for item in item_selectors(doc, min) {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut seen_sets = HashSet::new();
+    let mut first: Vec<(String, f64)> = Vec::new();
+    for item in items::item_selectors(doc, min) {
         if !keep(&item) || !tried.insert(item.clone()) {
             continue;
         }
-        let Ok(sel) = Selector::parse(&item) else { continue };
-        let items: Vec<ElementRef> = doc.select(&sel).collect();
-        if items.len() < min || nested(&items) {
-            continue;
+        if let Some((items, f)) = read(doc, &item, min, &mut texts) {
+            let score = score(&item, &items, &f, &mut texts);
+            first.push((item, score));
         }
-        if !seen_sets.insert(items.iter().map(|e| e.id()).collect::<Vec<_>>()) {
-            continue;
-        }
-        let Some(f) = fields::infer(&items, &mut texts) else {
+    }
+    // Looking for the items that are not postings costs as much again:
+    // only the best first guesses are worth it.
+    first.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (item, _) in first.into_iter().take(MAX_REFINED) {
+        let Some(c) = evaluate(doc, &item, min, &mut texts) else {
             continue;
         };
-        let score = score(&item, &items, &f, &mut texts);
-        out.push(Candidate {
-            definition: Definition {
-                item,
-                title: if f.title == fields::OWN_TEXT {
-                    Title::OwnText
-                } else if let Some(section) = f.title.strip_prefix(fields::SLUG) {
-                    match section.strip_prefix('*') {
-                        Some(section) => Title::Slug {
-                            section: section.to_owned(),
-                            absolute: true,
-                        },
-                        None => Title::Slug {
-                            section: section.to_owned(),
-                            absolute: false,
-                        },
-                    }
-                } else {
-                    Title::Selector(f.title)
-                },
-                link: f.link,
-                date: f.date,
-                body: f.body,
-            },
-            items: items.len(),
-            titles: f.titles,
-            score,
-        });
+        // The same elements under another name: keep the first.
+        let Ok(sel) = Selector::parse(&c.definition.item()) else {
+            continue;
+        };
+        if seen_sets.insert(doc.select(&sel).map(|e| e.id()).collect::<Vec<_>>()) {
+            out.push(c);
+        }
     }
     out.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
-            .then_with(|| a.definition.item.cmp(&b.definition.item))
+            .then_with(|| a.definition.item().cmp(&b.definition.item()))
     });
     out
+}
+
+/// How many of the first guesses are looked at for items that are not
+/// postings; `--all` shows ten.
+const MAX_REFINED: usize = 16;
+
+/// The candidate an item selector makes, with the items that are not
+/// postings left out when markup allows; `None` when it matches fewer than
+/// `min` elements, items inside items, or nothing reads as a title.
+fn evaluate(doc: &Html, item: &str, min: usize, texts: &mut fields::Texts) -> Option<Candidate> {
+    let (items, f) = read(doc, item, min, texts)?;
+    let found = outliers::find(&items, &f);
+    let described = |found: &[outliers::Outlier], titles: &[String], dropped: bool| -> Vec<String> {
+        found
+            .iter()
+            .map(|o| {
+                let what = match (titles[o.index].is_empty(), dropped) {
+                    (true, _) => "the extractor skips it",
+                    (_, true) => "left out",
+                    (_, false) => "still selected: its markup is that of the postings",
+                };
+                format!("\"{}\": {}; {what}", titles[o.index], o.reason)
+            })
+            .collect()
+    };
+    // Untitled items are skipped by the extractor: no need to narrow for them.
+    let to_drop: Vec<outliers::Outlier> = found
+        .iter()
+        .filter(|o| o.reason != outliers::NO_TITLE)
+        .cloned()
+        .collect();
+    if !to_drop.is_empty()
+        && let Some(narrowed) = outliers::narrow(item, &items, &to_drop, &f)
+        && let Some((kept, kept_f)) = read(doc, &narrowed, min, texts)
+    {
+        let mut excluded = described(&to_drop, &f.titles, true);
+        excluded.extend(described(&outliers::find(&kept, &kept_f), &kept_f.titles, false));
+        let mut c = candidate(narrowed, &kept, kept_f, texts);
+        c.excluded = excluded;
+        return Some(c);
+    }
+    let excluded = described(&found, &f.titles, false);
+    let mut c = candidate(item.to_owned(), &items, f, texts);
+    // Non-postings that markup cannot tell apart, and that the extractor
+    // would read as postings, count against it.
+    let read_as_postings = to_drop.iter().filter(|o| !c.titles[o.index].is_empty()).count();
+    c.score *= 1.0 - read_as_postings as f64 / items.len() as f64;
+    c.excluded = excluded;
+    Some(c)
+}
+
+/// The items a selector matches and their fields.
+fn read<'a>(
+    doc: &'a Html,
+    item: &str,
+    min: usize,
+    texts: &mut fields::Texts,
+) -> Option<(Vec<ElementRef<'a>>, fields::Fields)> {
+    let sel = Selector::parse(item).ok()?;
+    let items: Vec<ElementRef> = doc.select(&sel).collect();
+    if items.len() < min || items::nested(&items) {
+        return None;
+    }
+    let f = fields::infer(&items, texts)?;
+    Some((items, f))
+}
+
+fn candidate(item: String, items: &[ElementRef], f: fields::Fields, texts: &mut fields::Texts) -> Candidate {
+    let score = score(&item, items, &f, texts);
+    let title = if f.title == fields::OWN_TEXT {
+        Title::OwnText
+    } else if let Some(section) = f.title.strip_prefix(fields::SLUG) {
+        match section.strip_prefix('*') {
+            Some(section) => Title::Slug {
+                section: section.to_owned(),
+                absolute: true,
+            },
+            None => Title::Slug {
+                section: section.to_owned(),
+                absolute: false,
+            },
+        }
+    } else {
+        Title::Selector(f.title)
+    };
+    Candidate {
+        definition: Definition::Html(HtmlDefinition {
+            item,
+            title,
+            link: f.link,
+            date: f.date,
+            body: f.body,
+        }),
+        items: items.len(),
+        titles: f.titles,
+        score,
+        excluded: Vec::new(),
+        sections_left_out: Vec::new(),
+    }
 }
 
 /// A candidate that is a listing whatever else the page holds: many items,
 /// each with a link and a date or a description.
 fn unmistakable(c: &Candidate) -> bool {
-    c.items >= 10 && c.definition.link.is_some() && (c.definition.date.is_some() || c.definition.body.is_some())
+    c.items >= 10
+        && match &c.definition {
+            Definition::Html(d) => d.link.is_some() && (d.date.is_some() || d.body.is_some()),
+            Definition::Json(d) => d.date.is_some() || d.body.is_some(),
+        }
 }
 
 /// An item selector whose element is named like one posting: `article`,
@@ -214,133 +292,6 @@ fn named_like_a_posting(item: &str) -> bool {
         || ["post", "entry", "victim", "leak", "company", "card"]
             .iter()
             .any(|w| classes.to_ascii_lowercase().contains(w))
-}
-
-/// Item selectors worth trying, from every group of same-shaped siblings:
-/// the siblings' own tag and stable classes, then qualified by their parent
-/// and grandparent when that narrows the match.
-fn item_selectors(doc: &Html, min: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    // Elements sharing a stable class wherever they sit (cards each wrapped
-    // in their own grid column are not siblings).
-    let mut classed: BTreeMap<String, usize> = BTreeMap::new();
-    // Links into the same section of the site (`/posts/…`, `/company/…`):
-    // the structure that survives even a page styled only with utilities.
-    let mut sections: BTreeMap<String, (usize, bool)> = BTreeMap::new();
-    for el in doc.root_element().descendants().filter_map(ElementRef::wrap) {
-        let tag = el.value().name();
-        if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            continue;
-        }
-        for c in el.value().classes().filter(|c| names::stable_class(c)) {
-            *classed.entry(format!("{tag}.{c}")).or_default() += 1;
-        }
-        if tag == "a"
-            && let Some((path, absolute)) = el.value().attr("href").and_then(link_path)
-            && let Some(prefix) = section(&path)
-        {
-            let entry = sections.entry(prefix).or_default();
-            entry.0 += 1;
-            entry.1 |= absolute;
-        }
-    }
-    out.extend(classed.into_iter().filter(|(_, n)| *n >= min).map(|(s, _)| s));
-    out.extend(
-        sections
-            .into_iter()
-            .filter(|(_, (n, _))| *n >= min)
-            .map(|(p, (_, absolute))| {
-                // Full addresses carry the host first: match the section anywhere.
-                let op = if absolute { "*=" } else { "^=" };
-                format!("a[href{op}{}]", toml::Value::String(p))
-            }),
-    );
-    for parent in doc.root_element().descendants().filter_map(ElementRef::wrap) {
-        let mut groups: BTreeMap<String, Vec<ElementRef>> = BTreeMap::new();
-        for child in parent.children().filter_map(ElementRef::wrap) {
-            if matches!(
-                child.value().name(),
-                "script" | "style" | "br" | "hr" | "img" | "option" | "meta" | "link" | "input"
-            ) {
-                continue;
-            }
-            groups.entry(shape(child)).or_default().push(child);
-        }
-        for (own, members) in groups {
-            if members.len() < min || own.is_empty() {
-                continue;
-            }
-            let p = simple(parent);
-            let gp = parent.parent().and_then(ElementRef::wrap).map(simple);
-            if own.contains('.') {
-                out.push(own.clone());
-            }
-            if let Some(p) = &p {
-                out.push(format!("{p} > {own}"));
-                if let Some(Some(gp)) = &gp {
-                    out.push(format!("{gp} > {p} > {own}"));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// A link's path as written (`/posts/1/`), or the path of a full web
-/// address (`http://host/posts/1/`), with whether it was a full address.
-pub(crate) fn link_path(href: &str) -> Option<(String, bool)> {
-    if href.starts_with('/') && !href.starts_with("//") {
-        return Some((href.to_owned(), false));
-    }
-    let url = url::Url::parse(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| (url.path().to_owned(), true))
-}
-
-/// The section a link path points into: `/posts/` for `/posts/6765…/`;
-/// `None` for paths less than two segments deep, or whose section would
-/// need quoting.
-pub(crate) fn section(href: &str) -> Option<String> {
-    let rest = href.strip_prefix('/')?;
-    let (first, tail) = rest.split_once('/')?;
-    let ok = !first.is_empty()
-        && !tail.trim_matches('/').is_empty()
-        && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    ok.then(|| format!("/{first}/"))
-}
-
-/// `tag.class1.class2` from an element's tag and stable classes; "" for a
-/// tag that cannot be written in a selector.
-fn shape(el: ElementRef) -> String {
-    let tag = el.value().name();
-    if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return String::new();
-    }
-    let mut classes: Vec<&str> = el.value().classes().filter(|c| names::stable_class(c)).collect();
-    classes.sort_unstable();
-    classes.truncate(2);
-    let mut s = tag.to_owned();
-    for c in classes {
-        s.push('.');
-        s.push_str(c);
-    }
-    s
-}
-
-/// How a parent is written in a selector: `#id` when it has a readable id,
-/// else its shape; `None` for `html`/`body`, which add nothing.
-fn simple(el: ElementRef) -> Option<String> {
-    if let Some(id) = el.value().id().filter(|id| names::stable_id(id)) {
-        return Some(format!("#{id}"));
-    }
-    let s = shape(el);
-    (!s.is_empty() && s != "html" && s != "body").then_some(s)
-}
-
-/// Whether one item lies inside another: such a selector reads every
-/// posting twice.
-fn nested(items: &[ElementRef]) -> bool {
-    let ids: HashSet<_> = items.iter().map(|e| e.id()).collect();
-    items.iter().any(|e| e.ancestors().any(|a| ids.contains(&a.id())))
 }
 
 /// Ranks a candidate: many items, name-like titles, text and a link in each,
@@ -375,6 +326,13 @@ mod tests {
     const LISTING: &str = include_str!("../../fixtures/suggest/listing.html");
     const REDESIGNED: &str = include_str!("../../fixtures/suggest/redesigned.html");
 
+    fn html(c: &Candidate) -> &HtmlDefinition {
+        match &c.definition {
+            Definition::Html(d) => d,
+            Definition::Json(d) => panic!("not html: {d:?}"),
+        }
+    }
+
     fn extracted_titles(def: &Definition, page: &str) -> Vec<String> {
         let url = Url::parse("http://leak.example/").unwrap();
         let source = source(def, &url).unwrap();
@@ -385,12 +343,12 @@ mod tests {
     #[test]
     fn finds_the_posts_and_reads_them_as_the_extractor_does() {
         let best = &suggest(LISTING).unwrap()[0];
-        let d = &best.definition;
+        let d = html(best);
         assert_eq!(d.item, "article.post");
         assert_eq!(d.title, Title::Selector("h3.post-title".into()));
         assert!(d.link.is_some() && d.date.is_some() && d.body.is_some(), "{d:?}");
         assert_eq!(best.items, 6);
-        let titles = extracted_titles(d, LISTING);
+        let titles = extracted_titles(&best.definition, LISTING);
         assert_eq!(titles, best.titles);
         assert_eq!(titles[1], "Qualys, Inc.");
     }
@@ -432,9 +390,9 @@ mod tests {
             ["Acme-Corp", "Qualys", "pu.edu.lb", "Northwind"].map(item).concat()
         );
         let best = &suggest(&page).unwrap()[0];
-        assert_eq!(best.definition.item, "div.entry");
+        assert_eq!(html(best).item, "div.entry");
         assert_eq!(
-            best.definition.title,
+            html(best).title,
             Title::Slug {
                 section: "/company/".into(),
                 absolute: true
@@ -498,7 +456,7 @@ mod tests {
             (1..13).map(post).collect::<String>()
         );
         let best = &suggest(&many).unwrap()[0];
-        assert_eq!((best.definition.item.as_str(), best.items), ("div.post", 12));
+        assert_eq!((html(best).item.as_str(), best.items), ("div.post", 12));
     }
 
     #[test]
@@ -506,19 +464,19 @@ mod tests {
         let single = "<html><body><h1>Leaks</h1><article class=post><h2><a href='/p/1'>Only One Ltd</a></h2>\
                       <p>Data of Only One Ltd</p></article></body></html>";
         let best = &suggest(single).unwrap()[0];
-        assert_eq!(best.definition.item, "article.post");
+        assert_eq!(html(best).item, "article.post");
         assert_eq!(best.titles, ["Only One Ltd"]);
     }
 
     #[test]
     fn the_table_survives_quotes_in_selectors() {
-        let d = Definition {
+        let d = Definition::Html(HtmlDefinition {
             item: "a[href^=\"/posts/\"]".into(),
             title: Title::Selector("h2".into()),
             link: Some("a[href]".into()),
             date: None,
             body: None,
-        };
+        });
         let url = Url::parse("http://leak.example/").unwrap();
         assert!(source(&d, &url).is_ok(), "{}", d.to_toml());
     }

@@ -9,10 +9,11 @@ use super::Definition;
 use crate::config::{Config, Source};
 
 /// The `[[source]]` an analyst gets by pasting `def` under a source of
-/// `url`, loaded through [`Config::parse`].
+/// `url` of the definition's kind, loaded through [`Config::parse`].
 pub fn source(def: &Definition, url: &Url) -> Result<Source, String> {
     let text = format!(
-        "[database]\npath = \"suggest.db\"\n\n[[source]]\nname = \"suggested\"\nkind = \"html\"\nurl = {}\n{}",
+        "[database]\npath = \"suggest.db\"\n\n[[source]]\nname = \"suggested\"\nkind = \"{}\"\nurl = {}\n{}",
+        def.kind(),
         toml::Value::String(url.to_string()),
         def.to_toml()
     );

@@ -20,6 +20,7 @@ use crate::text;
 mod reason;
 mod scan;
 mod snippet;
+mod stated;
 mod terms;
 
 use crate::text::legal_stems;

@@ -55,6 +55,11 @@ pub enum Field {
     Title,
     Body,
     Link,
+    /// The victim's website as the source states it.
+    Website,
+    /// A disclosure's vendor or product as the source states it.
+    Vendor,
+    Product,
     /// The post's own page ([source.detail]), read after the listing.
     Page,
 }
@@ -65,6 +70,9 @@ impl Field {
             Field::Title => "title",
             Field::Body => "body",
             Field::Link => "link",
+            Field::Website => "website",
+            Field::Vendor => "vendor",
+            Field::Product => "product",
             Field::Page => "page",
         }
     }
@@ -75,7 +83,7 @@ impl Field {
 pub fn confidence(reason: Reason, field: Field) -> u8 {
     let base = reason.confidence();
     match field {
-        Field::Title => base,
+        Field::Title | Field::Website | Field::Vendor | Field::Product => base,
         Field::Link => base - 10,
         Field::Body | Field::Page => (u16::from(base) * 3 / 4) as u8,
     }

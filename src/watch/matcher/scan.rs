@@ -59,6 +59,7 @@ impl Matcher {
         if self.entries.is_empty() {
             return hits;
         }
+        self.find_stated(posting, &mut seen, &mut hits);
         let fields = [
             (Field::Title, posting.title.as_str()),
             (Field::Body, posting.body.as_str()),
@@ -140,7 +141,7 @@ impl Matcher {
         &self.domains[from..to]
     }
 
-    fn find_domains(
+    pub(super) fn find_domains(
         &self,
         field: Field,
         original: &str,
@@ -338,6 +339,7 @@ mod tests {
             victim: String::new(),
             masked: false,
             truncated: false,
+            facts: Default::default(),
         }
     }
 
