@@ -159,6 +159,8 @@ CREATE TABLE digest (
 CREATE INDEX outbox_unassigned ON outbox (recipient) WHERE digest_id IS NULL;
 CREATE INDEX digest_pending ON digest (state) WHERE state = 'pending';
 CREATE INDEX match_posting ON "match" (posting_id);
+-- The repeat check reads an entry's earlier matches on every hit.
+CREATE INDEX match_entry ON "match" (entry_id);
 
 -- An email to one admin about one change of a source's health, written in
 -- the same transaction as the change, with its Message-ID fixed then: the

@@ -35,7 +35,7 @@ mod mirrors;
 
 // What a run returns; defined apart so `logging` can print it without
 // depending on the run that produced it.
-pub use crate::summary::RunSummary;
+pub use crate::summary::{RunSummary, StageTimes};
 
 /// What the caller asks of a run.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +91,8 @@ struct SourceOutcome {
     addresses: Vec<AddressState>,
     /// A pending source's proposed selectors.
     proposal: Option<String>,
+    /// Time spent fetching and extracting this source's pages.
+    stages: StageTimes,
 }
 
 impl SourceOutcome {
@@ -109,6 +111,7 @@ impl SourceOutcome {
             answered: None,
             addresses: Vec::new(),
             proposal: None,
+            stages: StageTimes::default(),
         }
     }
 }
@@ -154,8 +157,11 @@ async fn crawl(
     let matcher = Matcher::new(&entries);
     let entries: HashMap<i64, WatchEntry> = entries.into_iter().map(|e| (e.id, e)).collect();
     let mut counts = RunCounts::default();
+    let mut stages = StageTimes::default();
     let bar = Stage::start(opts.progress, "backfill", None);
+    let clock = Instant::now();
     counts.matches += backfill(store, config, run_id, &entries)?;
+    stages.backfill = clock.elapsed();
     drop(bar);
 
     let mut fetcher = Fetcher::new(&config.crawl, &sources).map_err(RunError::Setup)?;
@@ -208,7 +214,8 @@ async fn crawl(
             read_detail.push((outcome.source.clone(), outgoing.for_detail()));
         }
         let (status, found) = (outcome.status, outcome.postings.len());
-        process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
+        stages += outcome.stages;
+        stages += process(store, config, run_id, &matcher, &entries, outcome, &mut counts)?;
         tracing::info!("source {name}: {status}, {found} postings");
         bar.done(&name);
     }
@@ -249,6 +256,7 @@ async fn crawl(
         true => notify::preview(store, config.smtp.as_ref(), &labels)?,
         false => Vec::new(),
     };
+    let clock = Instant::now();
     let mut delivery = match (&mailer, &config.smtp) {
         (Some(mailer), Some(smtp)) if !interrupted => {
             let _bar = Stage::start(opts.progress, "alerts", None);
@@ -267,9 +275,11 @@ async fn crawl(
         delivery.failed += hooks.failed;
         delivery.errors.extend(hooks.errors);
     }
+    stages.deliver = clock.elapsed();
     for e in &delivery.errors {
         tracing::warn!("{e}");
     }
+    tracing::debug!("run {run_id}: {}", stages.line());
     counts.emails_sent = delivery.sent;
     // Not delivered at all when interrupted: what waits is in the outbox.
     counts.emails_pending = match interrupted && !opts.dry_run {
@@ -285,6 +295,7 @@ async fn crawl(
         duration: started.elapsed(),
         interrupted,
         previews,
+        stages,
     };
     let status = match (summary.interrupted, summary.all_ok()) {
         (true, _) => "interrupted",
@@ -395,7 +406,10 @@ async fn crawl_source(
         }
         let old = validators.remove(url.as_str()).unwrap_or_default();
         tracing::debug!("source {}: GET {url}", source.name);
-        let page = match fetcher.page(&source, &url, &old, &outgoing).await {
+        let clock = Instant::now();
+        let fetched = fetcher.page(&source, &url, &old, &outgoing).await;
+        out.stages.fetch += clock.elapsed();
+        let page = match fetched {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -412,7 +426,10 @@ async fn crawl_source(
             // An unchanged page tells nothing new, nor where its next page is.
             break;
         }
-        let extraction = match extract::extract(&source, &page.url, &page.body) {
+        let clock = Instant::now();
+        let extracted = extract::extract(&source, &page.url, &page.body);
+        out.stages.extract += clock.elapsed();
+        let extraction = match extracted {
             Ok(x) => x,
             Err(e) => {
                 out.status = "http-error";
@@ -469,7 +486,7 @@ async fn crawl_source(
     out
 }
 
-/// The writer: one transaction per source.
+/// The writer: one transaction per source. Returns the time its stages took.
 fn process(
     store: &mut Store,
     config: &Config,
@@ -478,7 +495,14 @@ fn process(
     entries: &HashMap<i64, WatchEntry>,
     outcome: SourceOutcome,
     counts: &mut RunCounts,
-) -> Result<(), StoreError> {
+) -> Result<StageTimes, StoreError> {
+    let mut stages = StageTimes::default();
+    let mut clock = Instant::now();
+    let mut lap = |into: &mut Duration| {
+        let now = Instant::now();
+        *into += now - clock;
+        clock = now;
+    };
     let name = &outcome.source.name;
     let now = store::now();
     let old_state = store.source_state(name)?;
@@ -495,24 +519,53 @@ fn process(
         run_id,
         now: &now,
     };
-    for posting in &outcome.postings {
-        let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
-            continue;
-        };
-        match change.kind {
-            ChangeKind::New => counts.postings_new += 1,
-            ChangeKind::Changed => counts.postings_changed += 1,
+    lap(&mut stages.commit);
+    let source = &outcome.source;
+    std::thread::scope(|scope| {
+        // The matcher takes each change as the diff finds it, on the other
+        // core; its hits are written after the diff, in the same transaction.
+        let (to_match, changes) = std::sync::mpsc::channel::<store::Change>();
+        let matching = scope.spawn(move || {
+            let mut busy = Duration::ZERO;
+            let found: Vec<_> = changes
+                .into_iter()
+                .filter_map(|change| {
+                    let clock = Instant::now();
+                    let mut hits = about::hits(matcher, source, &change, first_look);
+                    hits.extend(matcher.find(change.posting));
+                    busy += clock.elapsed();
+                    (!hits.is_empty()).then_some((change, hits))
+                })
+                .collect();
+            (found, busy)
+        });
+        for posting in &outcome.postings {
+            let Some(change) = w.store_posting(posting, run_id, &now, first_look)? else {
+                continue;
+            };
+            match change.kind {
+                ChangeKind::New => counts.postings_new += 1,
+                ChangeKind::Changed => counts.postings_changed += 1,
+            }
+            if outcome.source.detail.is_some() {
+                detail::queue(&w, &outcome.source, &change, &now)?;
+            }
+            // The receiver lives until every change is sent.
+            let _ = to_match.send(change);
         }
-        if outcome.source.detail.is_some() {
-            detail::queue(&w, &outcome.source, &change, &now)?;
-        }
-        let mut hits = about::hits(matcher, &outcome.source, &change, first_look);
-        hits.extend(matcher.find(&change.posting));
-        for hit in hits {
+        drop(to_match);
+        let (found, busy) = matching.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        lap(&mut stages.diff);
+        stages.matching += busy;
+        for (change, hits) in found {
             let changed = change.kind == ChangeKind::Changed;
-            counts.matches += queue.hit(change.posting_id, &change.posting, &hit, false, changed)?;
+            for hit in hits {
+                counts.matches += queue.hit(change.posting_id, change.posting, &hit, false, changed)?;
+            }
         }
-    }
+        lap(&mut stages.outbox);
+        Ok::<_, StoreError>(())
+    })?;
     for (url, old, new) in &outcome.pages {
         w.save_validators(name, url, old, new)?;
     }
@@ -562,7 +615,9 @@ fn process(
         addresses: &outcome.addresses,
     };
     notify::health::record(&w, config, &outcome.source, &health, &now)?;
-    w.commit()
+    w.commit()?;
+    lap(&mut stages.commit);
+    Ok(stages)
 }
 
 /// Matches watch entries added or changed since their last backfill against

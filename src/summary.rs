@@ -20,6 +20,65 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// With `dry_run`: the emails that would have been sent, rendered.
     pub previews: Vec<String>,
+    /// Where the time went, stage by stage (logged at debug level; read by
+    /// the `run` benchmark).
+    pub stages: StageTimes,
+}
+
+/// Time spent per pipeline stage. Fetch and extract run in one task per
+/// source, concurrently, so theirs is summed over sources and can exceed the
+/// wall time; the writer's stages run one after another.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// Matching entries added since the last run against stored postings.
+    pub backfill: Duration,
+    /// Requests and bodies, retries included.
+    pub fetch: Duration,
+    /// Parsing pages and cleaning their fields into postings.
+    pub extract: Duration,
+    /// Looking each posting up and writing the new and changed ones (and
+    /// waiting for the matcher, should it finish after the diff).
+    pub diff: Duration,
+    /// The matcher over new and changed postings: its own time, on a thread
+    /// beside the diff.
+    pub matching: Duration,
+    /// Recording matches and queueing their alerts in the outbox.
+    pub outbox: Duration,
+    /// Per-source bookkeeping (validators, fetch record, health) and the commit.
+    pub commit: Duration,
+    /// Sending the outbox (email, webhooks).
+    pub deliver: Duration,
+}
+
+impl std::ops::AddAssign for StageTimes {
+    fn add_assign(&mut self, o: StageTimes) {
+        self.backfill += o.backfill;
+        self.fetch += o.fetch;
+        self.extract += o.extract;
+        self.diff += o.diff;
+        self.matching += o.matching;
+        self.outbox += o.outbox;
+        self.commit += o.commit;
+        self.deliver += o.deliver;
+    }
+}
+
+impl StageTimes {
+    /// One line, milliseconds per stage.
+    pub fn line(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        format!(
+            "backfill {:.0} ms, fetch {:.0} ms, extract {:.0} ms, diff {:.0} ms, match {:.0} ms, outbox {:.0} ms, commit {:.0} ms, deliver {:.0} ms",
+            ms(self.backfill),
+            ms(self.fetch),
+            ms(self.extract),
+            ms(self.diff),
+            ms(self.matching),
+            ms(self.outbox),
+            ms(self.commit),
+            ms(self.deliver)
+        )
+    }
 }
 
 impl RunSummary {

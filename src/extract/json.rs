@@ -1,7 +1,10 @@
 //! JSON sources: aggregator and leak-site APIs, mapped with JSON pointers (RFC 6901).
 
 use scraper::Html;
+use std::collections::HashMap;
+
 use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::{ExtractError, Extraction, PostingFacts, html, parse_date, posting, resolve_link};
@@ -28,13 +31,8 @@ pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extrac
 }
 
 fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
-    let doc: Value = serde_json::from_str(body).map_err(|e| ExtractError::Json(e.to_string()))?;
-    let items = doc
-        .pointer(&rules.items)
-        .and_then(Value::as_array)
-        .ok_or_else(|| ExtractError::NotAnArray(rules.items.clone()))?;
     let mut out = Extraction::default();
-    let kept = |item: &&Value| match &rules.keep_if {
+    let kept = |item: &Value| match &rules.keep_if {
         None => true,
         Some(p) => match item.pointer(p) {
             Some(Value::Bool(b)) => *b,
@@ -43,9 +41,14 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             _ => false,
         },
     };
-    for item in items.iter().filter(kept) {
+    for raw in items(body, &rules.items)? {
+        // One item at a time: a page of 200 000 items is never held as one tree.
+        let item: Value = serde_json::from_str(raw.get()).map_err(|e| ExtractError::Json(e.to_string()))?;
+        if !kept(&item) {
+            continue;
+        }
         let field = |p: &Option<String>| p.as_deref().and_then(|p| scalar(item.pointer(p)?));
-        let mut title = scalar_at(item, &rules.title).unwrap_or_default();
+        let mut title = scalar_at(&item, &rules.title).unwrap_or_default();
         if let Some(width) = rules.title_wrap {
             title = unwrap(&title, width);
         }
@@ -87,9 +90,8 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
         }
     }
     out.next_page = match &rules.next_page {
-        Some(JsonNext::Pointer(p)) => doc
-            .pointer(p)
-            .and_then(Value::as_str)
+        Some(JsonNext::Pointer(p)) => raw_at(body, p)?
+            .and_then(|n| serde_json::from_str::<String>(n.get()).ok())
             .filter(|n| !n.trim().is_empty())
             .and_then(|n| url.join(n.trim()).ok()),
         // An empty page is the end.
@@ -98,6 +100,50 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
     }
     .filter(|next| next != url);
     Ok(out)
+}
+
+/// The items at JSON pointer `pointer`, each still unparsed.
+fn items<'a>(body: &'a str, pointer: &str) -> Result<Vec<&'a RawValue>, ExtractError> {
+    match raw_at(body, pointer)? {
+        Some(at) if at.get().trim_start().starts_with('[') => {
+            serde_json::from_str(at.get()).map_err(|e| ExtractError::Json(e.to_string()))
+        }
+        _ => Err(ExtractError::NotAnArray(pointer.to_owned())),
+    }
+}
+
+/// The value at JSON pointer `pointer` (RFC 6901), unparsed: the body is
+/// checked whole, but only the containers on the pointer's path are parsed,
+/// and only as far as their children's extents.
+fn raw_at<'a>(body: &'a str, pointer: &str) -> Result<Option<&'a RawValue>, ExtractError> {
+    let json_err = |e: serde_json::Error| ExtractError::Json(e.to_string());
+    let mut at: &RawValue = serde_json::from_str(body).map_err(json_err)?;
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Ok(None);
+    }
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let next = match at.get().trim_start().as_bytes().first() {
+            Some(b'{') => {
+                let map: HashMap<String, &RawValue> = serde_json::from_str(at.get()).map_err(json_err)?;
+                map.get(&token).copied()
+            }
+            Some(b'[') => {
+                let list: Vec<&RawValue> = serde_json::from_str(at.get()).map_err(json_err)?;
+                // As `Value::pointer`: a plain decimal index, no sign or leading zero.
+                let index = (!token.starts_with('+') && (token == "0" || !token.starts_with('0')))
+                    .then(|| token.parse::<usize>().ok())
+                    .flatten();
+                index.and_then(|i| list.get(i).copied())
+            }
+            _ => None,
+        };
+        match next {
+            Some(next) => at = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(at))
 }
 
 /// `url` with query parameter `param` counted up (absent counts as page 1).
@@ -182,6 +228,34 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use super::*;
+
+    /// The items are those `Value::pointer` finds, read without the whole tree.
+    #[test]
+    fn items_follow_the_pointer_as_value_pointer_does() {
+        let body = r#"{"a/b": {"list": [[1], {"posts": [{"t": "x"}, {"t": "y"}]}]}, "~k": [true], "n": 3}"#;
+        let tree: Value = serde_json::from_str(body).unwrap();
+        for pointer in ["/a~1b/list/1/posts", "/~0k", "/a~1b/list", "/a~1b/list/0"] {
+            let raw: Vec<Value> = match items(body, pointer) {
+                Ok(items) => items.iter().map(|r| serde_json::from_str(r.get()).unwrap()).collect(),
+                Err(e) => panic!("{pointer}: {e}"),
+            };
+            assert_eq!(Some(&raw), tree.pointer(pointer).and_then(Value::as_array), "{pointer}");
+        }
+        assert_eq!(items("[{}, 2]", "").unwrap().len(), 2);
+        for pointer in ["", "/n", "/missing", "/a~1b/list/01", "/a~1b/list/9", "a"] {
+            assert!(
+                matches!(items(body, pointer), Err(ExtractError::NotAnArray(_))),
+                "{pointer}"
+            );
+        }
+        assert!(matches!(items("[1, 2", ""), Err(ExtractError::Json(_))));
+        assert!(matches!(items(r#"{"d": [1,]}"#, "/d"), Err(ExtractError::Json(_))));
     }
 }
 

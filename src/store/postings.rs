@@ -15,10 +15,10 @@ pub enum ChangeKind {
 }
 
 /// A posting that is new or changed in this run: what the matcher looks at.
-#[derive(Debug, Clone)]
-pub struct Change {
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
     pub posting_id: i64,
-    pub posting: Posting,
+    pub posting: &'a Posting,
     pub kind: ChangeKind,
 }
 
@@ -119,7 +119,13 @@ fn date_text(p: &Posting) -> Option<String> {
 impl Writer<'_> {
     /// Stores `posting`; says whether it is new, changed (title, link, date
     /// or body differ from what was stored), or neither (`None`: nothing written).
-    pub fn store_posting(&self, posting: &Posting, run_id: i64, now: &str, first_look: bool) -> Result<Option<Change>> {
+    pub fn store_posting<'p>(
+        &self,
+        posting: &'p Posting,
+        run_id: i64,
+        now: &str,
+        first_look: bool,
+    ) -> Result<Option<Change<'p>>> {
         let posted_at = date_text(posting);
         let existing = self
             .tx
@@ -138,7 +144,7 @@ impl Writer<'_> {
             .optional()?;
         let change = |posting_id, kind| Change {
             posting_id,
-            posting: posting.clone(),
+            posting,
             kind,
         };
         match existing {
