@@ -41,5 +41,5 @@ pub(super) fn hits(
     if first_look && change.posting.posted_at.is_none_or(|d| d < cutoff) {
         return Vec::new();
     }
-    matcher.about(&source.about, &change.posting)
+    matcher.about(&source.about, change.posting)
 }
