@@ -298,9 +298,10 @@ fn new_table(g: &Group, shipped: Option<&Table>) -> Table {
     };
     if g.javascript {
         comment.push_str(
-            "\n# The site needs JavaScript (javascript_render in the groups file): without a\n\
-             # browser its page may read as empty.",
+            "\n# The site needs JavaScript (javascript_render in the groups file): its pages\n\
+             # load in headless Chromium (Debian's `chromium`; `leakwatch check` says when it is missing).",
         );
+        t["render"] = value("chromium");
     }
     if g.captcha {
         comment.push_str("\n# The site shows a CAPTCHA (captcha in the groups file): expect `blocked`.");

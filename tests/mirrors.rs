@@ -84,6 +84,11 @@ fn the_real_groups_file_imports_into_a_config_that_check_accepts_with_pending_so
         written.contains("# The site needs JavaScript"),
         "javascript_render is noted"
     );
+    assert_eq!(
+        written.matches("render = \"chromium\"").count(),
+        written.matches("# The site needs JavaScript").count(),
+        "each group that needs JavaScript renders in Chromium"
+    );
 
     let out = ws.run(&["check"]);
     assert_ok(&out);
