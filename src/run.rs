@@ -3,7 +3,7 @@
 //! 1. take the run lock, open the database, open a run record;
 //! 2. match watch entries added or changed since the last run against the
 //!    postings already stored (backfill);
-//! 3. fetch and extract every source concurrently ([`crawl_source`]);
+//! 3. fetch and extract every source concurrently ([`crawl`]);
 //! 4. as each source finishes, in one transaction: store its postings (the
 //!    diff), match the new and changed ones, queue alerts in the outbox;
 //! 5. deliver the outbox;
@@ -13,25 +13,25 @@
 //! commit together, and delivery marks an email sent only after the server
 //! took it.
 
-mod detail;
-
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use url::Url;
-
-use crate::config::{Config, Extractor, Source};
-use crate::extract::{self, PageClass, Posting};
-use crate::fetch::{self, Fetcher, Validators};
+use crate::config::{Config, Source};
+use crate::extract::Posting;
+use crate::fetch::Fetcher;
 use crate::lock::{LockError, RunLock};
 use crate::notify::{self, Delivery, Mailer, NotifyError, repeat};
 use crate::progress::Stage;
-use crate::store::{self, AddressState, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
+use crate::store::{self, ChangeKind, FetchRecord, RunCounts, SourceState, Store, StoreError, Writer};
 use crate::watch::{Matcher, WatchEntry};
 
 mod about;
+mod crawl;
+mod detail;
 mod mirrors;
+
+use crawl::{SourceOutcome, crawl_source};
 
 // What a run returns; defined apart so `logging` can print it without
 // depending on the run that produced it.
@@ -65,55 +65,6 @@ pub enum RunError {
     Notify(#[from] NotifyError),
     #[error("{0}")]
     Setup(String),
-}
-
-/// What crawling one source produced, handed from the fetch tasks to the writer.
-struct SourceOutcome {
-    source: Arc<Source>,
-    /// ok | empty | blocked | http-error | proxy-error | render-error
-    status: &'static str,
-    error: Option<String>,
-    postings: Vec<Posting>,
-    /// (url, old validators, new validators) of every page fetched.
-    pages: Vec<(String, Validators, Validators)>,
-    not_modified: usize,
-    tries: u32,
-    /// How the source was asked (cookies and token of its prelude): its
-    /// detail pages are asked the same way.
-    outgoing: Option<fetch::Outgoing>,
-    /// The first page's body and URL when it read as `empty` (not blocked):
-    /// what a self-healing hint is suggested from. Only then, so a run does
-    /// not hold every page.
-    empty_page: Option<(String, Url)>,
-    /// Where the first page came from: the address that answered.
-    answered: Option<Url>,
-    /// Every address tried, in order, and how it went.
-    addresses: Vec<AddressState>,
-    /// A pending source's proposed selectors.
-    proposal: Option<String>,
-    /// Time spent fetching and extracting this source's pages.
-    stages: StageTimes,
-}
-
-impl SourceOutcome {
-    /// Nothing done yet: `ok` until something fails.
-    fn new(source: Arc<Source>) -> SourceOutcome {
-        SourceOutcome {
-            source,
-            status: "ok",
-            error: None,
-            postings: Vec::new(),
-            pages: Vec::new(),
-            not_modified: 0,
-            tries: 0,
-            empty_page: None,
-            outgoing: None,
-            answered: None,
-            addresses: Vec::new(),
-            proposal: None,
-            stages: StageTimes::default(),
-        }
-    }
 }
 
 /// Runs the pipeline once.
@@ -365,125 +316,6 @@ fn selected_sources(config: &Config, names: &[String]) -> Result<Vec<Source>, Ru
         .filter(|s| names.is_empty() || names.contains(&s.name))
         .cloned()
         .collect())
-}
-
-/// Fetches a source's pages at one of its addresses — `start`, then
-/// `next_page` links on the same host, up to `max_pages`, never one twice —
-/// and extracts their postings. A pending source gets its first page read
-/// for a proposal instead.
-async fn crawl_source(
-    fetcher: &Fetcher,
-    source: Arc<Source>,
-    start: Url,
-    mut validators: HashMap<String, Validators>,
-) -> SourceOutcome {
-    let mut out = SourceOutcome::new(source.clone());
-    let max_pages = match &source.extractor {
-        Extractor::Html(rules) => rules.max_pages,
-        Extractor::Json(rules) => rules.max_pages,
-        Extractor::Feed(_) | Extractor::Csv(_) | Extractor::Pending => 1,
-    };
-    let mut outgoing = match fetch::Outgoing::for_source(&source) {
-        Ok(o) => o,
-        Err(e) => {
-            out.status = "http-error";
-            out.error = Some(e);
-            return out;
-        }
-    };
-    if let Err(failure) = fetcher.prepare(&mut outgoing).await {
-        out.tries += failure.tries;
-        out.status = failure.error.class();
-        out.error = Some(failure.to_string());
-        return out;
-    }
-    let mut seen: HashSet<Url> = HashSet::new();
-    let mut next = Some(start.clone());
-    let mut first_class = None;
-    while let Some(url) = next.take() {
-        if seen.len() as u32 >= max_pages || !seen.insert(url.clone()) {
-            break;
-        }
-        let old = validators.remove(url.as_str()).unwrap_or_default();
-        tracing::debug!("source {}: GET {url}", source.name);
-        let clock = Instant::now();
-        let fetched = fetcher.page(&source, &url, &old, &outgoing).await;
-        out.stages.fetch += clock.elapsed();
-        let page = match fetched {
-            Ok(page) => page,
-            Err(failure) => {
-                out.tries += failure.tries;
-                out.status = failure.error.class();
-                out.error = Some(failure.to_string());
-                break;
-            }
-        };
-        out.tries += page.tries;
-        out.answered.get_or_insert_with(|| page.url.clone());
-        out.pages.push((url.to_string(), old, page.validators.clone()));
-        if page.not_modified {
-            out.not_modified += 1;
-            // An unchanged page tells nothing new, nor where its next page is.
-            break;
-        }
-        let clock = Instant::now();
-        let extracted = extract::extract(&source, &page.url, &page.body);
-        out.stages.extract += clock.elapsed();
-        let extraction = match extracted {
-            Ok(x) => x,
-            Err(e) => {
-                out.status = "http-error";
-                out.error = Some(format!("{}: {e}", page.url));
-                break;
-            }
-        };
-        let class = extraction.class();
-        if first_class.is_none() && class == PageClass::Empty {
-            out.empty_page = Some((page.body.clone(), page.url.clone()));
-        }
-        first_class.get_or_insert(class);
-        if class == PageClass::Blocked {
-            out.status = "blocked";
-            out.error = Some(format!(
-                "{}: page is blocked: {}",
-                page.url,
-                extraction.blocked.as_deref().unwrap_or("not a listing")
-            ));
-            break;
-        }
-        if source.is_pending() {
-            out.status = "pending";
-            out.proposal = Some(crate::suggest::proposal(&page.body, &page.url));
-            break;
-        }
-        out.postings.extend(extraction.postings);
-        // A page may point anywhere; pagination stays on the source's host.
-        next = extraction.next_page.filter(|n| {
-            let same_host = fetch::host_key(n) == fetch::host_key(&start);
-            if !same_host {
-                tracing::info!("source {}: next page {n} is on another host: not followed", source.name);
-            }
-            same_host
-        });
-    }
-    if !source.mirrors.is_empty() {
-        mirrors::address_free_keys(&mut out.postings);
-    }
-    out.outgoing = Some(outgoing);
-    if out.error.is_none() && first_class == Some(PageClass::Empty) && out.postings.is_empty() && !source.is_pending() {
-        out.status = "empty";
-        if source.render.is_none()
-            && out
-                .empty_page
-                .as_ref()
-                .is_some_and(|(body, _)| extract::looks_scripted(body))
-        {
-            tracing::warn!("source {}: {}", source.name, extract::SCRIPTED_HINT);
-        }
-    } else {
-        out.empty_page = None;
-    }
-    out
 }
 
 /// The writer: one transaction per source. Returns the time its stages took.
