@@ -4,8 +4,8 @@
 
 use toml::Spanned;
 
+use super::extraction::{Field, RawField, field};
 use super::problems::Checker;
-use super::source::{Field, RawField, field};
 
 /// Detail pages read per source per run when `max_per_run` is not given.
 pub const DEFAULT_DETAIL_PER_RUN: u32 = 20;

@@ -14,6 +14,7 @@
 
 mod crawl;
 mod detail;
+mod extraction;
 mod kinds;
 mod notify;
 pub mod onion;
@@ -32,11 +33,12 @@ pub use crawl::{
     DEFAULT_READ_TIMEOUT_SECS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECS, DEFAULT_USER_AGENT, Rate,
 };
 pub use detail::{DEFAULT_DETAIL_PER_RUN, DetailRules};
+pub use extraction::{DEFAULT_MAX_PAGES, Field, HtmlRules, JsonNext, JsonRules};
 pub use kinds::{CsvDate, CsvRules, Facts, FeedField, FeedPart, FeedRules};
 pub use notify::{DEFAULT_BROKEN_AFTER, DEFAULT_SMTP_PORT, Notify, Security, Smtp, Transport, Webhook, WebhookFormat};
 pub use problems::{ConfigError, Problem};
 pub use request::{Body, Request, TOKEN_PLACEHOLDER};
-pub use source::{DEFAULT_MAX_PAGES, Extractor, Field, HtmlRules, JsonNext, JsonRules, Render, Source};
+pub use source::{Extractor, Render, Source};
 
 use crawl::{RawCrawl, build_crawl};
 use notify::{RawNotify, RawSmtp, build_notify, build_smtp};

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use super::extraction::{Field, RawField, field};
 use super::problems::Checker;
-use super::source::{Field, RawField, field};
 
 /// Where the prelude's token goes in headers, form fields and the JSON body.
 pub const TOKEN_PLACEHOLDER: &str = "{token}";
