@@ -17,6 +17,7 @@ mod redirect;
 pub mod render;
 mod request;
 mod resolve;
+mod retry;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,11 +31,13 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::{Crawl, Rate, Source};
+use retry::{jitter, retry_after};
 
 pub use addr::is_private_host;
 pub use detail::detail_target;
 pub use redirect::MAX_REDIRECTS;
 pub use request::Outgoing;
+
 /// Longest wait a server's `Retry-After` can impose on one retry.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// First retry delay; doubled on each further try.
@@ -106,16 +109,6 @@ impl FetchError {
             FetchError::NoTorProxy { .. } | FetchError::Proxy { .. } => "proxy-error",
             FetchError::Render { .. } => "render-error",
             _ => "http-error",
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        match self {
-            FetchError::Status { status, .. } => {
-                matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
-            }
-            FetchError::Timeout { .. } | FetchError::Connect { .. } | FetchError::Proxy { .. } => true,
-            _ => false,
         }
     }
 }
@@ -558,29 +551,6 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = header_str(headers, header::RETRY_AFTER)?;
-    if let Ok(secs) = v.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
-}
-
-/// Up to `max` of random delay, so retries from many runs do not align.
-fn jitter(max: Duration) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    let nanos = max.as_nanos() as u64;
-    Duration::from_nanos(if nanos == 0 { 0 } else { h.finish() % nanos })
-}
-
 fn request_error(url: &Url, e: reqwest::Error, via_tor: bool) -> FetchError {
     let url = e.url().cloned().unwrap_or_else(|| url.clone());
     let detail = error_chain(&e);
@@ -610,53 +580,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(retry_after: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
-        h
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
-        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
-        let wait = retry_after(&headers(&soon)).expect("a date");
-        assert!(
-            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
-            "{wait:?}"
-        );
-        assert_eq!(
-            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None,
-            "in the past"
-        );
-        assert_eq!(retry_after(&headers("soon")), None);
-    }
-
-    #[test]
-    fn what_is_retried() {
-        let url = Url::parse("http://example.org/").unwrap();
-        let status = |s: u16| FetchError::Status {
-            url: url.clone(),
-            status: StatusCode::from_u16(s).unwrap(),
-        };
-        for s in [429, 500, 502, 503, 504] {
-            assert!(status(s).retryable(), "{s}");
-        }
-        for s in [400, 401, 403, 404, 410, 451] {
-            assert!(!status(s).retryable(), "{s}");
-        }
-        assert!(FetchError::Timeout { url: url.clone() }.retryable());
-        let refused = FetchError::ContentType {
-            url,
-            content_type: "application/zip".into(),
-        };
-        assert!(!refused.retryable());
-    }
 }
