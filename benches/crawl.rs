@@ -18,13 +18,16 @@
 //! how much later one request arrived than the next), and the peak resident
 //! memory of the process (servers included).
 
+#[path = "support/http.rs"]
+mod http;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use leakwatch::config::Config;
 use leakwatch::run::{self, RunOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 struct Params {
     hosts: usize,
@@ -80,19 +83,10 @@ async fn serve(listener: tokio::net::TcpListener, host: usize, pages: usize, lat
     while let Ok((mut socket, _)) = listener.accept().await {
         let log = log.clone();
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let mut read = 0;
-            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf[read..]).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => read += n,
-                }
-                if read == buf.len() {
-                    return;
-                }
-            }
+            let Some(head) = http::read_head(&mut socket).await else {
+                return;
+            };
             log.lock().unwrap()[host].push(Instant::now());
-            let head = String::from_utf8_lossy(&buf[..read]);
             let page: usize = head
                 .split_whitespace()
                 .nth(1)

@@ -24,6 +24,8 @@
 //! cargo bench --bench run -- --backfill [--stored 1000000] [--entries 100000]
 //! ```
 
+#[path = "support/http.rs"]
+mod http;
 mod support;
 
 use std::net::SocketAddr;
@@ -34,7 +36,7 @@ use leakwatch::config::Config;
 use leakwatch::run::{self, RunOptions, RunSummary};
 use leakwatch::store::Store;
 use leakwatch::watch::{EntryKind, WatchEntry};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 struct Params {
     postings: usize,
@@ -193,16 +195,8 @@ async fn serve(listener: tokio::net::TcpListener, body: Arc<Vec<u8>>) {
     while let Ok((mut socket, _)) = listener.accept().await {
         let body = body.clone();
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let mut read = 0;
-            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf[read..]).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => read += n,
-                }
-                if read == buf.len() {
-                    return;
-                }
+            if http::read_head(&mut socket).await.is_none() {
+                return;
             }
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -26,6 +26,9 @@
 //! concurrent crawl (VmHWM, proxy and server included), and the smallest gap
 //! the proxy saw between two connections to one host beside the rate.
 
+#[path = "support/http.rs"]
+mod http;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +40,7 @@ use fast_socks5::util::target_addr::TargetAddr;
 use fast_socks5::{ReplyError, Socks5Command};
 use leakwatch::config::Config;
 use leakwatch::run::{self, RunOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 struct Params {
     sources: usize,
@@ -158,18 +161,9 @@ async fn proxy(listener: tokio::net::TcpListener, upstream: SocketAddr, p: Arc<P
 async fn site(listener: tokio::net::TcpListener) {
     while let Ok((mut socket, _)) = listener.accept().await {
         tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let mut read = 0;
-            while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf[read..]).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => read += n,
-                }
-                if read == buf.len() {
-                    return;
-                }
-            }
-            let head = String::from_utf8_lossy(&buf[..read]);
+            let Some(head) = http::read_head(&mut socket).await else {
+                return;
+            };
             let host = head
                 .lines()
                 .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
