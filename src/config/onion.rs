@@ -14,9 +14,11 @@ pub const V3_LEN: usize = 56;
 /// Base32 characters in a v2 address.
 const V2_LEN: usize = 16;
 
-/// True when `host` ends in `.onion`.
+/// True for `x.onion` and `x.onion.`, in any case: the names that must
+/// never be looked up outside Tor.
 pub fn is_onion(host: &str) -> bool {
-    host.trim_end_matches('.').to_ascii_lowercase().ends_with(".onion")
+    let host = host.trim_end_matches('.').as_bytes();
+    host.len() >= 6 && host[host.len() - 6..].eq_ignore_ascii_case(b".onion")
 }
 
 /// Checks the service id of an `.onion` host (the label before `.onion`;
@@ -92,6 +94,16 @@ fn decode_base32(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn onion_names() {
+        assert!(is_onion("abc.onion"));
+        assert!(is_onion("abc.ONION."));
+        assert!(!is_onion("onion"));
+        assert!(!is_onion("abc.onion.example"));
+        assert!(!is_onion("notonion"));
+        assert!(!is_onion("é.onio"), "no panic on non-ASCII");
+    }
 
     /// LockBit 2.0's address as the RansomLook groups file lists it.
     const REAL: &str = "lockbitapt6vx57t3eeqjofwgcglmutr3a35nygvokja5uuccip4ykyd.onion";

@@ -305,7 +305,7 @@ impl Fetcher {
         validators: &Validators,
         outgoing: &Outgoing,
     ) -> Result<Page, FetchFailure> {
-        let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
+        let is_onion = url.host_str().is_some_and(crate::config::onion::is_onion);
         let fail = |error| FetchFailure { error, tries: 0 };
         let own = self.proxied.get(&host_key(url));
         let mut isolated = match (own, &self.circuits, source, is_onion) {

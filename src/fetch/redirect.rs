@@ -9,7 +9,7 @@ use url::Url;
 
 use super::addr::is_private_host;
 use super::host_key;
-use super::resolve::is_onion_name;
+use crate::config::onion::is_onion;
 
 /// Most redirects followed for one page.
 pub const MAX_REDIRECTS: usize = 5;
@@ -45,7 +45,7 @@ pub fn check(previous: &[Url], target: &Url, allow_private: bool, via_proxy: boo
     if previous.contains(target) {
         return Err(format!("redirect loop back to {target}"));
     }
-    if !via_proxy && target.host_str().is_some_and(is_onion_name) {
+    if !via_proxy && target.host_str().is_some_and(is_onion) {
         return Err(format!(
             "redirect to {target} refused: a .onion address is only reached through crawl.tor_proxy"
         ));

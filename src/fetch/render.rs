@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{FetchError, FetchFailure, Fetcher, Page, TOR_TIMEOUT_FACTOR, Validators, host_key, resolve};
+use super::{FetchError, FetchFailure, Fetcher, Page, TOR_TIMEOUT_FACTOR, Validators, host_key};
 use crate::browser::{Browser, LaunchOptions, Rules, Tab, TabOptions, Verdict};
 use crate::config::{Crawl, Extractor, Source};
 
@@ -90,7 +90,7 @@ impl Renderer {
     /// Loads `url` of `source` in the browser and returns its rendered DOM.
     pub async fn render(&self, fetcher: &Fetcher, source: &Source, url: &Url) -> Result<Page, FetchFailure> {
         let failure = |error: FetchError| FetchFailure { error, tries: 1 };
-        let is_onion = url.host_str().is_some_and(resolve::is_onion_name);
+        let is_onion = url.host_str().is_some_and(crate::config::onion::is_onion);
         let proxy = match (&source.proxy, &self.tor_proxy, is_onion) {
             (Some(own), _, _) => Some(own),
             (None, Some(tor), true) => Some(tor),

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::addr::is_private_ip;
+use crate::config::onion::is_onion;
 
 /// Resolves through the system (getaddrinfo on a blocking thread), never
 /// `.onion`; names other than `trusted` ones get public addresses only,
@@ -29,18 +30,12 @@ pub struct GuardedResolver {
     pub allow_private: bool,
 }
 
-/// True for `x.onion` and `x.onion.`, in any case.
-pub fn is_onion_name(host: &str) -> bool {
-    let host = host.trim_end_matches('.').as_bytes();
-    host.len() >= 6 && host[host.len() - 6..].eq_ignore_ascii_case(b".onion")
-}
-
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_ascii_lowercase();
         let guard = !self.allow_private && !self.trusted.contains(host.trim_end_matches('.'));
         Box::pin(async move {
-            if is_onion_name(&host) {
+            if is_onion(&host) {
                 return Err(
                     format!("refusing to resolve {host} outside Tor: .onion names go through crawl.tor_proxy").into(),
                 );
@@ -69,16 +64,6 @@ mod tests {
             trusted: trusted.iter().map(|t| t.to_string()).collect(),
             allow_private,
         }
-    }
-
-    #[test]
-    fn onion_names() {
-        assert!(is_onion_name("abc.onion"));
-        assert!(is_onion_name("abc.ONION."));
-        assert!(!is_onion_name("onion"));
-        assert!(!is_onion_name("abc.onion.example"));
-        assert!(!is_onion_name("notonion"));
-        assert!(!is_onion_name("é.onio"), "no panic on non-ASCII");
     }
 
     #[tokio::test]
