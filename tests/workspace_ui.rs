@@ -54,6 +54,8 @@ fn an_analyst_triages_and_keeps_the_watch_list_in_chromium() {
     b.click_and_wait("form button[type=submit]");
     assert!(b.evaluate("location.pathname").as_str() == Some("/matches"));
     let row = format!("#match-{acme}");
+    // Under load the inbox can still be settling when the redirect lands.
+    b.wait_until(&format!("document.querySelector({}) !== null", json!(row)));
     assert!(
         text(&mut b, &row).contains("Acme Corp"),
         "the new match is in the inbox"
