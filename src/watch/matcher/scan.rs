@@ -12,11 +12,12 @@
 use std::cell::RefCell;
 
 use super::snippet::snippet;
-use super::terms::{label_forms, spelled_as};
+use super::terms::{is_label_form, spelled_as};
 use super::{COLLIDED, Field, Hit, Matcher, Reason, Term, confidence, str_hash};
 use crate::extract::Posting;
 use crate::text;
 use crate::watch::domain::{self, FoundDomain};
+use crate::watch::index::Word;
 use crate::watch::partial;
 
 /// A field's text in both forms: as written, and normalized with the
@@ -34,7 +35,7 @@ struct Scratch {
     offsets: Vec<u32>,
     blanked: String,
     domains: Vec<FoundDomain>,
-    words: Vec<(u32, u32, u32)>,
+    words: Vec<Word>,
     spans: Vec<(usize, usize, u32)>,
     valid: Vec<(usize, usize, Term)>,
     seen: Vec<u32>,
@@ -122,7 +123,7 @@ impl Matcher {
         seen.push(entry);
         hits.push(Hit {
             entry_id: self.entries[entry as usize].id,
-            term: self.written[written as usize].to_string(),
+            term: String::from(&*self.written[written as usize]),
             reason,
             field,
             snippet,
@@ -164,8 +165,7 @@ impl Matcher {
             let bucket = &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize];
             let from = bucket.partition_point(|l| l.0 < hash);
             for &(_, t) in bucket[from..].iter().take_while(|l| l.0 == hash) {
-                let term = self.term(t);
-                if !label_forms(term).any(|f| f == label) {
+                if !is_label_form(self.term(t), label) {
                     continue;
                 }
                 let noisy = self.noisy[t as usize];
@@ -212,13 +212,12 @@ impl Matcher {
         };
         valid.clear();
         for &(s, e, t) in spans {
-            let term = self.term(t);
             let noisy = self.noisy[t as usize];
             for &owner in self.owners(t) {
                 // A noisy term counts only in titles, spelled as the entry writes it.
                 if noisy {
                     let (a, b) = span(s, e);
-                    let letters = term.chars().filter(|c| *c != ' ').count();
+                    let letters = self.term(t).chars().filter(|c| *c != ' ').count();
                     if field != Field::Title
                         || !spelled_as(&original[a..b], &self.written[owner.written as usize], letters)
                     {
