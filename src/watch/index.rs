@@ -63,9 +63,8 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 /// zero byte, so the padding keeps them apart), else its hash.
 fn word_key(word: &[u8]) -> u64 {
     if word.len() <= 8 {
-        let mut b = [0u8; 8];
-        b[..word.len()].copy_from_slice(word);
-        u64::from_le_bytes(b)
+        // Byte `i` at bits 8i, as `u64::from_le_bytes` of the padded word.
+        word.iter().rev().fold(0, |key, &b| key << 8 | u64::from(b))
     } else {
         let mut h = FxHasher::default();
         h.write(word);
@@ -276,15 +275,20 @@ impl WordIndex {
         // All look-ups first: they do not depend on each other, so their
         // cache misses overlap.
         let mut at = 0usize;
-        for word in norm.split(' ') {
-            let s = self.slots[self.slot_of(word)];
+        while at <= norm.len() {
+            let end = at
+                + norm.as_bytes()[at..]
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .unwrap_or(norm.len() - at);
+            let s = self.slots[self.slot_of(&norm[at..end])];
             words.push(Word {
                 start: at as u32,
-                end: (at + word.len()) as u32,
+                end: end as u32,
                 word: if s.word == NONE { NONE } else { s.word & !LONG },
                 first: s.first,
             });
-            at += word.len() + 1;
+            at = end + 1;
         }
         for (i, first) in words.iter().enumerate() {
             let mut node = first.first;

@@ -151,31 +151,27 @@ impl Matcher {
         hits: &mut Vec<Hit>,
     ) {
         for d in found {
-            let mut matched: Vec<(u32, u32, Reason, bool)> = Vec::new();
-            for candidate in d.candidates() {
-                matched.extend(
-                    self.domain_owners(candidate)
-                        .iter()
-                        .map(|&(_, e, w)| (e, w, Reason::Domain, false)),
-                );
-            }
+            let domains = d.candidates().flat_map(|candidate| {
+                self.domain_owners(candidate)
+                    .iter()
+                    .map(|&(_, e, w)| (e, w, Reason::Domain, false))
+            });
             let label = d.label();
             let hash = str_hash(label);
             let b = (hash >> self.label_shift) as usize;
             let bucket = &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize];
             let from = bucket.partition_point(|l| l.0 < hash);
-            for &(_, t) in bucket[from..].iter().take_while(|l| l.0 == hash) {
-                if !is_label_form(self.term(t), label) {
-                    continue;
-                }
-                let noisy = self.noisy[t as usize];
-                matched.extend(
+            let labels = bucket[from..]
+                .iter()
+                .take_while(|l| l.0 == hash)
+                .filter(|&&(_, t)| is_label_form(self.term(t), label))
+                .flat_map(|&(_, t)| {
+                    let noisy = self.noisy[t as usize];
                     self.owners(t)
                         .iter()
-                        .map(|o| (o.entry, o.written, Reason::Label, noisy)),
-                );
-            }
-            for (e, w, reason, noisy) in matched {
+                        .map(move |o| (o.entry, o.written, Reason::Label, noisy))
+                });
+            for (e, w, reason, noisy) in domains.chain(labels) {
                 // A noisy name as a domain label (`target.com`) counts in titles only.
                 if seen.contains(&e) || (noisy && field != Field::Title) {
                     continue;
