@@ -114,7 +114,7 @@ fn domain_at(text: &str, start: usize, end: usize) -> Option<FoundDomain> {
     }
     let (suffix_len, registrable_len) = (suffix.as_bytes().len(), registrable.as_bytes().len());
     let tld = &lower[lower.len() - suffix_len..];
-    if LEGAL_TLDS.iter().any(|t| t.as_bytes() == tld) && written.bytes().any(|b| b.is_ascii_uppercase()) {
+    if written.bytes().any(|b| b.is_ascii_uppercase()) && LEGAL_TLDS.iter().any(|t| t.as_bytes() == tld) {
         return None;
     }
     Some(FoundDomain {

@@ -263,7 +263,8 @@ impl Matcher {
                 candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
             }
         }
-        let cut = title.trim_end().ends_with("...") || title.trim_end().ends_with('…');
+        let shown_end = title.trim_end();
+        let cut = shown_end.ends_with("...") || shown_end.ends_with('…');
         if posting.truncated || cut {
             for t in self.prefixes.find(title, |t| self.term(t)) {
                 candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Truncated)));
