@@ -114,8 +114,8 @@ pub struct Word {
 pub struct WordIndex {
     /// Power-of-two sized, at most 3/4 full, linear probing.
     slots: Vec<Slot>,
-    /// Word texts back to back, for words over 8 bytes: word `w` is
-    /// `text[ends[w-1]..ends[w]]`.
+    /// Word texts back to back, word `w` is `text[ends[w-1]..ends[w]]`:
+    /// compared for words over 8 bytes, and rehashed when the table grows.
     text: String,
     ends: Vec<u32>,
     /// The trie; node numbers start at 0.
