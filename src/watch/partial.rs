@@ -114,7 +114,7 @@ pub struct Prefixes {
 
 /// The first 8 bytes of `text` as a number that sorts like the text
 /// (normalized text holds no zero byte).
-fn prefix_key(text: &str) -> u64 {
+pub fn prefix_key(text: &str) -> u64 {
     let mut b = [0u8; 8];
     let n = text.len().min(8);
     b[..n].copy_from_slice(&text.as_bytes()[..n]);

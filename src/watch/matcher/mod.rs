@@ -13,7 +13,7 @@ use super::WatchEntry;
 use super::domain;
 use super::index::{FxBuild, WordIndex};
 use super::noise;
-use super::partial::{Masks, Prefixes};
+use super::partial::{self, Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
 
@@ -32,27 +32,37 @@ pub use terms::noise_flag;
 /// look-up falls back to the binary search.
 const COLLIDED: u32 = u32::MAX;
 
-/// One way an entry can be named: a normalized term stands for it.
+/// Where a name, alias or domain as the entry writes it lies in `Matcher::written`.
+#[derive(Clone, Copy)]
+struct Written {
+    start: u32,
+    len: u32,
+}
+
+/// One way an entry can be named: a normalized term stands for it. It
+/// carries what a hit needs (the entry's id, the written term, whether the
+/// entry has exclusions), so building a hit reads no other table: at
+/// 100 000 entries each table read is a cache miss.
 #[derive(Clone, Copy)]
 struct Term {
+    id: i64,
     entry: u32,
-    /// Index into `Matcher::written`.
-    written: u32,
+    written: Written,
     reason: Reason,
+    excludes: bool,
 }
 
 struct EntryInfo {
     id: i64,
-    /// Index into `Matcher::written` of its name.
-    name: u32,
+    name: Written,
     exclude: Vec<String>,
 }
 
 /// All watch terms, compiled once per run.
 pub struct Matcher {
     entries: Vec<EntryInfo>,
-    /// Names, aliases and domains as the entries write them.
-    written: Vec<Box<str>>,
+    /// Names, aliases and domains as the entries write them, back to back.
+    written: String,
     /// Normalized terms → term number.
     index: WordIndex,
     /// Term texts, back to back; term `t` is `text[ends[t-1]..ends[t]]`.
@@ -64,17 +74,26 @@ pub struct Matcher {
     /// Who each term stands for: `owners[starts[t]..starts[t+1]]`.
     owners: Vec<Term>,
     starts: Vec<u32>,
-    /// Domains (lowercase) the entries list or are named as, sorted:
-    /// (domain, entry, written).
-    domains: Vec<(Box<str>, u32, u32)>,
+    /// Domains (lowercase) the entries list or are named as, sorted by
+    /// domain, entry and written term, with the entry that lists each.
+    domains: Vec<(Box<str>, Term)>,
+    /// The first 8 bytes of each sorted domain ([`partial::prefix_key`]): a
+    /// truncated title's search for the domains it starts runs over these
+    /// rather than fetching each probed domain's text.
+    domain_keys: Vec<u64>,
     /// Hash of each term run together (`kumhotire`) or hyphened
     /// (`kumho-tire`), sorted, with the term: for registrable labels.
     labels: Vec<(u64, u32)>,
-    /// Where the run of each domain starts in `domains`, by the domain's
-    /// hash ([`COLLIDED`] when two domains share one): every domain-shaped
-    /// string of a posting probes several candidate hosts, and a binary
-    /// search over 100 000 domains per candidate was most of the matching time.
-    domain_at: HashMap<u64, u32, FxBuild>,
+    /// Where the run of each domain starts and ends in `domains`, by the
+    /// domain's hash (start [`COLLIDED`] when two domains share one): every
+    /// domain-shaped string of a posting probes several candidate hosts, and
+    /// a binary search over 100 000 domains per candidate was most of the
+    /// matching time.
+    domain_at: HashMap<u64, (u32, u32), FxBuild>,
+    /// One bit per label hash (its low bits): most registrable labels in
+    /// postings name no term, and this small table says so without the two
+    /// cache misses of the bucket look-up.
+    label_bits: Vec<u64>,
     /// `labels` bucketed by the top bits of the hash, for the same reason:
     /// bucket `b` is `labels[label_buckets[b]..label_buckets[b + 1]]`.
     label_buckets: Vec<u32>,
@@ -93,7 +112,7 @@ impl Matcher {
     pub fn new(entries: &[WatchEntry]) -> Matcher {
         let mut m = Matcher {
             entries: Vec::with_capacity(entries.len()),
-            written: Vec::with_capacity(entries.len() * 2),
+            written: String::new(),
             index: WordIndex::new(),
             text: String::new(),
             ends: Vec::new(),
@@ -101,8 +120,10 @@ impl Matcher {
             owners: Vec::new(),
             starts: Vec::new(),
             domains: Vec::new(),
+            domain_keys: Vec::new(),
             labels: Vec::new(),
             domain_at: HashMap::default(),
+            label_bits: Vec::new(),
             label_buckets: Vec::new(),
             label_shift: 63,
             masks: Masks::default(),
@@ -112,18 +133,26 @@ impl Matcher {
         let mut owned: Vec<(u32, Term)> = Vec::with_capacity(entries.len() * 2);
         for (e, entry) in entries.iter().enumerate() {
             let e = e as u32;
-            m.entries.push(EntryInfo {
+            let exclude: Vec<String> = entry.exclude.iter().map(|x| text::normalize(x)).collect();
+            let owner = |written: Written, reason: Reason| Term {
                 id: entry.id,
-                name: m.written.len() as u32,
-                exclude: entry.exclude.iter().map(|x| text::normalize(x)).collect(),
-            });
+                entry: e,
+                written,
+                reason,
+                excludes: !exclude.is_empty(),
+            };
+            let mut name = None;
             let named =
                 std::iter::once((&entry.name, Reason::Name)).chain(entry.aliases.iter().map(|a| (a, Reason::Alias)));
             for (written, reason) in named {
-                let w = m.written.len() as u32;
-                m.written.push(written.as_str().into());
+                let w = Written {
+                    start: m.written.len() as u32,
+                    len: written.len() as u32,
+                };
+                m.written.push_str(written);
+                name.get_or_insert(w);
                 if let Some(host) = domain::as_domain(written) {
-                    m.domains.push((host.into(), e, w));
+                    m.domains.push((host.into(), owner(w, Reason::Domain)));
                 }
                 let n = text::normalize(written);
                 let stems = legal_stems(&n);
@@ -143,21 +172,23 @@ impl Matcher {
                         m.masks.add(form, t);
                         m.prefixes.add(t);
                     }
-                    owned.push((
-                        t,
-                        Term {
-                            entry: e,
-                            written: w,
-                            reason,
-                        },
-                    ));
+                    owned.push((t, owner(w, reason)));
                 }
             }
             for d in &entry.domains {
-                let w = m.written.len() as u32;
-                m.written.push(d.as_str().into());
-                m.domains.push((d.to_ascii_lowercase().into(), e, w));
+                let w = Written {
+                    start: m.written.len() as u32,
+                    len: d.len() as u32,
+                };
+                m.written.push_str(d);
+                m.domains
+                    .push((d.to_ascii_lowercase().into(), owner(w, Reason::Domain)));
             }
+            m.entries.push(EntryInfo {
+                id: entry.id,
+                name: name.unwrap_or(Written { start: 0, len: 0 }),
+                exclude,
+            });
         }
         // Group owners by term, the first way each entry was named winning.
         owned.sort_by_key(|&(t, o)| (t, o.entry));
@@ -173,16 +204,26 @@ impl Matcher {
         while m.starts.len() <= m.ends.len() {
             m.starts.push(m.owners.len() as u32);
         }
-        m.domains.sort_unstable();
-        m.domains.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        m.domains
+            .sort_unstable_by(|a, b| (&a.0, a.1.entry, a.1.written.start).cmp(&(&b.0, b.1.entry, b.1.written.start)));
+        m.domains.dedup_by(|a, b| a.0 == b.0 && a.1.entry == b.1.entry);
+        m.domain_keys = m.domains.iter().map(|d| partial::prefix_key(&d.0)).collect();
         m.labels.sort_unstable();
-        for (i, d) in m.domains.iter().enumerate() {
-            if i == 0 || m.domains[i - 1].0 != d.0 {
-                m.domain_at
-                    .entry(str_hash(&d.0))
-                    .and_modify(|start| *start = COLLIDED)
-                    .or_insert(i as u32);
-            }
+        let mut i = 0;
+        while i < m.domains.len() {
+            let end = i + m.domains[i..].iter().take_while(|d| d.0 == m.domains[i].0).count();
+            m.domain_at
+                .entry(str_hash(&m.domains[i].0))
+                .and_modify(|run| run.0 = COLLIDED)
+                .or_insert((i as u32, end as u32));
+            i = end;
+        }
+        // About 16 bits per label, so one in ten or so labels not on the list passes.
+        let words = (m.labels.len() * 16).div_ceil(64).next_power_of_two();
+        m.label_bits = vec![0; words];
+        for &(hash, _) in &m.labels {
+            let bit = hash as usize & (words * 64 - 1);
+            m.label_bits[bit / 64] |= 1 << (bit % 64);
         }
         // About one label per bucket.
         let bits = (usize::BITS - m.labels.len().leading_zeros()).clamp(1, 20);
@@ -198,6 +239,17 @@ impl Matcher {
         m.prefixes.finish(|t| term_text(text, ends, t));
         m.written.shrink_to_fit();
         m
+    }
+
+    fn written(&self, w: Written) -> &str {
+        &self.written[w.start as usize..(w.start + w.len) as usize]
+    }
+
+    /// Whether some term has a label form with this hash: false for most
+    /// labels, without touching the label table.
+    fn may_be_label(&self, hash: u64) -> bool {
+        let bit = hash as usize & (self.label_bits.len() * 64 - 1);
+        self.label_bits[bit / 64] & (1 << (bit % 64)) != 0
     }
 
     pub fn is_empty(&self) -> bool {
@@ -257,7 +309,7 @@ impl Matcher {
             .filter_map(|n| self.entry_named(n))
             .map(|e| {
                 let entry = &self.entries[e as usize];
-                let name = &self.written[entry.name as usize];
+                let name = self.written(entry.name);
                 Hit {
                     entry_id: entry.id,
                     term: name.to_string(),

@@ -110,20 +110,20 @@ impl Matcher {
         hits
     }
 
-    /// Records a hit of `entry` through its term `written` (both indexes).
+    /// Records a hit of the owner's entry through its written term.
     fn push(
         &self,
         hits: &mut Vec<Hit>,
         seen: &mut Vec<u32>,
-        (entry, written): (u32, u32),
+        owner: &Term,
         reason: Reason,
         field: Field,
         snippet: String,
     ) {
-        seen.push(entry);
+        seen.push(owner.entry);
         hits.push(Hit {
-            entry_id: self.entries[entry as usize].id,
-            term: String::from(&*self.written[written as usize]),
+            entry_id: owner.id,
+            term: String::from(self.written(owner.written)),
             reason,
             field,
             snippet,
@@ -132,13 +132,19 @@ impl Matcher {
     }
 
     /// Entries listing `host` exactly.
-    fn domain_owners(&self, host: &str) -> &[(Box<str>, u32, u32)] {
-        let from = match self.domain_at.get(&str_hash(host)) {
+    fn domain_owners(&self, host: &str) -> &[(Box<str>, Term)] {
+        let (from, to) = match self.domain_at.get(&str_hash(host)) {
             None => return &[],
-            Some(&COLLIDED) => self.domains.partition_point(|d| d.0.as_ref() < host),
-            Some(&start) => start as usize,
+            Some(&(COLLIDED, _)) => {
+                let from = self.domains.partition_point(|d| d.0.as_ref() < host);
+                (
+                    from,
+                    from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count(),
+                )
+            }
+            Some(&(start, end)) if self.domains[start as usize].0.as_ref() == host => (start as usize, end as usize),
+            Some(_) => return &[],
         };
-        let to = from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count();
         &self.domains[from..to]
     }
 
@@ -154,12 +160,16 @@ impl Matcher {
             let domains = d.candidates().flat_map(|candidate| {
                 self.domain_owners(candidate)
                     .iter()
-                    .map(|&(_, e, w)| (e, w, Reason::Domain, false))
+                    .map(|(_, o)| (o, Reason::Domain, false))
             });
             let label = d.label();
             let hash = str_hash(label);
-            let b = (hash >> self.label_shift) as usize;
-            let bucket = &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize];
+            let bucket = if self.may_be_label(hash) {
+                let b = (hash >> self.label_shift) as usize;
+                &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize]
+            } else {
+                &[]
+            };
             let from = bucket.partition_point(|l| l.0 < hash);
             let labels = bucket[from..]
                 .iter()
@@ -167,20 +177,17 @@ impl Matcher {
                 .filter(|&&(_, t)| is_label_form(self.term(t), label))
                 .flat_map(|&(_, t)| {
                     let noisy = self.noisy[t as usize];
-                    self.owners(t)
-                        .iter()
-                        .map(move |o| (o.entry, o.written, Reason::Label, noisy))
+                    self.owners(t).iter().map(move |o| (o, Reason::Label, noisy))
                 });
-            for (e, w, reason, noisy) in domains.chain(labels) {
+            for (owner, reason, noisy) in domains.chain(labels) {
                 // A noisy name as a domain label (`target.com`) counts in titles only.
-                if seen.contains(&e) || (noisy && field != Field::Title) {
+                if seen.contains(&owner.entry) || (noisy && field != Field::Title) {
                     continue;
                 }
-                let excludes = !self.entries[e as usize].exclude.is_empty();
-                if excludes && self.excluded(e, &text::normalize(&d.host)) {
+                if owner.excludes && self.excluded(owner.entry, &text::normalize(&d.host)) {
                     continue;
                 }
-                self.push(hits, seen, (e, w), reason, field, snippet(original, d.start, d.end));
+                self.push(hits, seen, owner, reason, field, snippet(original, d.start, d.end));
             }
         }
     }
@@ -214,13 +221,11 @@ impl Matcher {
                 if noisy {
                     let (a, b) = span(s, e);
                     let letters = self.term(t).chars().filter(|c| *c != ' ').count();
-                    if field != Field::Title
-                        || !spelled_as(&original[a..b], &self.written[owner.written as usize], letters)
-                    {
+                    if field != Field::Title || !spelled_as(&original[a..b], self.written(owner.written), letters) {
                         continue;
                     }
                 }
-                if self.excluded_at(owner.entry, norm, s, e) {
+                if owner.excludes && self.excluded_at(owner.entry, norm, s, e) {
                     continue;
                 }
                 valid.push((s, e, owner));
@@ -241,48 +246,46 @@ impl Matcher {
                 continue;
             }
             let (a, b) = span(s, e);
-            self.push(
-                hits,
-                seen,
-                (owner.entry, owner.written),
-                owner.reason,
-                field,
-                snippet(original, a, b),
-            );
+            self.push(hits, seen, &owner, owner.reason, field, snippet(original, a, b));
         }
     }
 
     /// Masked and truncated titles: entries the visible part can stand for.
     fn find_partial(&self, posting: &Posting, seen: &mut Vec<u32>, hits: &mut Vec<Hit>) {
         let title = posting.title.as_str();
-        let mut candidates: Vec<(u32, u32, Reason)> = Vec::new();
-        let owners_of = |t: u32| self.owners(t).iter().map(|o| (o.entry, o.written));
+        let mut candidates: Vec<(&Term, Reason)> = Vec::new();
         // Only on the extractor's word: `MAIL** PUBLISHED` on Cl0p is markup, not a mask.
         if posting.masked {
             for t in self.masks.find(title, |t| self.term(t)) {
-                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
+                candidates.extend(self.owners(t).iter().map(|o| (o, Reason::Masked)));
             }
         }
         let shown_end = title.trim_end();
         let cut = shown_end.ends_with("...") || shown_end.ends_with('…');
         if posting.truncated || cut {
             for t in self.prefixes.find(title, |t| self.term(t)) {
-                candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Truncated)));
+                candidates.extend(self.owners(t).iter().map(|o| (o, Reason::Truncated)));
             }
             // `denverhousing.o...`: a domain cut short.
             let shown = partial::shown(title).to_ascii_lowercase();
             if shown.len() >= partial::MIN_PREFIX && shown.contains('.') {
-                let from = self.domains.partition_point(|d| d.0.as_ref() < shown.as_str());
+                // Among the domains sharing the first 8 bytes only, as in `Prefixes::find`.
+                let key = partial::prefix_key(&shown);
+                let (lo, hi) = (
+                    self.domain_keys.partition_point(|k| *k < key),
+                    self.domain_keys.partition_point(|k| *k <= key),
+                );
+                let from = lo + self.domains[lo..hi].partition_point(|d| d.0.as_ref() < shown.as_str());
                 let cut_domains = self.domains[from..]
                     .iter()
                     .take_while(|d| d.0.starts_with(shown.as_str()))
                     .take(partial::MAX_CANDIDATES);
-                candidates.extend(cut_domains.map(|&(_, e, w)| (e, w, Reason::Truncated)));
+                candidates.extend(cut_domains.map(|(_, o)| (o, Reason::Truncated)));
             }
         }
-        for (e, w, reason) in candidates {
-            if !seen.contains(&e) {
-                self.push(hits, seen, (e, w), reason, Field::Title, snippet(title, 0, title.len()));
+        for (owner, reason) in candidates {
+            if !seen.contains(&owner.entry) {
+                self.push(hits, seen, owner, reason, Field::Title, snippet(title, 0, title.len()));
             }
         }
     }

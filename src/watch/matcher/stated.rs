@@ -39,8 +39,8 @@ impl Matcher {
                 }
                 seen.push(owner.entry);
                 hits.push(Hit {
-                    entry_id: self.entries[owner.entry as usize].id,
-                    term: String::from(&*self.written[owner.written as usize]),
+                    entry_id: owner.id,
+                    term: String::from(self.written(owner.written)),
                     reason: owner.reason,
                     field,
                     snippet: snippet(value, 0, value.len()),
