@@ -14,30 +14,34 @@ const LEGAL_TLDS: &[&str] = &[
     "se", "ab", "as", "kk", "corp", "limited", "company", "group",
 ];
 
-/// A domain found in text.
+/// A domain found in text. Its host is read from the scanned text
+/// lowercased (`lower`, as [`scan`] leaves it): no string per domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundDomain {
     /// Byte span in the scanned text.
     pub start: usize,
     pub end: usize,
-    /// The whole host, lowercased (`files.accellion.com`).
-    pub host: String,
-    /// Where the registrable domain (`accellion.com`) starts in `host`.
+    /// Where the registrable domain (`accellion.com`) starts in the host.
     pub registrable: usize,
     /// Length of the registrable label (`accellion`).
     pub label_len: usize,
 }
 
 impl FoundDomain {
+    /// The whole host, lowercased (`files.accellion.com`).
+    pub fn host<'a>(&self, lower: &'a str) -> &'a str {
+        &lower[self.start..self.end]
+    }
+
     /// The label the owner chose: `accellion` of `ftp.accellion.co.uk`.
-    pub fn label(&self) -> &str {
-        &self.host[self.registrable..self.registrable + self.label_len]
+    pub fn label<'a>(&self, lower: &'a str) -> &'a str {
+        &self.host(lower)[self.registrable..self.registrable + self.label_len]
     }
 
     /// The host and each parent down to the registrable domain:
     /// `a.b.example.com`, `b.example.com`, `example.com`.
-    pub fn candidates(&self) -> impl Iterator<Item = &str> {
-        let host = self.host.as_str();
+    pub fn candidates<'a>(&self, lower: &'a str) -> impl Iterator<Item = &'a str> + use<'a> {
+        let host = self.host(lower);
         let stop = self.registrable;
         std::iter::successors(Some(0usize), move |&at| {
             (at < stop).then(|| host[at..].find('.').map(|i| at + i + 1)).flatten()
@@ -53,8 +57,12 @@ fn is_host_byte(b: u8) -> bool {
 
 /// Every domain in `text`, in order: dot-separated labels of letters, digits
 /// and hyphens ending in a public suffix the list knows, with a registrable
-/// label before it.
-pub fn scan(text: &str, out: &mut Vec<FoundDomain>) {
+/// label before it. `lower` gets `text` with ASCII letters lowercased (the
+/// same byte offsets), where each domain's host is read.
+pub fn scan(text: &str, lower: &mut String, out: &mut Vec<FoundDomain>) {
+    lower.clear();
+    lower.push_str(text);
+    lower.make_ascii_lowercase();
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(dot) = bytes[from..].iter().position(|&b| b == b'.').map(|i| from + i) {
@@ -78,13 +86,14 @@ pub fn scan(text: &str, out: &mut Vec<FoundDomain>) {
         while end > start && matches!(bytes[end - 1], b'.' | b'-') {
             end -= 1;
         }
-        if let Some(found) = domain_at(text, start, end) {
+        if let Some(found) = domain_at(text, lower, start, end) {
             out.push(found);
         }
     }
 }
 
-fn domain_at(text: &str, start: usize, end: usize) -> Option<FoundDomain> {
+/// `text[start..end]` as a domain; `lower` is `text` lowercased.
+fn domain_at(text: &str, lower: &str, start: usize, end: usize) -> Option<FoundDomain> {
     let written = &text[start..end];
     let labels_ok = written
         .split('.')
@@ -92,21 +101,7 @@ fn domain_at(text: &str, start: usize, end: usize) -> Option<FoundDomain> {
     if !labels_ok || !written.contains('.') {
         return None;
     }
-    // Most dotted strings are not domains (`10.0.1.2`, `Corp.Ltd`): look them
-    // up lowercased on the stack, and make the host only for a domain.
-    let mut buf = [0u8; 256];
-    let owned;
-    let lower: &[u8] = match buf.get_mut(..written.len()) {
-        Some(b) => {
-            b.copy_from_slice(written.as_bytes());
-            b.make_ascii_lowercase();
-            b
-        }
-        None => {
-            owned = written.to_ascii_lowercase();
-            owned.as_bytes()
-        }
-    };
+    let lower = &lower.as_bytes()[start..end];
     let registrable = List.domain(lower)?;
     let suffix = registrable.suffix();
     if !suffix.is_known() || suffix.as_bytes().iter().all(u8::is_ascii_digit) {
@@ -122,15 +117,15 @@ fn domain_at(text: &str, start: usize, end: usize) -> Option<FoundDomain> {
         end,
         registrable: lower.len() - registrable_len,
         label_len: registrable_len - suffix_len - 1,
-        host: written.to_ascii_lowercase(),
     })
 }
 
 /// `name` itself written as a domain (`Foodland.com`): its lowercased host.
 pub fn as_domain(name: &str) -> Option<String> {
     let name = name.trim();
-    let found = domain_at(name, 0, name.len())?;
-    Some(found.host)
+    let lower = name.to_ascii_lowercase();
+    let found = domain_at(name, &lower, 0, name.len())?;
+    Some(found.host(&lower).to_owned())
 }
 
 #[cfg(test)]
@@ -138,9 +133,11 @@ mod tests {
     use super::*;
 
     fn hosts(text: &str) -> Vec<(String, String)> {
-        let mut v = Vec::new();
-        scan(text, &mut v);
-        v.iter().map(|d| (d.host.clone(), d.label().to_owned())).collect()
+        let (mut lower, mut v) = (String::new(), Vec::new());
+        scan(text, &mut lower, &mut v);
+        v.iter()
+            .map(|d| (d.host(&lower).to_owned(), d.label(&lower).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -172,9 +169,9 @@ mod tests {
 
     #[test]
     fn candidates_walk_up_to_the_registrable_domain() {
-        let mut v = Vec::new();
-        scan("a.b.accellion.com.evil.io", &mut v);
-        let c: Vec<&str> = v[0].candidates().collect();
+        let (mut lower, mut v) = (String::new(), Vec::new());
+        scan("a.b.accellion.com.evil.io", &mut lower, &mut v);
+        let c: Vec<&str> = v[0].candidates(&lower).collect();
         assert_eq!(
             c,
             [
@@ -185,6 +182,6 @@ mod tests {
                 "evil.io"
             ]
         );
-        assert_eq!(v[0].label(), "evil");
+        assert_eq!(v[0].label(&lower), "evil");
     }
 }

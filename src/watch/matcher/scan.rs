@@ -34,6 +34,8 @@ struct Scratch {
     norm: String,
     offsets: Vec<u32>,
     blanked: String,
+    /// The field lowercased, where found domains are read.
+    lower: String,
     domains: Vec<FoundDomain>,
     words: Vec<Word>,
     spans: Vec<(usize, usize, u32)>,
@@ -72,9 +74,9 @@ impl Matcher {
             }
             s.domains.clear();
             if original.contains('.') {
-                domain::scan(original, &mut s.domains);
+                domain::scan(original, &mut s.lower, &mut s.domains);
             }
-            self.find_domains(field, original, &s.domains, &mut seen, &mut hits);
+            self.find_domains(field, original, &s.lower, &s.domains, &mut seen, &mut hits);
             if field == Field::Link {
                 continue;
             }
@@ -152,17 +154,18 @@ impl Matcher {
         &self,
         field: Field,
         original: &str,
+        lower: &str,
         found: &[FoundDomain],
         seen: &mut Vec<u32>,
         hits: &mut Vec<Hit>,
     ) {
         for d in found {
-            let domains = d.candidates().flat_map(|candidate| {
+            let domains = d.candidates(lower).flat_map(|candidate| {
                 self.domain_owners(candidate)
                     .iter()
                     .map(|(_, o)| (o, Reason::Domain, false))
             });
-            let label = d.label();
+            let label = d.label(lower);
             let hash = str_hash(label);
             let bucket = if self.may_be_label(hash) {
                 let b = (hash >> self.label_shift) as usize;
@@ -184,7 +187,7 @@ impl Matcher {
                 if seen.contains(&owner.entry) || (noisy && field != Field::Title) {
                     continue;
                 }
-                if owner.excludes && self.excluded(owner.entry, &text::normalize(&d.host)) {
+                if owner.excludes && self.excluded(owner.entry, &text::normalize(d.host(lower))) {
                     continue;
                 }
                 self.push(hits, seen, owner, reason, field, snippet(original, d.start, d.end));

@@ -14,9 +14,9 @@ impl Matcher {
     pub(super) fn find_stated(&self, posting: &Posting, seen: &mut Vec<u32>, hits: &mut Vec<Hit>) {
         let facts = &posting.facts;
         if let Some(host) = facts.website.as_deref().and_then(website_domain) {
-            let mut found = Vec::new();
-            domain::scan(&host, &mut found);
-            self.find_domains(Field::Website, &host, &found, seen, hits);
+            let (mut lower, mut found) = (String::new(), Vec::new());
+            domain::scan(&host, &mut lower, &mut found);
+            self.find_domains(Field::Website, &host, &lower, &found, seen, hits);
         }
         let stated = [
             (Field::Vendor, facts.vendor.as_deref()),
