@@ -7,8 +7,6 @@
 //! tables with hashed look-ups. Matching a posting against it is [`scan`];
 //! what a hit is and how sure it is, [`reason`].
 
-use std::collections::HashMap;
-
 use super::WatchEntry;
 use super::domain;
 use super::index::{FxBuild, WordIndex};
@@ -16,8 +14,10 @@ use super::noise;
 use super::partial::{self, Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
+use runs::Runs;
 
 mod reason;
+mod runs;
 mod scan;
 mod snippet;
 mod stated;
@@ -27,10 +27,6 @@ use crate::text::legal_stems;
 pub use reason::{Field, Hit, Reason, confidence};
 use terms::label_forms;
 pub use terms::noise_flag;
-
-/// In `Matcher::domain_at`: two distinct domains share this hash, so the
-/// look-up falls back to the binary search.
-const COLLIDED: u32 = u32::MAX;
 
 /// Where a name, alias or domain as the entry writes it lies in `Matcher::written`.
 #[derive(Clone, Copy)]
@@ -85,11 +81,8 @@ pub struct Matcher {
     /// (`kumho-tire`), sorted, with the term: for registrable labels.
     labels: Vec<(u64, u32)>,
     /// Where the run of each domain starts and ends in `domains`, by the
-    /// domain's hash (start [`COLLIDED`] when two domains share one): every
-    /// domain-shaped string of a posting probes several candidate hosts, and
-    /// a binary search over 100 000 domains per candidate was most of the
-    /// matching time.
-    domain_at: HashMap<u64, (u32, u32), FxBuild>,
+    /// domain's hash.
+    domain_at: Runs,
     /// One bit per label hash (its low bits): most registrable labels in
     /// postings name no term, and this small table says so without the two
     /// cache misses of the bucket look-up.
@@ -122,7 +115,7 @@ impl Matcher {
             domains: Vec::new(),
             domain_keys: Vec::new(),
             labels: Vec::new(),
-            domain_at: HashMap::default(),
+            domain_at: Runs::new(&[]),
             label_bits: Vec::new(),
             label_buckets: Vec::new(),
             label_shift: 63,
@@ -209,15 +202,14 @@ impl Matcher {
         m.domains.dedup_by(|a, b| a.0 == b.0 && a.1.entry == b.1.entry);
         m.domain_keys = m.domains.iter().map(|d| partial::prefix_key(&d.0)).collect();
         m.labels.sort_unstable();
+        let mut runs = Vec::new();
         let mut i = 0;
         while i < m.domains.len() {
             let end = i + m.domains[i..].iter().take_while(|d| d.0 == m.domains[i].0).count();
-            m.domain_at
-                .entry(str_hash(&m.domains[i].0))
-                .and_modify(|run| run.0 = COLLIDED)
-                .or_insert((i as u32, end as u32));
+            runs.push((str_hash(&m.domains[i].0), i as u32, end as u32));
             i = end;
         }
+        m.domain_at = Runs::new(&runs);
         // About 16 bits per label, so one in ten or so labels not on the list passes.
         let words = (m.labels.len() * 16).div_ceil(64).next_power_of_two();
         m.label_bits = vec![0; words];

@@ -11,9 +11,10 @@
 
 use std::cell::RefCell;
 
+use super::runs::COLLIDED;
 use super::snippet::snippet;
 use super::terms::{is_label_form, spelled_as};
-use super::{COLLIDED, Field, Hit, Matcher, Reason, Term, confidence, str_hash};
+use super::{Field, Hit, Matcher, Reason, Term, confidence, str_hash};
 use crate::extract::Posting;
 use crate::text;
 use crate::watch::domain::{self, FoundDomain};
@@ -135,16 +136,16 @@ impl Matcher {
 
     /// Entries listing `host` exactly.
     fn domain_owners(&self, host: &str) -> &[(Box<str>, Term)] {
-        let (from, to) = match self.domain_at.get(&str_hash(host)) {
+        let (from, to) = match self.domain_at.get(str_hash(host)) {
             None => return &[],
-            Some(&(COLLIDED, _)) => {
+            Some((COLLIDED, _)) => {
                 let from = self.domains.partition_point(|d| d.0.as_ref() < host);
                 (
                     from,
                     from + self.domains[from..].iter().take_while(|d| d.0.as_ref() == host).count(),
                 )
             }
-            Some(&(start, end)) if self.domains[start as usize].0.as_ref() == host => (start as usize, end as usize),
+            Some((start, end)) if self.domains[start as usize].0.as_ref() == host => (start as usize, end as usize),
             Some(_) => return &[],
         };
         &self.domains[from..to]
