@@ -109,7 +109,41 @@ pub struct Prefixes {
     sorted: Vec<u32>,
     /// The first 8 bytes of each sorted term, big-endian: the binary search
     /// runs over these rather than fetching each probed term's text.
+    keys: Keys,
+}
+
+/// How many sorted keys one [`Keys::sample`] entry stands for.
+const BLOCK: usize = 64;
+
+/// Sorted [`prefix_key`]s, searched in two steps: a binary search over 180 000
+/// keys misses the cache at nearly every probe past the first few, so it
+/// first runs over every 64th key (a small array that stays cached), then
+/// within one block of 64.
+#[derive(Default)]
+pub struct Keys {
     keys: Vec<u64>,
+    sample: Vec<u64>,
+}
+
+impl Keys {
+    pub fn new(keys: Vec<u64>) -> Keys {
+        let sample = keys.iter().step_by(BLOCK).copied().collect();
+        Keys { keys, sample }
+    }
+
+    /// The index of the first key for which `before` is false, `before`
+    /// being true for a sorted prefix of the keys (as `partition_point`).
+    fn partition_point(&self, before: impl Fn(u64) -> bool) -> usize {
+        let s = self.sample.partition_point(|k| before(*k));
+        let from = s.saturating_sub(1) * BLOCK;
+        let to = (s * BLOCK).min(self.keys.len());
+        from + self.keys[from..to].partition_point(|k| before(*k))
+    }
+
+    /// The range of keys equal to `key`.
+    pub fn range(&self, key: u64) -> (usize, usize) {
+        (self.partition_point(|k| k < key), self.partition_point(|k| k <= key))
+    }
 }
 
 /// The first 8 bytes of `text` as a number that sorts like the text
@@ -128,7 +162,7 @@ impl Prefixes {
 
     pub fn finish<'a>(&mut self, text_of: impl Fn(u32) -> &'a str) {
         self.sorted.sort_unstable_by(|a, b| text_of(*a).cmp(text_of(*b)));
-        self.keys = self.sorted.iter().map(|t| prefix_key(text_of(*t))).collect();
+        self.keys = Keys::new(self.sorted.iter().map(|t| prefix_key(text_of(*t))).collect());
     }
 
     /// Terms that start with the normalized text `title` shows before its
@@ -138,11 +172,7 @@ impl Prefixes {
         if visible.len() < MIN_PREFIX {
             return Vec::new();
         }
-        let key = prefix_key(&visible);
-        let (lo, hi) = (
-            self.keys.partition_point(|k| *k < key),
-            self.keys.partition_point(|k| *k <= key),
-        );
+        let (lo, hi) = self.keys.range(prefix_key(&visible));
         let from = lo + self.sorted[lo..hi].partition_point(|t| text_of(*t) < visible.as_str());
         self.sorted[from..]
             .iter()
@@ -183,6 +213,27 @@ mod tests {
         assert_eq!(m.find("*********", text_of), Vec::<u32>::new());
         assert_eq!(m.find("Acc****re", text_of), [1]);
         assert_eq!(m.find("Bo**squ*d", text_of), [5]);
+    }
+
+    #[test]
+    fn key_ranges_equal_a_plain_binary_search() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [0, 1, 63, 64, 65, 128, 1000] {
+            let mut keys: Vec<u64> = (0..len)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    rng % 300
+                })
+                .collect();
+            keys.sort_unstable();
+            let k = Keys::new(keys.clone());
+            for key in 0..301 {
+                let plain = (keys.partition_point(|x| *x < key), keys.partition_point(|x| *x <= key));
+                assert_eq!(k.range(key), plain, "{len} keys, key {key}");
+            }
+        }
     }
 
     #[test]

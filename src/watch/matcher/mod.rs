@@ -11,7 +11,7 @@ use super::WatchEntry;
 use super::domain;
 use super::index::{FxBuild, WordIndex};
 use super::noise;
-use super::partial::{self, Masks, Prefixes};
+use super::partial::{self, Keys, Masks, Prefixes};
 use crate::extract::Posting;
 use crate::text;
 use runs::Runs;
@@ -76,7 +76,7 @@ pub struct Matcher {
     /// The first 8 bytes of each sorted domain ([`partial::prefix_key`]): a
     /// truncated title's search for the domains it starts runs over these
     /// rather than fetching each probed domain's text.
-    domain_keys: Vec<u64>,
+    domain_keys: Keys,
     /// Hash of each term run together (`kumhotire`) or hyphened
     /// (`kumho-tire`), sorted, with the term: for registrable labels.
     labels: Vec<(u64, u32)>,
@@ -113,7 +113,7 @@ impl Matcher {
             owners: Vec::new(),
             starts: Vec::new(),
             domains: Vec::new(),
-            domain_keys: Vec::new(),
+            domain_keys: Keys::default(),
             labels: Vec::new(),
             domain_at: Runs::new(&[]),
             label_bits: Vec::new(),
@@ -200,7 +200,7 @@ impl Matcher {
         m.domains
             .sort_unstable_by(|a, b| (&a.0, a.1.entry, a.1.written.start).cmp(&(&b.0, b.1.entry, b.1.written.start)));
         m.domains.dedup_by(|a, b| a.0 == b.0 && a.1.entry == b.1.entry);
-        m.domain_keys = m.domains.iter().map(|d| partial::prefix_key(&d.0)).collect();
+        m.domain_keys = Keys::new(m.domains.iter().map(|d| partial::prefix_key(&d.0)).collect());
         m.labels.sort_unstable();
         let mut runs = Vec::new();
         let mut i = 0;

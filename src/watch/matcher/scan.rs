@@ -274,11 +274,7 @@ impl Matcher {
             let shown = partial::shown(title).to_ascii_lowercase();
             if shown.len() >= partial::MIN_PREFIX && shown.contains('.') {
                 // Among the domains sharing the first 8 bytes only, as in `Prefixes::find`.
-                let key = partial::prefix_key(&shown);
-                let (lo, hi) = (
-                    self.domain_keys.partition_point(|k| *k < key),
-                    self.domain_keys.partition_point(|k| *k <= key),
-                );
+                let (lo, hi) = self.domain_keys.range(partial::prefix_key(&shown));
                 let from = lo + self.domains[lo..hi].partition_point(|d| d.0.as_ref() < shown.as_str());
                 let cut_domains = self.domains[from..]
                     .iter()
