@@ -7,21 +7,37 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::{ExtractError, Extraction, PostingFacts, html, parse_date, posting, resolve_link};
+use super::{ExtractError, Extraction, Posting, PostingFacts, html, parse_date, posting, resolve_link};
 use crate::config::{JsonNext, JsonRules};
 
-pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+/// Extracts a JSON page. A JSON API's postings are handed to `each` as its
+/// items are read, after `ready` (called once the body was read as far as
+/// its items, so nothing after it fails); a page embedding its JSON in HTML
+/// returns them in [`Extraction::postings`], since the page may still read
+/// as blocked.
+pub(super) fn extract_each(
+    rules: &JsonRules,
+    url: &Url,
+    body: &str,
+    ready: impl FnOnce(),
+    each: impl FnMut(Posting),
+) -> Result<Extraction, ExtractError> {
     match &rules.embedded {
-        None => from_json(rules, url, body),
+        None => from_json(rules, url, body, ready, each),
         // The API itself, not a browser's page around it.
-        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body),
+        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body, ready, each),
         Some(sel) => {
             // Some sites serve their API's JSON inside an HTML page (akira:
             // a `<pre>`); the same page may instead be a CAPTCHA or portal.
             let doc = Html::parse_document(body);
             let json = doc.select(sel).next().map(|el| el.text().collect::<String>());
             let mut out = match json {
-                Some(json) if !json.trim().is_empty() => from_json(rules, url, &json)?,
+                Some(json) if !json.trim().is_empty() => {
+                    let mut postings = Vec::new();
+                    let mut out = from_json(rules, url, &json, || (), |p| postings.push(p))?;
+                    (out.postings, out.handed_over) = (postings, 0);
+                    out
+                }
                 _ => Extraction::default(),
             };
             out.blocked = html::classify(&doc, rules.blocked_if.as_ref(), out.postings.is_empty());
@@ -30,7 +46,24 @@ pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extrac
     }
 }
 
-fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+/// [`extract_each`], every posting in [`Extraction::postings`].
+#[cfg(test)]
+fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    let mut postings = Vec::new();
+    let mut out = extract_each(rules, url, body, || (), |p| postings.push(p))?;
+    if out.handed_over > 0 {
+        (out.postings, out.handed_over) = (postings, 0);
+    }
+    Ok(out)
+}
+
+fn from_json(
+    rules: &JsonRules,
+    url: &Url,
+    body: &str,
+    ready: impl FnOnce(),
+    mut each: impl FnMut(Posting),
+) -> Result<Extraction, ExtractError> {
     let mut out = Extraction::default();
     let kept = |item: &Value| match &rules.keep_if {
         None => true,
@@ -41,7 +74,9 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             _ => false,
         },
     };
-    for raw in items(body, &rules.items)? {
+    let items = items(body, &rules.items)?;
+    ready();
+    for raw in items {
         // One item at a time: a page of 200 000 items is never held as one tree.
         let item: Value = serde_json::from_str(raw.get()).map_err(|e| ExtractError::Json(e.to_string()))?;
         if !kept(&item) {
@@ -85,7 +120,10 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             .join(", ");
         let facts = PostingFacts::read(&rules.facts, |p| scalar(item.pointer(p)?));
         match posting(&title, link, date, &body, facts) {
-            Some(p) => out.postings.push(p),
+            Some(p) => {
+                out.handed_over += 1;
+                each(p);
+            }
             None => out.untitled += 1,
         }
     }
@@ -95,7 +133,7 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             .filter(|n| !n.trim().is_empty())
             .and_then(|n| url.join(n.trim()).ok()),
         // An empty page is the end.
-        Some(JsonNext::PageParam(param)) if !out.postings.is_empty() => Some(next_page_number(url, param)),
+        Some(JsonNext::PageParam(param)) if out.handed_over > 0 => Some(next_page_number(url, param)),
         _ => None,
     }
     .filter(|next| next != url);
