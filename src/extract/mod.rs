@@ -173,10 +173,10 @@ pub fn extract_each(
     let parsed = match &source.extractor {
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
         Extractor::Feed(rules) => feed::extract(rules, url, body),
-        Extractor::Json(rules) => json::extract_each(rules, url, body, ready, |mut p| {
-            finish(source, site_group.as_ref(), &mut p);
-            each(p);
-        }),
+        Extractor::Json(rules) => {
+            let finish = |p: &mut Posting| finish(source, site_group.as_ref(), p);
+            json::extract_each(rules, url, body, ready, &finish, &mut each)
+        }
         Extractor::Csv(rules) => csv::extract(rules, url, body),
         // No rules yet: only whether the page is a listing at all.
         Extractor::Pending => Ok(Extraction {
