@@ -145,10 +145,8 @@ pub(super) fn source(
         None => match stream.map(|s| s.outcome.recv()) {
             Some(Ok(outcome)) => outcome,
             _ => {
-                tracing::warn!(
-                    "source {}: its crawl ended without an outcome: nothing stored",
-                    source.name
-                );
+                // Its page failed part-way (the outcome comes whole), or its task died.
+                tracing::debug!("source {}: stream dropped, what it stored is rolled back", source.name);
                 return Ok(None);
             }
         },
