@@ -200,6 +200,9 @@ impl Writer<'_> {
         // New postings waiting for their insert, and their keys.
         let mut new: Vec<usize> = Vec::with_capacity(INSERT_ROWS[0]);
         let mut new_keys: HashSet<(&str, &str)> = HashSet::with_capacity(INSERT_ROWS[0]);
+        let mut lookup = self.tx.prepare_cached(
+            "SELECT id, title, link, posted_at, body FROM posting WHERE source = :source AND key = :key",
+        )?;
         for (i, posting) in postings.iter().enumerate() {
             if new_keys.contains(&(posting.source.as_str(), posting.key.as_str())) {
                 // Compared with the first one, which must be stored first.
@@ -208,11 +211,7 @@ impl Writer<'_> {
                 new_keys.clear();
             }
             let posted_at = date_text(posting);
-            let existing = self
-                .tx
-                .prepare_cached(
-                    "SELECT id, title, link, posted_at, body FROM posting WHERE source = :source AND key = :key",
-                )?
+            let existing = lookup
                 .query_row(named_params! {":source": posting.source, ":key": posting.key}, |r| {
                     let same = r.get_ref(1)?.as_str()? == posting.title
                         && r.get_ref(2)?.as_str_or_null()? == posting.link.as_deref()
