@@ -138,26 +138,11 @@ const ROW_PARAMS: usize = 16;
 fn insert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let p = |i: usize| format!("?{}", 4 + r * ROW_PARAMS + i);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, ?1, ?2, ?3, {}, {}, {}, {}, {}, {}, {})",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10),
-                p(11),
-                p(12),
-                p(13),
-                p(14),
-                p(15)
-            )
+            let row: Vec<String> = (0..ROW_PARAMS)
+                .map(|i| format!("?{}", 4 + r * ROW_PARAMS + i))
+                .collect();
+            // first_seen_at, first_run_id and first_look are the shared ?1, ?2, ?3.
+            format!("({}, ?1, ?2, ?3, {})", row[..9].join(", "), row[9..].join(", "))
         })
         .collect();
     format!(
