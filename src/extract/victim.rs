@@ -9,6 +9,7 @@
 //! its trailing legal suffixes and with its spaces removed: 8base posted
 //! "Print Globe" in 2022 and "PrintGlobe, Inc." in 2023, one victim.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -46,7 +47,14 @@ static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The key that groups postings about one victim on one source.
 pub fn victim_key(title: &str, masked: bool) -> String {
-    let title = &*super::entities::decode(title);
+    victim_key_normalized(title, masked, None)
+}
+
+/// [`victim_key`], given the title's normalized form when the caller has it
+/// already (the posting key is made of it).
+pub fn victim_key_normalized(title: &str, masked: bool, normalized: Option<&str>) -> String {
+    let decoded = super::entities::decode(title);
+    let title = &*decoded;
     if masked {
         // Nothing to normalize away: the stars are the pattern.
         return text::clean(title).to_lowercase();
@@ -54,7 +62,18 @@ pub fn victim_key(title: &str, masked: bool) -> String {
     if let Some(domain) = domain(title) {
         return text::normalize(domain.trim_start_matches("www.").trim_start_matches("WWW."));
     }
-    let norm = text::normalize(&COUNTRIES.replace(strip_ellipsis(title), ""));
+    let name = strip_ellipsis(title);
+    let name = if name.trim_end().ends_with(')') {
+        COUNTRIES.replace(name, "")
+    } else {
+        Cow::Borrowed(name)
+    };
+    // A trailing ellipsis or space never shows in the normalized form, so
+    // the title's own is this one unless entities or countries were taken out.
+    let norm = match (normalized, &decoded, &name) {
+        (Some(norm), Cow::Borrowed(_), Cow::Borrowed(_)) => norm.to_owned(),
+        _ => text::normalize(&name),
+    };
     let core = PROGRESS.replace_all(&norm, " ");
     let core = text::normalize(&core);
     let core = if core.is_empty() { norm } else { core };
@@ -64,6 +83,12 @@ pub fn victim_key(title: &str, masked: bool) -> String {
 
 /// The first domain-like word of `title`, if any.
 fn domain(title: &str) -> Option<&str> {
+    // A domain has a letter after a dot (`ſ` and `K` fold to ASCII letters
+    // here, hence any non-ASCII too): most titles have not.
+    let letter_after_dot = |w: &[u8]| w[0] == b'.' && (w[1].is_ascii_alphabetic() || !w[1].is_ascii());
+    if !title.as_bytes().windows(2).any(letter_after_dot) {
+        return None;
+    }
     DOMAIN.captures(title).and_then(|c| c.get(1)).map(|m| m.as_str())
 }
 
@@ -71,10 +96,11 @@ fn domain(title: &str) -> Option<&str> {
 /// that is mostly stars (`M***`, `Ac*****on`, `****`), not a word that
 /// merely ends in `**` (`MAIL**`).
 pub fn is_masked(title: &str) -> bool {
-    title.split_whitespace().any(|w| {
-        let stars = w.chars().filter(|&c| c == '*').count();
-        stars >= 2 && stars * 2 >= w.chars().count()
-    })
+    title.contains('*')
+        && title.split_whitespace().any(|w| {
+            let stars = w.chars().filter(|&c| c == '*').count();
+            stars >= 2 && stars * 2 >= w.chars().count()
+        })
 }
 
 /// The site cut the title short (`Bombardier Recreational Pro...`).
