@@ -176,11 +176,15 @@ impl Cleaner {
                 break;
             };
             if c.is_ascii() {
-                // Whitespace as `char::is_whitespace` has it; other ASCII here is control.
-                if matches!(c, b' ' | b'\t'..=b'\r') {
+                // Whitespace as `char::is_whitespace` has it (a page's
+                // indentation: skipped a run at a time); other ASCII here is control.
+                let ascii_space = |c: &u8| matches!(c, b' ' | b'\t'..=b'\r');
+                if ascii_space(&c) {
                     self.space = !self.out.is_empty();
+                    i += b[i..].iter().position(|c| !ascii_space(c)).unwrap_or(b.len() - i);
+                } else {
+                    i += 1;
                 }
-                i += 1;
                 continue;
             }
             let ch = s[i..].chars().next().unwrap_or_default();
