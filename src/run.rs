@@ -551,6 +551,10 @@ impl Queue<'_, '_> {
     }
 }
 
+/// Postings a backfill reads at a time: enough to keep SQLite's reads
+/// sequential, few enough that a million stored postings are never all held.
+const BACKFILL_PAGE: usize = 10_000;
+
 /// Matches entries added or changed since their last backfill against every
 /// stored posting, so a supplier added today alerts on last week's posting.
 fn backfill(
@@ -563,7 +567,6 @@ fn backfill(
     if fresh.is_empty() {
         return Ok(0);
     }
-    let postings = store.all_postings()?;
     let matcher = Matcher::new(&fresh);
     let now = store::now();
     let w = store.write()?;
@@ -575,9 +578,15 @@ fn backfill(
         now: &now,
     };
     let mut matches = 0;
-    for stored in &postings {
-        for hit in matcher.find(&stored.posting) {
-            matches += queue.hit(stored.id, &stored.posting, &hit, true, false)?;
+    let mut after = 0;
+    loop {
+        let page = w.postings_after(after, BACKFILL_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for stored in &page {
+            for hit in matcher.find(&stored.posting) {
+                matches += queue.hit(stored.id, &stored.posting, &hit, true, false)?;
+            }
         }
     }
     w.mark_backfilled(&fresh.iter().map(|e| e.id).collect::<Vec<_>>())?;

@@ -252,7 +252,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// "Zürich  Versicherungs-AG" → "zurich versicherungs ag".
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    normalize_into(s, &mut out, None);
+    normalize_into(s, &mut out, &mut ());
     out
 }
 
@@ -261,7 +261,7 @@ pub fn normalize(s: &str) -> String {
 pub fn normalize_with_offsets(s: &str) -> (String, Vec<u32>) {
     let mut out = String::with_capacity(s.len());
     let mut offsets = Vec::with_capacity(s.len());
-    normalize_into(s, &mut out, Some(&mut offsets));
+    normalize_into(s, &mut out, &mut offsets);
     (out, offsets)
 }
 
@@ -270,50 +270,80 @@ pub fn normalize_with_offsets(s: &str) -> (String, Vec<u32>) {
 pub fn normalize_reusing(s: &str, out: &mut String, offsets: &mut Vec<u32>) {
     out.clear();
     offsets.clear();
-    normalize_into(s, out, Some(offsets));
+    out.reserve(s.len());
+    offsets.reserve(s.len());
+    normalize_into(s, out, offsets);
 }
 
-fn normalize_into(s: &str, out: &mut String, offsets: Option<&mut Vec<u32>>) {
+/// Where the offsets of the normalized bytes go: nowhere for [`normalize`].
+trait Offsets {
+    fn push(&mut self, at: u32);
+}
+
+impl Offsets for () {
+    fn push(&mut self, _: u32) {}
+}
+
+impl Offsets for Vec<u32> {
+    fn push(&mut self, at: u32) {
+        Vec::push(self, at);
+    }
+}
+
+fn normalize_into(s: &str, out: &mut String, offsets: &mut impl Offsets) {
     let mut f = Folder {
         out,
         offsets,
         pending_space: false,
         prev_end: 0,
     };
-    let mut skip_to = 0;
-    for (at, orig) in s.char_indices() {
-        if at < skip_to {
-            continue;
-        }
-        let mut end = at + orig.len_utf8();
-        // Sites that escape twice show `&amp;` for `&`: "Henry Oil &amp; Gas".
-        if orig == '&' && s[at..].starts_with("&amp;") {
-            end = at + "&amp;".len();
-            skip_to = end;
-        }
-        if orig.is_ascii() {
-            // The common case, without the decomposition machinery.
-            f.fold(orig, at, end);
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        if b.is_ascii_alphanumeric() {
+            // Most text is ASCII: its letters and digits go straight through,
+            // without the decomposition machinery.
+            f.space();
+            f.out.push(char::from(b.to_ascii_lowercase()));
+            f.offsets.push(at as u32);
+            at += 1;
+            f.prev_end = at;
+        } else if b == b'&' {
+            // Sites that escape twice show `&amp;` for `&`: "Henry Oil &amp; Gas".
+            let end = at
+                + if bytes[at..].starts_with(b"&amp;") {
+                    "&amp;".len()
+                } else {
+                    1
+                };
+            f.fold('&', at, end);
+            at = end;
+        } else if b.is_ascii() {
+            f.pending_space = true;
+            at += 1;
         } else {
+            let orig = s[at..].chars().next().unwrap_or_default();
+            let end = at + orig.len_utf8();
             for c in std::iter::once(orig).nfkd() {
                 if !(is_combining_mark(c) || is_invisible(c)) {
                     f.fold(c, at, end);
                 }
             }
+            at = end;
         }
     }
 }
 
 /// The output of [`normalize_into`] being built.
-struct Folder<'a> {
+struct Folder<'a, O> {
     out: &'a mut String,
-    offsets: Option<&'a mut Vec<u32>>,
+    offsets: &'a mut O,
     pending_space: bool,
     /// Where in the input the last word character ended: a word break maps there.
     prev_end: usize,
 }
 
-impl Folder<'_> {
+impl<O: Offsets> Folder<'_, O> {
     /// One (decomposed) character of the input at `at..end`.
     fn fold(&mut self, c: char, at: usize, end: usize) {
         if c == '&' {
@@ -336,18 +366,21 @@ impl Folder<'_> {
     }
 
     fn push(&mut self, c: char, at: usize, end: usize) {
-        if self.pending_space && !self.out.is_empty() {
-            self.out.push(' ');
-            if let Some(o) = self.offsets.as_deref_mut() {
-                o.push(self.prev_end as u32);
-            }
-        }
-        self.pending_space = false;
+        self.space();
         self.out.push(c);
-        if let Some(o) = self.offsets.as_deref_mut() {
-            o.extend(std::iter::repeat_n(at as u32, c.len_utf8()));
+        for _ in 0..c.len_utf8() {
+            self.offsets.push(at as u32);
         }
         self.prev_end = end;
+    }
+
+    /// The word break before the next character, if one is pending.
+    fn space(&mut self) {
+        if self.pending_space && !self.out.is_empty() {
+            self.out.push(' ');
+            self.offsets.push(self.prev_end as u32);
+        }
+        self.pending_space = false;
     }
 }
 

@@ -286,6 +286,49 @@ fn add_with_backfill_matches_stored_postings_now() {
     assert_eq!(matches(&ws).len(), 1);
 }
 
+/// Backfill reads the past a page at a time: a posting stored after ten
+/// thousand others (more than one page) is still matched.
+#[test]
+fn backfill_reaches_postings_beyond_its_first_page() {
+    let http = HttpServer::start();
+    let posts = std::sync::Arc::new(std::sync::Mutex::new(vec![(
+        "QUALYS.COM FILES  PART1 PUBLISHED".to_string(),
+        day(400),
+    )]));
+    serve(&http, "/leaks", &posts);
+    let ws = Workspace::new(&source(&http, "clop", "/leaks", ""));
+    assert_exit(&ws.run(&["watch", "list"]), 0);
+    {
+        let mut db = ws.sql();
+        let tx = db.transaction().unwrap();
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO posting (source, key, victim, title, first_seen_at, first_run_id)
+                 VALUES ('older', ?1, ?1, ?1, '2024-01-01T00:00:00Z', 0)",
+            )
+            .unwrap();
+        for i in 0..10_050 {
+            insert.execute([format!("northwind traders {i}")]).unwrap();
+        }
+        drop(insert);
+        tx.commit().unwrap();
+    }
+    assert_exit(&ws.run(&["run"]), 0);
+    let last: i64 = ws
+        .sql()
+        .query_row("SELECT id FROM posting WHERE source = 'clop'", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        last > 10_050,
+        "the Cl0p posting is stored after the older ones: id {last}"
+    );
+
+    let out = ws.run(&["watch", "add", "Qualys, Inc.", "--backfill"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("1 new matches"), "{}", stdout(&out));
+    assert_eq!(matches(&ws).len(), 1);
+}
+
 /// What European Excel and "Unicode text" exports write imports as the
 /// plain CSV does; `export --excel` writes what Excel opens with accents intact.
 #[test]

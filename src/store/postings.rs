@@ -117,6 +117,24 @@ fn date_text(p: &Posting) -> Option<String> {
 }
 
 impl Writer<'_> {
+    /// Up to `limit` stored postings with ids above `after`, in id order: a
+    /// backfill reads the past a page at a time, so matching a new watch list
+    /// against a million postings holds one page of them, not all.
+    pub fn postings_after(&self, after: i64, limit: usize) -> Result<Vec<StoredPosting>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated,
+                    actor, website, vendor, product, item_id
+             FROM posting WHERE id > :after ORDER BY id LIMIT :limit",
+        )?;
+        let rows = stmt.query_map(named_params! {":after": after, ":limit": limit as i64}, |r| {
+            Ok(StoredPosting {
+                id: r.get(0)?,
+                posting: posting_from_row(r, 1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Stores `posting`; says whether it is new, changed (title, link, date
     /// or body differ from what was stored), or neither (`None`: nothing written).
     pub fn store_posting<'p>(
@@ -234,22 +252,6 @@ impl Writer<'_> {
 }
 
 impl Store {
-    /// Every stored posting, for matching new watch entries against the past.
-    pub fn all_postings(&self) -> Result<Vec<StoredPosting>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, source, key, title, link, posted_at, body, victim, masked, truncated,
-                    actor, website, vendor, product, item_id
-             FROM posting ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(StoredPosting {
-                id: r.get(0)?,
-                posting: posting_from_row(r, 1)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Postings passing `filter` (first seen at or after `since`), newest first.
     pub fn postings(&self, filter: &Filter) -> Result<Vec<PostingRow>> {
         let mut stmt = self.conn.prepare_cached(

@@ -92,23 +92,37 @@ fn domain_at(text: &str, start: usize, end: usize) -> Option<FoundDomain> {
     if !labels_ok || !written.contains('.') {
         return None;
     }
-    let host = written.to_ascii_lowercase();
-    let suffix = List.suffix(host.as_bytes())?;
+    // Most dotted strings are not domains (`10.0.1.2`, `Corp.Ltd`): look them
+    // up lowercased on the stack, and make the host only for a domain.
+    let mut buf = [0u8; 256];
+    let owned;
+    let lower: &[u8] = match buf.get_mut(..written.len()) {
+        Some(b) => {
+            b.copy_from_slice(written.as_bytes());
+            b.make_ascii_lowercase();
+            b
+        }
+        None => {
+            owned = written.to_ascii_lowercase();
+            owned.as_bytes()
+        }
+    };
+    let registrable = List.domain(lower)?;
+    let suffix = registrable.suffix();
     if !suffix.is_known() || suffix.as_bytes().iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let suffix_len = suffix.as_bytes().len();
-    let registrable_len = List.domain(host.as_bytes())?.as_bytes().len();
-    let tld = &host[host.len() - suffix_len..];
-    if LEGAL_TLDS.contains(&tld) && written.bytes().any(|b| b.is_ascii_uppercase()) {
+    let (suffix_len, registrable_len) = (suffix.as_bytes().len(), registrable.as_bytes().len());
+    let tld = &lower[lower.len() - suffix_len..];
+    if written.bytes().any(|b| b.is_ascii_uppercase()) && LEGAL_TLDS.iter().any(|t| t.as_bytes() == tld) {
         return None;
     }
     Some(FoundDomain {
         start,
         end,
-        registrable: host.len() - registrable_len,
+        registrable: lower.len() - registrable_len,
         label_len: registrable_len - suffix_len - 1,
-        host,
+        host: written.to_ascii_lowercase(),
     })
 }
 

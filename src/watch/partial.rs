@@ -107,6 +107,18 @@ pub fn shown(title: &str) -> &str {
 #[derive(Default)]
 pub struct Prefixes {
     sorted: Vec<u32>,
+    /// The first 8 bytes of each sorted term, big-endian: the binary search
+    /// runs over these rather than fetching each probed term's text.
+    keys: Vec<u64>,
+}
+
+/// The first 8 bytes of `text` as a number that sorts like the text
+/// (normalized text holds no zero byte).
+fn prefix_key(text: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = text.len().min(8);
+    b[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl Prefixes {
@@ -116,6 +128,7 @@ impl Prefixes {
 
     pub fn finish<'a>(&mut self, text_of: impl Fn(u32) -> &'a str) {
         self.sorted.sort_unstable_by(|a, b| text_of(*a).cmp(text_of(*b)));
+        self.keys = self.sorted.iter().map(|t| prefix_key(text_of(*t))).collect();
     }
 
     /// Terms that start with the normalized text `title` shows before its
@@ -125,7 +138,12 @@ impl Prefixes {
         if visible.len() < MIN_PREFIX {
             return Vec::new();
         }
-        let from = self.sorted.partition_point(|t| text_of(*t) < visible.as_str());
+        let key = prefix_key(&visible);
+        let (lo, hi) = (
+            self.keys.partition_point(|k| *k < key),
+            self.keys.partition_point(|k| *k <= key),
+        );
+        let from = lo + self.sorted[lo..hi].partition_point(|t| text_of(*t) < visible.as_str());
         self.sorted[from..]
             .iter()
             .take_while(|t| text_of(**t).starts_with(visible.as_str()))

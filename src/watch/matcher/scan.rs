@@ -12,11 +12,12 @@
 use std::cell::RefCell;
 
 use super::snippet::snippet;
-use super::terms::{label_forms, spelled_as};
+use super::terms::{is_label_form, spelled_as};
 use super::{COLLIDED, Field, Hit, Matcher, Reason, Term, confidence, str_hash};
 use crate::extract::Posting;
 use crate::text;
 use crate::watch::domain::{self, FoundDomain};
+use crate::watch::index::Word;
 use crate::watch::partial;
 
 /// A field's text in both forms: as written, and normalized with the
@@ -34,7 +35,7 @@ struct Scratch {
     offsets: Vec<u32>,
     blanked: String,
     domains: Vec<FoundDomain>,
-    words: Vec<(u32, u32, u32)>,
+    words: Vec<Word>,
     spans: Vec<(usize, usize, u32)>,
     valid: Vec<(usize, usize, Term)>,
     seen: Vec<u32>,
@@ -122,7 +123,7 @@ impl Matcher {
         seen.push(entry);
         hits.push(Hit {
             entry_id: self.entries[entry as usize].id,
-            term: self.written[written as usize].to_string(),
+            term: String::from(&*self.written[written as usize]),
             reason,
             field,
             snippet,
@@ -150,32 +151,27 @@ impl Matcher {
         hits: &mut Vec<Hit>,
     ) {
         for d in found {
-            let mut matched: Vec<(u32, u32, Reason, bool)> = Vec::new();
-            for candidate in d.candidates() {
-                matched.extend(
-                    self.domain_owners(candidate)
-                        .iter()
-                        .map(|&(_, e, w)| (e, w, Reason::Domain, false)),
-                );
-            }
+            let domains = d.candidates().flat_map(|candidate| {
+                self.domain_owners(candidate)
+                    .iter()
+                    .map(|&(_, e, w)| (e, w, Reason::Domain, false))
+            });
             let label = d.label();
             let hash = str_hash(label);
             let b = (hash >> self.label_shift) as usize;
             let bucket = &self.labels[self.label_buckets[b] as usize..self.label_buckets[b + 1] as usize];
             let from = bucket.partition_point(|l| l.0 < hash);
-            for &(_, t) in bucket[from..].iter().take_while(|l| l.0 == hash) {
-                let term = self.term(t);
-                if !label_forms(term).any(|f| f == label) {
-                    continue;
-                }
-                let noisy = self.noisy[t as usize];
-                matched.extend(
+            let labels = bucket[from..]
+                .iter()
+                .take_while(|l| l.0 == hash)
+                .filter(|&&(_, t)| is_label_form(self.term(t), label))
+                .flat_map(|&(_, t)| {
+                    let noisy = self.noisy[t as usize];
                     self.owners(t)
                         .iter()
-                        .map(|o| (o.entry, o.written, Reason::Label, noisy)),
-                );
-            }
-            for (e, w, reason, noisy) in matched {
+                        .map(move |o| (o.entry, o.written, Reason::Label, noisy))
+                });
+            for (e, w, reason, noisy) in domains.chain(labels) {
                 // A noisy name as a domain label (`target.com`) counts in titles only.
                 if seen.contains(&e) || (noisy && field != Field::Title) {
                     continue;
@@ -212,13 +208,12 @@ impl Matcher {
         };
         valid.clear();
         for &(s, e, t) in spans {
-            let term = self.term(t);
             let noisy = self.noisy[t as usize];
             for &owner in self.owners(t) {
                 // A noisy term counts only in titles, spelled as the entry writes it.
                 if noisy {
                     let (a, b) = span(s, e);
-                    let letters = term.chars().filter(|c| *c != ' ').count();
+                    let letters = self.term(t).chars().filter(|c| *c != ' ').count();
                     if field != Field::Title
                         || !spelled_as(&original[a..b], &self.written[owner.written as usize], letters)
                     {
@@ -268,7 +263,8 @@ impl Matcher {
                 candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Masked)));
             }
         }
-        let cut = title.trim_end().ends_with("...") || title.trim_end().ends_with('…');
+        let shown_end = title.trim_end();
+        let cut = shown_end.ends_with("...") || shown_end.ends_with('…');
         if posting.truncated || cut {
             for t in self.prefixes.find(title, |t| self.term(t)) {
                 candidates.extend(owners_of(t).map(|(e, w)| (e, w, Reason::Truncated)));

@@ -32,9 +32,11 @@ pub(super) fn snippet(original: &str, start: usize, end: usize) -> String {
         to
     };
     let mut out = String::with_capacity(to - from + 10);
-    // Brackets in the posting itself must not look like our marks.
+    // Brackets in the posting itself must not look like our marks; most
+    // postings have no bracket at all.
+    let brackets = original[from..to].bytes().any(|b| b == b'[' || b == b']');
     let part = |out: &mut String, s: &str| {
-        if s.contains("[[") || s.contains("]]") {
+        if brackets && (s.contains("[[") || s.contains("]]")) {
             out.push_str(&s.replace("[[", "[ [").replace("]]", "] ]"));
         } else {
             out.push_str(s);

@@ -40,7 +40,7 @@ impl Matcher {
                 seen.push(owner.entry);
                 hits.push(Hit {
                     entry_id: self.entries[owner.entry as usize].id,
-                    term: self.written[owner.written as usize].to_string(),
+                    term: String::from(&*self.written[owner.written as usize]),
                     reason: owner.reason,
                     field,
                     snippet: snippet(value, 0, value.len()),

@@ -28,6 +28,13 @@ pub(super) fn label_forms(term: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::once(together).chain(hyphened)
 }
 
+/// Whether `label` is one of the [`label_forms`] of `term`, without building them.
+pub(super) fn is_label_form(term: &str, label: &str) -> bool {
+    let together = term.bytes().filter(|&b| b != b' ').eq(label.bytes());
+    let hyphened = || term.contains(' ') && term.bytes().map(|b| if b == b' ' { b'-' } else { b }).eq(label.bytes());
+    together || hyphened()
+}
+
 /// Why an entry's name or alias matches only in titles, if one does: shown
 /// by `watch list` so the analyst sees why a posting did not alert.
 pub fn noise_flag(entry: &WatchEntry) -> Option<String> {
