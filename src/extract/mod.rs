@@ -209,18 +209,18 @@ pub fn extract_each(
 /// and victim.
 fn finish(source: &Source, site_group: Option<&String>, p: &mut Posting) {
     p.source.clone_from(&source.name);
+    let normalized = text::normalize(&p.title);
     p.key = match (&p.facts.id, &p.facts.group) {
         (Some(id), _) => format!("id\u{1f}{id}"),
         // An aggregator lists the same name once per group claiming it.
-        (None, Some(group)) => format!("{}\u{1f}{group}", posting_key(&p.title, p.link.as_deref())),
-        (None, None) => posting_key(&p.title, p.link.as_deref()),
+        (None, group) => key(&normalized, p.link.as_deref(), group.as_deref()),
     };
     if p.facts.group.is_none() {
         p.facts.group = site_group.cloned();
     }
     p.masked = victim::is_masked(&p.title);
     p.truncated = victim::is_truncated(&p.title);
-    p.victim = victim::victim_key(&p.title, p.masked);
+    p.victim = victim::victim_key_normalized(&p.title, p.masked, Some(&normalized));
     // A disclosure about a product is one per id (each CVE is news),
     // however alike the titles read.
     if (p.facts.vendor.is_some() || p.facts.product.is_some())
@@ -233,7 +233,18 @@ fn finish(source: &Source, site_group: Option<&String>, p: &mut Posting) {
 /// The key that says "same posting" from run to run: the normalized title and
 /// the link, so a change of case or spacing on the page is not a new posting.
 pub fn posting_key(title: &str, link: Option<&str>) -> String {
-    format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
+    key(&text::normalize(title), link, None)
+}
+
+/// The normalized title and the link, and the group when given, joined by U+001F.
+fn key(normalized: &str, link: Option<&str>, group: Option<&str>) -> String {
+    let mut key = String::with_capacity(normalized.len() + 64);
+    key.push_str(normalized);
+    for part in [link.or(Some("")), group].into_iter().flatten() {
+        key.push('\u{1f}');
+        key.push_str(part);
+    }
+    key
 }
 
 /// The victim a posting is about, for grouping the parts of one leak
@@ -250,7 +261,8 @@ fn posting(
     body: &str,
     facts: PostingFacts,
 ) -> Option<Posting> {
-    let title = text::clean(&entities::decode(title));
+    let decoded = entities::decode(title);
+    let title = text::clean_cow(&decoded);
     if title.is_empty() {
         return None;
     }
@@ -260,7 +272,7 @@ fn posting(
         title: text::truncate(&title, 512),
         link,
         posted_at,
-        body: text::truncate(&text::clean(&entities::decode(body)), MAX_BODY_BYTES),
+        body: text::truncate(&text::clean_cow(&entities::decode(body)), MAX_BODY_BYTES),
         victim: String::new(),
         masked: false,
         truncated: false,
@@ -276,7 +288,7 @@ fn resolve_link(base: &Url, href: &str) -> Option<String> {
         return None;
     }
     let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https").then(|| url.into())
 }
 
 #[cfg(test)]
