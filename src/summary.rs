@@ -37,7 +37,8 @@ pub struct StageTimes {
     /// Parsing pages and cleaning their fields into postings.
     pub extract: Duration,
     /// Looking each posting up and writing the new and changed ones (and
-    /// waiting for the matcher, should it finish after the diff).
+    /// waiting for the matcher, should it finish after the diff; not the
+    /// wait for a streamed page's next chunk).
     pub diff: Duration,
     /// The matcher over new and changed postings: its own time, on a thread
     /// beside the diff.

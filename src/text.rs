@@ -6,6 +6,8 @@
 //! characters, made safe to display), and [`normalize`] is what the matcher
 //! and the posting key compare (folded so that spelling variants meet).
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -87,22 +89,125 @@ fn is_invisible(c: char) -> bool {
 /// Display form: control and invisible characters removed, runs of whitespace
 /// collapsed to one space, trimmed. Safe in a terminal and in a header.
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            space = !out.is_empty();
-        } else if c.is_control() || is_invisible(c) {
-            continue;
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
+    let mut c = Cleaner::with_capacity(s.len());
+    c.push(s);
+    c.finish()
+}
+
+/// [`clean`], without a copy when `s` is clean already (text an earlier
+/// stage cleaned, which most posting text is by the time it is stored).
+pub fn clean_cow(s: &str) -> Cow<'_, str> {
+    if is_clean(s) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(clean(s))
+    }
+}
+
+/// Whether [`clean`] would return `s` unchanged: no control or invisible
+/// character, and no whitespace but single spaces between other characters.
+fn is_clean(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    // Most text is printable ASCII: checked in bulk, a block at a time.
+    let printable = |block: &[u8]| block.iter().fold(true, |ok, c| ok & matches!(c, 0x20..=0x7e));
+    if b.chunks(64).all(printable) {
+        return memchr::memmem::find(b, b"  ").is_none();
+    }
+    let mut after_space = false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            0x21..=0x7e => after_space = false,
+            0..=0x7f => return false,
+            // Not the first byte of a character: its first byte was looked at.
+            0x80..=0xbf => {}
+            _ => {
+                let ch = s[i..].chars().next().unwrap_or_default();
+                if ch.is_whitespace() || ch.is_control() || is_invisible(ch) {
+                    return false;
+                }
+                after_space = false;
             }
-            out.push(c);
         }
     }
-    out
+    true
+}
+
+/// [`clean`] fed piece by piece (the text nodes of an element, one after
+/// another): the same result as cleaning their concatenation, without
+/// building it first.
+#[derive(Default)]
+pub struct Cleaner {
+    out: String,
+    /// Whitespace was seen since the last kept character.
+    space: bool,
+}
+
+impl Cleaner {
+    pub fn with_capacity(bytes: usize) -> Cleaner {
+        Cleaner {
+            out: String::with_capacity(bytes),
+            space: false,
+        }
+    }
+
+    pub fn push(&mut self, s: &str) {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            // Printable ASCII, most of any page, is copied a run at a time,
+            // single spaces between words included.
+            let run = i;
+            while let Some(&c) = b.get(i) {
+                let word_gap = c == b' ' && i > run && b.get(i + 1).is_some_and(|c| matches!(c, 0x21..=0x7e));
+                if !(matches!(c, 0x21..=0x7e) || word_gap) {
+                    break;
+                }
+                i += 1;
+            }
+            if i > run {
+                self.keep(&s[run..i]);
+            }
+            let Some(&c) = b.get(i) else {
+                break;
+            };
+            if c.is_ascii() {
+                // Whitespace as `char::is_whitespace` has it (a page's
+                // indentation: skipped a run at a time); other ASCII here is control.
+                let ascii_space = |c: &u8| matches!(c, b' ' | b'\t'..=b'\r');
+                if ascii_space(&c) {
+                    self.space = !self.out.is_empty();
+                    i += b[i..].iter().position(|c| !ascii_space(c)).unwrap_or(b.len() - i);
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            let ch = s[i..].chars().next().unwrap_or_default();
+            i += ch.len_utf8();
+            if ch.is_whitespace() {
+                self.space = !self.out.is_empty();
+            } else if !(ch.is_control() || is_invisible(ch)) {
+                self.keep(ch.encode_utf8(&mut [0; 4]));
+            }
+        }
+    }
+
+    fn keep(&mut self, kept: &str) {
+        if self.space {
+            self.out.push(' ');
+            self.space = false;
+        }
+        self.out.push_str(kept);
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Display form for text whose lines matter (a TOML table to paste): every
@@ -308,6 +413,54 @@ mod tests {
     fn clean_collapses_whitespace_and_drops_controls() {
         assert_eq!(clean("  Acme\u{1b}[31m \n\t Corp\u{200B} "), "Acme[31m Corp");
         assert_eq!(clean("a\r\nBcc: x"), "a Bcc: x");
+    }
+
+    /// What [`clean`] did before it copied runs of ASCII at once: one
+    /// character at a time.
+    fn clean_by_char(s: &str) -> String {
+        let mut out = String::new();
+        let mut space = false;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                space = !out.is_empty();
+            } else if !(c.is_control() || is_invisible(c)) {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn messy_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let c = prop_oneof![
+            prop::sample::select(vec![
+                ' ', ' ', 'a', 'Z', '.', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{7}', '\u{1b}', '\u{7f}', '\u{1c}',
+                '\u{85}', '\u{a0}', '\u{9f}', '\u{200b}', '\u{feff}', '\u{2028}', '\u{3000}', 'é', 'ß', '日', '𝐁',
+            ]),
+            any::<char>(),
+        ];
+        prop::collection::vec(c, 0..40).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_matches_the_char_by_char_form(s in messy_text(), cut in 0usize..40) {
+            let expected = clean_by_char(&s);
+            proptest::prop_assert_eq!(&clean(&s), &expected);
+            proptest::prop_assert_eq!(is_clean(&s), expected == s);
+            let cow = clean_cow(&s);
+            proptest::prop_assert_eq!(cow.as_ref(), expected.as_str());
+            // Fed in two pieces, cut at any character boundary.
+            let at = s.char_indices().nth(cut).map_or(s.len(), |(i, _)| i);
+            let mut c = Cleaner::default();
+            c.push(&s[..at]);
+            c.push(&s[at..]);
+            proptest::prop_assert_eq!(c.finish(), expected);
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod pipeline;
 mod render;
 mod request;
 mod soak;
+mod streaming;
 mod suggest;
 mod suggest_families;
 mod terminal;

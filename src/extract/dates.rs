@@ -1,6 +1,7 @@
 //! Dates as leak sites and feeds write them.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::format::{Parsed, StrftimeItems, parse};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// Formats tried, in order, when a field gives no `format` (or it fails).
 /// Day-first before month-first: most leak sites that use dots or dashes are
@@ -57,14 +58,20 @@ pub fn parse_date(raw: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     relative(s, Utc::now())
 }
 
+/// `s` read with `fmt`: with its offset when it gives one, else as UTC, else
+/// as a date at midnight UTC. One parse serves all three (it is what
+/// `DateTime`, `NaiveDateTime` and `NaiveDate::parse_from_str` each do).
 fn with_format(s: &str, fmt: &str) -> Option<DateTime<Utc>> {
-    if let Ok(d) = DateTime::parse_from_str(s, fmt) {
+    let mut parsed = Parsed::new();
+    parse(&mut parsed, s, StrftimeItems::new(fmt)).ok()?;
+    if let Ok(d) = parsed.to_datetime() {
         return Some(d.with_timezone(&Utc));
     }
-    if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
+    if let Ok(d) = parsed.to_naive_datetime_with_offset(0) {
         return Some(Utc.from_utc_datetime(&d));
     }
-    NaiveDate::parse_from_str(s, fmt)
+    parsed
+        .to_naive_date()
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| Utc.from_utc_datetime(&d))

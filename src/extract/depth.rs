@@ -18,6 +18,8 @@
 
 use std::collections::HashMap;
 
+use memchr::{memchr, memmem};
+
 /// The deepest page accepted. Real leak-site pages reach at most 76 by
 /// this estimate (the Play pages; every page of the corpus is checked in the
 /// tests), most under 16.
@@ -44,28 +46,32 @@ const FOREIGN: &[&str] = &["svg", "math"];
 /// estimated in one pass over its bytes.
 pub fn nesting_depth(html: &str) -> usize {
     let b = html.as_bytes();
-    let mut stack: Vec<String> = Vec::new();
-    let mut open: HashMap<String, usize> = HashMap::new();
+    let mut names = Names::default();
+    let mut stack: Vec<usize> = Vec::new();
     let mut foreign = 0usize;
     let mut deepest = 0usize;
     let mut i = 0;
-    while let Some(lt) = find(b, i, b"<") {
+    while let Some(lt) = find_byte(b, i, b'<') {
         i = lt + 1;
         match b.get(i) {
             Some(b'!') if b[i..].starts_with(b"!--") => {
-                i = find(b, i + 3, b"-->").map_or(b.len(), |e| e + 3);
+                i = memmem::find(&b[i + 3..], b"-->").map_or(b.len(), |e| i + 3 + e + 3);
             }
             Some(b'!' | b'?') => i = bogus_comment(b, i),
             Some(b'/') if b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
-                let (name, end) = tag_name(b, i + 1);
+                let end = name_end(b, i + 1);
+                let closing = names.find(&b[i + 1..end]);
                 i = skip_attributes(b, end).0;
-                if open.get(&name).copied().unwrap_or(0) > 0 {
+                if let Some(id) = closing
+                    && names.kinds[id].open > 0
+                {
                     while let Some(top) = stack.pop() {
-                        *open.entry(top.clone()).or_default() -= 1;
-                        if FOREIGN.contains(&top.as_str()) {
+                        let kind = &mut names.kinds[top];
+                        kind.open -= 1;
+                        if kind.foreign {
                             foreign -= 1;
                         }
-                        if top == name {
+                        if top == id {
                             break;
                         }
                     }
@@ -73,25 +79,25 @@ pub fn nesting_depth(html: &str) -> usize {
             }
             Some(b'/') => i = bogus_comment(b, i),
             Some(c) if c.is_ascii_alphabetic() => {
-                let (name, end) = tag_name(b, i);
+                let end = name_end(b, i);
+                let id = names.id(&b[i..end]);
                 let self_closed;
                 (i, self_closed) = skip_attributes(b, end);
-                if name == "plaintext" {
+                let kind = &mut names.kinds[id];
+                if kind.plaintext {
                     break;
                 }
                 // Inside SVG or MathML, `<style>` and `<title>` hold markup.
-                if foreign == 0 && RAW_TEXT.contains(&name.as_str()) {
-                    let close = format!("</{name}");
-                    i = find_ignore_case(b, i, close.as_bytes()).unwrap_or(b.len());
+                if foreign == 0 && kind.raw_text {
+                    i = find_end_tag(b, i, &names.lowercase[id]).unwrap_or(b.len());
                     continue;
                 }
-                let is_foreign = FOREIGN.contains(&name.as_str());
-                if FLAT.contains(&name.as_str()) || (self_closed && (foreign > 0 || is_foreign)) {
+                if kind.flat || (self_closed && (foreign > 0 || kind.foreign)) {
                     continue;
                 }
-                foreign += usize::from(is_foreign);
-                *open.entry(name.clone()).or_default() += 1;
-                stack.push(name);
+                foreign += usize::from(kind.foreign);
+                kind.open += 1;
+                stack.push(id);
                 deepest = deepest.max(stack.len());
             }
             _ => {}
@@ -100,14 +106,65 @@ pub fn nesting_depth(html: &str) -> usize {
     deepest
 }
 
-/// The tag name starting at `start`, lowercased as the tokenizer does, and
-/// where it ends.
-fn tag_name(b: &[u8], start: usize) -> (String, usize) {
-    let end = b[start..]
+/// The tag names seen on a page, each once, by number: a tag costs a hash
+/// lookup, not an allocation, and what its name means is worked out once.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<Vec<u8>, usize, foldhash::fast::RandomState>,
+    /// By id: the name lowercased as the tokenizer does.
+    lowercase: Vec<Vec<u8>>,
+    kinds: Vec<Kind>,
+    /// Scratch for lowercasing a name written with capitals.
+    scratch: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+struct Kind {
+    /// How many elements of this name are open.
+    open: usize,
+    flat: bool,
+    raw_text: bool,
+    foreign: bool,
+    plaintext: bool,
+}
+
+impl Names {
+    /// The id of a name already seen.
+    fn find(&mut self, name: &[u8]) -> Option<usize> {
+        if name.iter().any(u8::is_ascii_uppercase) {
+            self.scratch.clear();
+            self.scratch.extend(name.iter().map(u8::to_ascii_lowercase));
+            self.ids.get(self.scratch.as_slice()).copied()
+        } else {
+            self.ids.get(name).copied()
+        }
+    }
+
+    /// The id of a name, given one if it is new.
+    fn id(&mut self, name: &[u8]) -> usize {
+        if let Some(id) = self.find(name) {
+            return id;
+        }
+        let lower = name.to_ascii_lowercase();
+        let is = |set: &[&str]| set.iter().any(|n| n.as_bytes() == lower.as_slice());
+        self.kinds.push(Kind {
+            open: 0,
+            flat: is(FLAT),
+            raw_text: is(RAW_TEXT),
+            foreign: is(FOREIGN),
+            plaintext: lower == b"plaintext",
+        });
+        self.ids.insert(lower.clone(), self.lowercase.len());
+        self.lowercase.push(lower);
+        self.lowercase.len() - 1
+    }
+}
+/// Where the tag name starting at `start` ends.
+fn name_end(b: &[u8], start: usize) -> usize {
+    b[start..]
         .iter()
         .position(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
-        .map_or(b.len(), |n| start + n);
-    (String::from_utf8_lossy(&b[start..end]).to_ascii_lowercase(), end)
+        .map_or(b.len(), |n| start + n)
 }
 
 /// Just past the `>` that ends a tag's attributes, and whether it ended in
@@ -115,51 +172,55 @@ fn tag_name(b: &[u8], start: usize) -> (String, usize) {
 /// `name =`, and a `/` closes the tag only right before `>`.
 fn skip_attributes(b: &[u8], mut i: usize) -> (usize, bool) {
     let space = |c: u8| c.is_ascii_whitespace();
-    let skip = |i: &mut usize, f: &dyn Fn(u8) -> bool| {
-        while b.get(*i).is_some_and(|&c| f(c)) {
-            *i += 1;
-        }
+    let skip = |i: &mut usize, f: fn(u8) -> bool| {
+        let rest = b.get(*i..).unwrap_or_default();
+        *i += rest.iter().position(|&c| !f(c)).unwrap_or(rest.len());
     };
     loop {
         let gap = i;
-        skip(&mut i, &|c| space(c) || c == b'/');
+        skip(&mut i, |c| c.is_ascii_whitespace() || c == b'/');
         match b.get(i) {
             None => return (b.len(), false),
             Some(b'>') => return (i + 1, i > gap && b[i - 1] == b'/'),
             // An attribute name: its first character may be anything, `=` too.
             Some(_) => i += 1,
         }
-        skip(&mut i, &|c| !(space(c) || matches!(c, b'/' | b'>' | b'=')));
-        skip(&mut i, &space);
+        skip(&mut i, |c| {
+            !(c.is_ascii_whitespace() || matches!(c, b'/' | b'>' | b'='))
+        });
+        skip(&mut i, space);
         if b.get(i) != Some(&b'=') {
             continue;
         }
         i += 1;
-        skip(&mut i, &space);
+        skip(&mut i, space);
         match b.get(i) {
-            Some(&q @ (b'"' | b'\'')) => i = find(b, i + 1, &[q]).map_or(b.len(), |e| e + 1),
-            _ => skip(&mut i, &|c| !(space(c) || c == b'>')),
+            Some(&q @ (b'"' | b'\'')) => i = find_byte(b, i + 1, q).map_or(b.len(), |e| e + 1),
+            _ => skip(&mut i, |c| !(c.is_ascii_whitespace() || c == b'>')),
         }
     }
 }
 
 /// Just past the `>` that ends a `<!…>`, `<?…>` or `</ …>` (no quotes there).
 fn bogus_comment(b: &[u8], i: usize) -> usize {
-    find(b, i, b">").map_or(b.len(), |e| e + 1)
+    find_byte(b, i, b'>').map_or(b.len(), |e| e + 1)
 }
 
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|n| from + n)
+fn find_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
+    memchr(byte, b.get(from..)?).map(|n| from + n)
 }
 
-fn find_ignore_case(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let hay = b.get(from..)?;
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|n| from + n)
+/// Where `</name` starts at or after `from`, in any case.
+fn find_end_tag(b: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let lt = find_byte(b, at, b'<')?;
+        let rest = &b[lt + 1..];
+        if rest.first() == Some(&b'/') && rest.get(1..=name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+            return Some(lt);
+        }
+        at = lt + 1;
+    }
 }
 
 #[cfg(test)]

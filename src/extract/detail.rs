@@ -34,7 +34,7 @@ pub fn read(rules: &DetailRules, url: &Url, body: &str) -> Result<Detail, Extrac
     check_nesting(body)?;
     let doc = Html::parse_document(body);
     let value = |f: &Option<crate::config::Field>| f.as_ref().and_then(|f| html::page_value(&doc, f));
-    let clean = |s: String| text::truncate(&text::clean(&entities::decode(&s)), MAX_BODY_BYTES);
+    let clean = |s: String| text::truncate(&text::clean_cow(&entities::decode(&s)), MAX_BODY_BYTES);
     let posted_at = rules
         .date
         .as_ref()

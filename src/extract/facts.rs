@@ -61,7 +61,8 @@ impl PostingFacts {
 
 /// Cleans one value; placeholders for "nothing" are nothing.
 fn clean(raw: String) -> Option<String> {
-    let value = text::clean(&super::entities::decode(&raw));
+    let decoded = super::entities::decode(&raw);
+    let value = text::clean_cow(&decoded);
     let value = value.trim();
     let placeholder = ["", "-", "nan", "null", "none", "n/a", "undefined"]
         .iter()

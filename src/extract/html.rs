@@ -1,17 +1,24 @@
 //! HTML sources: CSS selectors from the source definition, applied with scraper.
 
+use std::borrow::Cow;
+
+use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::{Extraction, PostingFacts, parse_date, posting, resolve_link};
 use crate::config::{Field, HtmlRules};
-use crate::text;
+use crate::text::{self, Cleaner};
 
 pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
-    let doc = Html::parse_document(body);
+    let doc = parse(body);
     let mut out = Extraction::default();
-    for item in doc.select(&rules.item) {
-        let value = |f: &Field| value(item, f, Some(&rules.item));
+    let items: Vec<ElementRef> = doc.select(&rules.item).collect();
+    let mut nested = items.clone();
+    nested.sort_by_key(|e| e.id());
+    let nested = Items(&nested);
+    for &item in &items {
+        let value = |f: &Field| value(item, f, Some(nested));
         let Some(title) = value(&rules.title) else {
             out.untitled += 1;
             continue;
@@ -52,6 +59,35 @@ pub(super) fn extract(rules: &HtmlRules, url: &Url, body: &str) -> Extraction {
     out
 }
 
+/// Parses a page. Line ends are made `\n` first, as the HTML parser would
+/// make them itself, a character at a time: a page written with `\r\n`
+/// (LockBit's) then parses at the speed of one written with `\n`.
+pub(super) fn parse(body: &str) -> Html {
+    Html::parse_document(&unix_newlines(body))
+}
+
+/// `\r\n` and a lone `\r` as `\n`: the HTML parser's input preprocessing.
+fn unix_newlines(body: &str) -> Cow<'_, str> {
+    let Some(first) = memchr::memchr(b'\r', body.as_bytes()) else {
+        return Cow::Borrowed(body);
+    };
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    let mut at = first;
+    loop {
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+        match memchr::memchr(b'\r', rest.as_bytes()) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// Why this page is not a listing, if it is not: the source's own
 /// `blocked_if` selector always counts; the heuristics are only asked when
 /// no posting was found, since a listing may mention "captcha" in a post.
@@ -72,7 +108,7 @@ pub fn read_field(body: &str, field: &Field) -> Option<String> {
         return Some(re.captures(body)?.get(1)?.as_str().to_owned()).filter(|v| !v.is_empty());
     }
     super::check_nesting(body).ok()?;
-    page_value(&Html::parse_document(body), field)
+    page_value(&parse(body), field)
 }
 
 /// The value a field spec reads on the whole page (a post's detail page).
@@ -80,24 +116,36 @@ pub(super) fn page_value(doc: &Html, field: &Field) -> Option<String> {
     value(doc.root_element(), field, None)
 }
 
+/// The items the page's `item` selector matched, by node id: whether an
+/// element is one is a binary search, not a selector match.
+#[derive(Clone, Copy)]
+struct Items<'a, 'doc>(&'a [ElementRef<'doc>]);
+
+impl Items<'_, '_> {
+    fn contains(&self, el: &ElementRef) -> bool {
+        self.0.binary_search_by_key(&el.id(), |e| e.id()).is_ok()
+    }
+}
+
 /// The value a field spec reads inside `scope`: the first element its
 /// selector matches, its text or attribute, through its regex. `None` when
 /// nothing is there or it is blank.
-fn value(scope: ElementRef, field: &Field, item: Option<&Selector>) -> Option<String> {
+fn value(scope: ElementRef, field: &Field, items: Option<Items>) -> Option<String> {
     let el = match &field.selector {
-        Some(sel) => first_match(scope, sel, item)?,
+        Some(sel) => first_match(scope, sel, items)?,
         None => scope,
     };
-    let raw = match (&field.attr, field.own_text) {
-        (Some(attr), _) => el.value().attr(attr)?.to_owned(),
-        (None, true) => own_text(el),
-        (None, false) => element_text(el),
+    // Element text comes out clean; an attribute or a regex capture is cleaned here.
+    let kept = match (&field.attr, &field.regex) {
+        (Some(attr), re) => text::clean(through(el.value().attr(attr)?, re.as_ref())?),
+        (None, re) => {
+            let text = if field.own_text { own_text(el) } else { element_text(el) };
+            match re {
+                None => text,
+                Some(re) => text::clean(through(&text, Some(re))?),
+            }
+        }
     };
-    let kept = match &field.regex {
-        Some(re) => re.captures(&raw)?.get(1)?.as_str().to_owned(),
-        None => raw,
-    };
-    let kept = text::clean(&kept);
     if kept.is_empty() {
         return None;
     }
@@ -107,29 +155,43 @@ fn value(scope: ElementRef, field: &Field, item: Option<&Selector>) -> Option<St
     })
 }
 
+/// `raw` through a field's regex: its first group, if it matches.
+fn through<'a>(raw: &'a str, regex: Option<&Regex>) -> Option<&'a str> {
+    match regex {
+        Some(re) => Some(re.captures(raw)?.get(1)?.as_str()),
+        None => Some(raw),
+    }
+}
+
 /// The first element under `scope` that `sel` matches, in document order,
 /// not looking inside nested items: an item's fields are its own, and on a
 /// hostile page of items nested 10 000 deep, searching each item's whole
 /// subtree would cost the square of the page size.
-fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, item: Option<&Selector>) -> Option<ElementRef<'a>> {
-    let Some(item) = item else {
+fn first_match<'a>(scope: ElementRef<'a>, sel: &Selector, items: Option<Items>) -> Option<ElementRef<'a>> {
+    let Some(items) = items else {
         return scope.select(sel).next();
     };
-    let mut stack: Vec<_> = scope.children().collect();
-    stack.reverse();
-    while let Some(node) = stack.pop() {
-        let Some(el) = ElementRef::wrap(node) else {
-            continue;
-        };
-        if item.matches(&el) {
-            continue;
+    // Document order without a stack: down to a first child, else on to the
+    // next sibling of the node or of its nearest ancestor below `scope`.
+    let mut next = scope.first_child();
+    while let Some(node) = next {
+        let mut inside = node.first_child();
+        if let Some(el) = ElementRef::wrap(node) {
+            if items.contains(&el) {
+                inside = None;
+            } else if sel.matches(&el) {
+                return Some(el);
+            }
         }
-        if sel.matches(&el) {
-            return Some(el);
-        }
-        let before = stack.len();
-        stack.extend(node.children());
-        stack[before..].reverse();
+        next = inside.or_else(|| {
+            let mut at = node;
+            loop {
+                if let Some(sibling) = at.next_sibling() {
+                    return Some(sibling);
+                }
+                at = at.parent().filter(|p| p.id() != scope.id())?;
+            }
+        });
     }
     None
 }
@@ -141,32 +203,35 @@ const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// The text directly inside `el`, without its child elements' text; a
 /// `<br>` between its lines counts as a space ("Hartmann<br>Logistik").
 pub(crate) fn own_text(el: ElementRef) -> String {
-    let s: String = el
-        .children()
-        .filter_map(|n| match n.value() {
-            scraper::Node::Text(t) => Some(&**t),
-            scraper::Node::Element(e) if e.name() == "br" => Some(" "),
-            _ => None,
-        })
-        .collect();
-    text::clean(&s)
+    let mut s = Cleaner::default();
+    for node in el.children() {
+        match node.value() {
+            scraper::Node::Text(t) => s.push(t),
+            scraper::Node::Element(e) if e.name() == "br" => s.push(" "),
+            _ => {}
+        }
+    }
+    s.finish()
 }
 
 /// Text content with whitespace collapsed; `<br>` counts as a space so that
 /// "Name<br>Address" does not read as one word.
 pub(crate) fn element_text(el: ElementRef) -> String {
-    let mut s = String::new();
+    let mut s = Cleaner::default();
+    let mut read = 0;
     for node in el.descendants() {
         if let Some(t) = node.value().as_text() {
-            s.push_str(t);
+            s.push(t);
+            read += t.len();
         } else if node.value().as_element().is_some_and(|e| e.name() == "br") {
-            s.push(' ');
+            s.push(" ");
+            read += 1;
         }
-        if s.len() > MAX_TEXT_BYTES {
+        if read > MAX_TEXT_BYTES {
             break;
         }
     }
-    text::clean(&s)
+    s.finish()
 }
 
 /// Recognises pages that are not listings at all: anti-DDoS and CAPTCHA
@@ -321,6 +386,32 @@ mod tests {
         let out = extract(&r, &url, PAGE);
         let titles: Vec<_> = out.postings.iter().map(|p| p.title.as_str()).collect();
         assert_eq!(titles, ["1", "2"]);
+    }
+
+    #[test]
+    fn line_ends_become_newlines_before_parsing() {
+        assert_eq!(unix_newlines("a\r\nb\rc\r\r\nd\n\re\r"), "a\nb\nc\n\nd\n\ne\n");
+        assert!(matches!(unix_newlines("a\nb"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_parser_builds_the_same_tree_from_normalized_line_ends() {
+        // LockBit's page is written with `\r\n`; the others get `\r\n` and
+        // lone `\r` put in, inside text, attributes, `<pre>` and `<textarea>`.
+        let dir = crate::testdata::corpus().join("leaksites");
+        let lockbit = std::fs::read_to_string(dir.join("lockbit3/LockBit3.0.html")).unwrap();
+        assert!(lockbit.contains("\r\n"));
+        let made_up = "<pre>\r\nx</pre><textarea>\r\r\ny</textarea><p title='a\r\nb'>c\rd</p><table>\r\n<tr><td>e";
+        let ransomhub = std::fs::read_to_string(dir.join("ransomhub/RansomHub.html")).unwrap();
+        for page in [
+            lockbit,
+            made_up.to_owned(),
+            ransomhub.replace('\n', "\r\n"),
+            ransomhub.replace('\n', "\r"),
+        ] {
+            let as_written = Html::parse_document(&page);
+            assert_eq!(format!("{:?}", parse(&page).tree), format!("{:?}", as_written.tree));
+        }
     }
 
     #[test]

@@ -7,21 +7,38 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::{ExtractError, Extraction, PostingFacts, html, parse_date, posting, resolve_link};
+use super::{ExtractError, Extraction, Posting, PostingFacts, html, parse_date, posting, resolve_link};
 use crate::config::{JsonNext, JsonRules};
 
-pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+/// Extracts a JSON page. A JSON API's postings are handed to `each` in
+/// item order as they are read, after `finish` and after `ready` (called
+/// once the body was read as far as its items); a page embedding its JSON
+/// in HTML returns them unfinished in [`Extraction::postings`], since the
+/// page may still read as blocked.
+pub(super) fn extract_each(
+    rules: &JsonRules,
+    url: &Url,
+    body: &str,
+    ready: impl FnOnce(),
+    finish: &(dyn Fn(&mut Posting) + Sync),
+    each: impl FnMut(Posting),
+) -> Result<Extraction, ExtractError> {
     match &rules.embedded {
-        None => from_json(rules, url, body),
+        None => from_json(rules, url, body, ready, finish, each),
         // The API itself, not a browser's page around it.
-        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body),
+        Some(_) if body.trim_start().starts_with(['[', '{']) => from_json(rules, url, body, ready, finish, each),
         Some(sel) => {
             // Some sites serve their API's JSON inside an HTML page (akira:
             // a `<pre>`); the same page may instead be a CAPTCHA or portal.
             let doc = Html::parse_document(body);
             let json = doc.select(sel).next().map(|el| el.text().collect::<String>());
             let mut out = match json {
-                Some(json) if !json.trim().is_empty() => from_json(rules, url, &json)?,
+                Some(json) if !json.trim().is_empty() => {
+                    let mut postings = Vec::new();
+                    let mut out = from_json(rules, url, &json, || (), &|_| (), |p| postings.push(p))?;
+                    (out.postings, out.handed_over) = (postings, 0);
+                    out
+                }
                 _ => Extraction::default(),
             };
             out.blocked = html::classify(&doc, rules.blocked_if.as_ref(), out.postings.is_empty());
@@ -30,9 +47,119 @@ pub(super) fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extrac
     }
 }
 
-fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+/// [`extract_each`], every posting in [`Extraction::postings`].
+#[cfg(test)]
+fn extract(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    let mut postings = Vec::new();
+    let mut out = extract_each(rules, url, body, || (), &|_| (), |p| postings.push(p))?;
+    if out.handed_over > 0 {
+        (out.postings, out.handed_over) = (postings, 0);
+    }
+    Ok(out)
+}
+
+/// Items read by one thread at a time. A page of more items is read by two
+/// threads, block by block in turn, and its postings still come out in item
+/// order: the second core reads while the first hands over.
+const BLOCK: usize = 512;
+
+/// What reading a block of items gave, up to its first error.
+#[derive(Default)]
+struct Block {
+    postings: Vec<Posting>,
+    untitled: usize,
+    warnings: Vec<String>,
+    error: Option<ExtractError>,
+}
+
+fn from_json(
+    rules: &JsonRules,
+    url: &Url,
+    body: &str,
+    ready: impl FnOnce(),
+    finish: &(dyn Fn(&mut Posting) + Sync),
+    mut each: impl FnMut(Posting),
+) -> Result<Extraction, ExtractError> {
+    let items = items(body, &rules.items)?;
+    let items = items.as_slice();
+    ready();
+    let read = |block: &[&RawValue]| {
+        let mut read = Block::default();
+        for raw in block {
+            match item(rules, url, raw, &mut read.warnings) {
+                Ok(Item::Posting(mut p)) => {
+                    finish(&mut p);
+                    read.postings.push(p);
+                }
+                Ok(Item::Untitled) => read.untitled += 1,
+                Ok(Item::Dropped) => {}
+                Err(e) => {
+                    read.error = Some(e);
+                    break;
+                }
+            }
+        }
+        read
+    };
     let mut out = Extraction::default();
-    let kept = |item: &Value| match &rules.keep_if {
+    let mut take = |block: Block| -> Result<(), ExtractError> {
+        out.untitled += block.untitled;
+        out.warnings.extend(block.warnings);
+        out.handed_over += block.postings.len();
+        block.postings.into_iter().for_each(&mut each);
+        block.error.map_or(Ok(()), Err)
+    };
+    if items.len() <= BLOCK {
+        take(read(items))?;
+    } else {
+        std::thread::scope(|scope| {
+            let (to, from) = std::sync::mpsc::sync_channel(2);
+            // Stops at its next block once this side stopped listening.
+            scope.spawn(move || {
+                for block in items.chunks(BLOCK).skip(1).step_by(2) {
+                    if to.send(read(block)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (i, block) in items.chunks(BLOCK).enumerate() {
+                let block = match i % 2 {
+                    0 => read(block),
+                    _ => from.recv().unwrap_or_default(),
+                };
+                take(block)?;
+            }
+            Ok::<_, ExtractError>(())
+        })?;
+    }
+    out.next_page = match &rules.next_page {
+        Some(JsonNext::Pointer(p)) => raw_at(body, p)?
+            .and_then(|n| serde_json::from_str::<String>(n.get()).ok())
+            .filter(|n| !n.trim().is_empty())
+            .and_then(|n| url.join(n.trim()).ok()),
+        // An empty page is the end.
+        Some(JsonNext::PageParam(param)) if out.handed_over > 0 => Some(next_page_number(url, param)),
+        _ => None,
+    }
+    .filter(|next| next != url);
+    Ok(out)
+}
+
+/// What one item is.
+#[allow(clippy::large_enum_variant)] // returned and unpacked at once: boxing would cost an allocation per item
+enum Item {
+    Posting(Posting),
+    /// No title: counted, skipped.
+    Untitled,
+    /// Not kept (`keep_if`).
+    Dropped,
+}
+
+/// Reads one item. Parsed on its own: a page of 200 000 items is never held
+/// as one tree.
+fn item(rules: &JsonRules, url: &Url, raw: &RawValue, warnings: &mut Vec<String>) -> Result<Item, ExtractError> {
+    let item: Value = serde_json::from_str(raw.get()).map_err(|e| ExtractError::Json(e.to_string()))?;
+    let kept = match &rules.keep_if {
         None => true,
         Some(p) => match item.pointer(p) {
             Some(Value::Bool(b)) => *b,
@@ -41,65 +168,49 @@ fn from_json(rules: &JsonRules, url: &Url, body: &str) -> Result<Extraction, Ext
             _ => false,
         },
     };
-    for raw in items(body, &rules.items)? {
-        // One item at a time: a page of 200 000 items is never held as one tree.
-        let item: Value = serde_json::from_str(raw.get()).map_err(|e| ExtractError::Json(e.to_string()))?;
-        if !kept(&item) {
-            continue;
+    if !kept {
+        return Ok(Item::Dropped);
+    }
+    let field = |p: &Option<String>| p.as_deref().and_then(|p| scalar(item.pointer(p)?));
+    let mut title = scalar_at(&item, &rules.title).unwrap_or_default();
+    if let Some(width) = rules.title_wrap {
+        title = unwrap(&title, width);
+    }
+    let link = field(&rules.link).and_then(|l| {
+        let resolved = resolve_link(url, &l);
+        if resolved.is_none() {
+            warnings.push(format!("link `{l}` of \"{title}\" is not a web link"));
         }
-        let field = |p: &Option<String>| p.as_deref().and_then(|p| scalar(item.pointer(p)?));
-        let mut title = scalar_at(&item, &rules.title).unwrap_or_default();
-        if let Some(width) = rules.title_wrap {
-            title = unwrap(&title, width);
+        resolved
+    });
+    let date = field(&rules.date).and_then(|d| {
+        let parsed = parse_date(&d, None);
+        if parsed.is_none() {
+            warnings.push(format!("date `{d}` of \"{title}\" did not parse"));
         }
-        let link = field(&rules.link).and_then(|l| {
-            let resolved = resolve_link(url, &l);
-            if resolved.is_none() {
-                out.warnings
-                    .push(format!("link `{l}` of \"{title}\" is not a web link"));
+        parsed
+    });
+    let body = rules
+        .body
+        .iter()
+        .filter_map(|(label, p)| {
+            let value = field(&Some(p.clone()))?;
+            let value = value.trim();
+            if value.is_empty() {
+                return None;
             }
-            resolved
-        });
-        let date = field(&rules.date).and_then(|d| {
-            let parsed = parse_date(&d, None);
-            if parsed.is_none() {
-                out.warnings.push(format!("date `{d}` of \"{title}\" did not parse"));
-            }
-            parsed
-        });
-        let body = rules
-            .body
-            .iter()
-            .filter_map(|(label, p)| {
-                let value = field(&Some(p.clone()))?;
-                let value = value.trim();
-                if value.is_empty() {
-                    return None;
-                }
-                Some(match label {
-                    Some(label) => format!("{label}: {value}"),
-                    None => value.to_owned(),
-                })
+            Some(match label {
+                Some(label) => format!("{label}: {value}"),
+                None => value.to_owned(),
             })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let facts = PostingFacts::read(&rules.facts, |p| scalar(item.pointer(p)?));
-        match posting(&title, link, date, &body, facts) {
-            Some(p) => out.postings.push(p),
-            None => out.untitled += 1,
-        }
-    }
-    out.next_page = match &rules.next_page {
-        Some(JsonNext::Pointer(p)) => raw_at(body, p)?
-            .and_then(|n| serde_json::from_str::<String>(n.get()).ok())
-            .filter(|n| !n.trim().is_empty())
-            .and_then(|n| url.join(n.trim()).ok()),
-        // An empty page is the end.
-        Some(JsonNext::PageParam(param)) if !out.postings.is_empty() => Some(next_page_number(url, param)),
-        _ => None,
-    }
-    .filter(|next| next != url);
-    Ok(out)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let facts = PostingFacts::read(&rules.facts, |p| scalar(item.pointer(p)?));
+    Ok(match posting(&title, link, date, &body, facts) {
+        Some(p) => Item::Posting(p),
+        None => Item::Untitled,
+    })
 }
 
 /// The items at JSON pointer `pointer`, each still unparsed.
@@ -378,5 +489,100 @@ mod embedded_tests {
             "The Adams County Communication Center or ADCOM911 "
         );
         assert_eq!(unwrap("short\nline", 20), "short line");
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    fn rules() -> JsonRules {
+        JsonRules {
+            items: "/data".into(),
+            title: "/t".into(),
+            link: Some("/u".into()),
+            date: None,
+            body: Vec::new(),
+            facts: Default::default(),
+            keep_if: Some("/keep".into()),
+            embedded: None,
+            blocked_if: None,
+            title_wrap: None,
+            next_page: None,
+            max_pages: 1,
+        }
+    }
+
+    /// Item `i`: untitled every 7th, dropped every 11th, a bad link every 13th.
+    fn page(n: usize, broken: &[(usize, &str)]) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| {
+                let title = if i % 7 == 0 {
+                    "null".to_owned()
+                } else {
+                    format!("\"Firm {i}\"")
+                };
+                let link = if i % 13 == 0 { "javascript:x" } else { "/p" };
+                let extra = broken.iter().find(|(at, _)| *at == i).map_or("", |(_, e)| *e);
+                format!(r#"{{"t": {title}, "u": "{link}", "keep": {}{extra}}}"#, i % 11 != 0)
+            })
+            .collect();
+        format!(r#"{{"data": [{}]}}"#, items.join(","))
+    }
+
+    #[test]
+    fn a_page_read_by_two_threads_comes_out_as_one_would_read_it() {
+        let url = Url::parse("https://api.example/").unwrap();
+        let n = 3 * BLOCK + 7;
+        let mut order = Vec::new();
+        let mut ready = false;
+        let out = extract_each(
+            &rules(),
+            &url,
+            &page(n, &[]),
+            || ready = true,
+            &|_| (),
+            |p| {
+                order.push(p.title);
+            },
+        )
+        .unwrap();
+        assert!(ready);
+        let expected: Vec<String> = (0..n)
+            .filter(|i| i % 11 != 0 && i % 7 != 0)
+            .map(|i| format!("Firm {i}"))
+            .collect();
+        assert_eq!(order, expected);
+        assert_eq!(out.handed_over, expected.len());
+        assert_eq!(out.untitled, (0..n).filter(|i| i % 11 != 0 && i % 7 == 0).count());
+        let bad_links: Vec<String> = (0..n)
+            .filter(|i| i % 13 == 0 && i % 11 != 0)
+            .map(|i| match i % 7 {
+                0 => "link `javascript:x` of \"\" is not a web link".to_owned(),
+                _ => format!("link `javascript:x` of \"Firm {i}\" is not a web link"),
+            })
+            .collect();
+        assert_eq!(out.warnings, bad_links);
+    }
+
+    #[test]
+    fn the_first_item_that_fails_fails_the_page_after_those_before_it() {
+        let url = Url::parse("https://api.example/").unwrap();
+        // Both read as JSON in the whole body; neither parses on its own.
+        // The first is read by the second thread, the later one by the first.
+        let broken = [(BLOCK + 5, r#", "n": 1e400"#), (2 * BLOCK + 3, r#", "s": "\ud800""#)];
+        let mut handed = 0;
+        let e = extract_each(
+            &rules(),
+            &url,
+            &page(3 * BLOCK, &broken),
+            || (),
+            &|_| (),
+            |_| handed += 1,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        let before = (0..BLOCK + 5).filter(|i| i % 11 != 0 && i % 7 != 0).count();
+        assert_eq!(handed, before);
     }
 }

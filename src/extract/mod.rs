@@ -76,6 +76,9 @@ pub enum PageClass {
 #[derive(Debug, Default)]
 pub struct Extraction {
     pub postings: Vec<Posting>,
+    /// Postings handed over one by one as they were read ([`extract_each`]),
+    /// not in `postings`.
+    pub handed_over: usize,
     /// Items the `item` selector found that had no title, skipped.
     pub untitled: usize,
     /// The next page to fetch, when the source paginates.
@@ -91,7 +94,7 @@ impl Extraction {
     pub fn class(&self) -> PageClass {
         if self.blocked.is_some() {
             PageClass::Blocked
-        } else if self.postings.is_empty() {
+        } else if self.postings.is_empty() && self.handed_over == 0 {
             PageClass::Empty
         } else {
             PageClass::Ok
@@ -125,6 +128,33 @@ pub fn check_nesting(body: &str) -> Result<(), ExtractError> {
 
 /// Extracts the postings of `source` from one page at `url`.
 pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, ExtractError> {
+    let mut handed = Vec::new();
+    let mut out = extract_each(source, url, body, || (), |p| handed.push(p))?;
+    if out.handed_over > 0 {
+        (out.postings, out.handed_over) = (handed, 0);
+    }
+    Ok(out)
+}
+
+/// Whether [`extract_each`] hands `source`'s postings over one by one: a
+/// JSON API's (not JSON inside an HTML page, which may read as blocked).
+pub fn hands_over(source: &Source) -> bool {
+    matches!(&source.extractor, Extractor::Json(rules) if rules.embedded.is_none())
+}
+
+/// As [`extract`], but when [`hands_over`] says so, each posting goes to
+/// `each` as it is read instead of into [`Extraction::postings`], so a page
+/// of 200 000 items never holds them all. `ready` is called first, once the
+/// page has been read as far as its items. An error after `ready` (a
+/// hostile item that does not parse) fails the page as [`extract`] would:
+/// the postings already handed over are the caller's to drop.
+pub fn extract_each(
+    source: &Source,
+    url: &Url,
+    body: &str,
+    ready: impl FnOnce(),
+    mut each: impl FnMut(Posting),
+) -> Result<Extraction, ExtractError> {
     // A feed's summaries are HTML too (parsed one by one; an entry's end tag
     // closes what its summary left open, so the scan sees them the same way).
     let parses_html = match &source.extractor {
@@ -135,10 +165,18 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
     if parses_html {
         check_nesting(body)?;
     }
+    // A leak site's own postings are its group's; aggregators say per item.
+    let site_group = match &source.extractor {
+        Extractor::Html(_) | Extractor::Feed(_) => source.group.clone().or_else(|| Some(source.name.clone())),
+        Extractor::Json(_) | Extractor::Csv(_) | Extractor::Pending => source.group.clone(),
+    };
     let parsed = match &source.extractor {
         Extractor::Html(rules) => Ok(html::extract(rules, url, body)),
         Extractor::Feed(rules) => feed::extract(rules, url, body),
-        Extractor::Json(rules) => json::extract(rules, url, body),
+        Extractor::Json(rules) => {
+            let finish = |p: &mut Posting| finish(source, site_group.as_ref(), p);
+            json::extract_each(rules, url, body, ready, &finish, &mut each)
+        }
         Extractor::Csv(rules) => csv::extract(rules, url, body),
         // No rules yet: only whether the page is a listing at all.
         Extractor::Pending => Ok(Extraction {
@@ -161,40 +199,52 @@ pub fn extract(source: &Source, url: &Url, body: &str) -> Result<Extraction, Ext
             }
         }
     };
-    // A leak site's own postings are its group's; aggregators say per item.
-    let site_group = match &source.extractor {
-        Extractor::Html(_) | Extractor::Feed(_) => source.group.clone().or_else(|| Some(source.name.clone())),
-        Extractor::Json(_) | Extractor::Csv(_) | Extractor::Pending => source.group.clone(),
-    };
     for p in &mut out.postings {
-        p.source.clone_from(&source.name);
-        p.key = match (&p.facts.id, &p.facts.group) {
-            (Some(id), _) => format!("id\u{1f}{id}"),
-            // An aggregator lists the same name once per group claiming it.
-            (None, Some(group)) => format!("{}\u{1f}{group}", posting_key(&p.title, p.link.as_deref())),
-            (None, None) => posting_key(&p.title, p.link.as_deref()),
-        };
-        if p.facts.group.is_none() {
-            p.facts.group.clone_from(&site_group);
-        }
-        p.masked = victim::is_masked(&p.title);
-        p.truncated = victim::is_truncated(&p.title);
-        p.victim = victim::victim_key(&p.title, p.masked);
-        // A disclosure about a product is one per id (each CVE is news),
-        // however alike the titles read.
-        if (p.facts.vendor.is_some() || p.facts.product.is_some())
-            && let Some(id) = &p.facts.id
-        {
-            p.victim = text::normalize(id);
-        }
+        finish(source, site_group.as_ref(), p);
     }
     Ok(out)
+}
+
+/// What every posting of `source` gets once read: its source, key, group
+/// and victim.
+fn finish(source: &Source, site_group: Option<&String>, p: &mut Posting) {
+    p.source.clone_from(&source.name);
+    let normalized = text::normalize(&p.title);
+    p.key = match (&p.facts.id, &p.facts.group) {
+        (Some(id), _) => format!("id\u{1f}{id}"),
+        // An aggregator lists the same name once per group claiming it.
+        (None, group) => key(&normalized, p.link.as_deref(), group.as_deref()),
+    };
+    if p.facts.group.is_none() {
+        p.facts.group = site_group.cloned();
+    }
+    p.masked = victim::is_masked(&p.title);
+    p.truncated = victim::is_truncated(&p.title);
+    p.victim = victim::victim_key_normalized(&p.title, p.masked, Some(&normalized));
+    // A disclosure about a product is one per id (each CVE is news),
+    // however alike the titles read.
+    if (p.facts.vendor.is_some() || p.facts.product.is_some())
+        && let Some(id) = &p.facts.id
+    {
+        p.victim = text::normalize(id);
+    }
 }
 
 /// The key that says "same posting" from run to run: the normalized title and
 /// the link, so a change of case or spacing on the page is not a new posting.
 pub fn posting_key(title: &str, link: Option<&str>) -> String {
-    format!("{}\u{1f}{}", text::normalize(title), link.unwrap_or(""))
+    key(&text::normalize(title), link, None)
+}
+
+/// The normalized title and the link, and the group when given, joined by U+001F.
+fn key(normalized: &str, link: Option<&str>, group: Option<&str>) -> String {
+    let mut key = String::with_capacity(normalized.len() + 64);
+    key.push_str(normalized);
+    for part in [link.or(Some("")), group].into_iter().flatten() {
+        key.push('\u{1f}');
+        key.push_str(part);
+    }
+    key
 }
 
 /// The victim a posting is about, for grouping the parts of one leak
@@ -211,7 +261,8 @@ fn posting(
     body: &str,
     facts: PostingFacts,
 ) -> Option<Posting> {
-    let title = text::clean(&entities::decode(title));
+    let decoded = entities::decode(title);
+    let title = text::clean_cow(&decoded);
     if title.is_empty() {
         return None;
     }
@@ -221,7 +272,7 @@ fn posting(
         title: text::truncate(&title, 512),
         link,
         posted_at,
-        body: text::truncate(&text::clean(&entities::decode(body)), MAX_BODY_BYTES),
+        body: text::truncate(&text::clean_cow(&entities::decode(body)), MAX_BODY_BYTES),
         victim: String::new(),
         masked: false,
         truncated: false,
@@ -237,7 +288,7 @@ fn resolve_link(base: &Url, href: &str) -> Option<String> {
         return None;
     }
     let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https").then(|| url.into())
 }
 
 #[cfg(test)]

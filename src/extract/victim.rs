@@ -9,6 +9,7 @@
 //! its trailing legal suffixes and with its spaces removed: 8base posted
 //! "Print Globe" in 2022 and "PrintGlobe, Inc." in 2023, one victim.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -46,7 +47,14 @@ static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The key that groups postings about one victim on one source.
 pub fn victim_key(title: &str, masked: bool) -> String {
-    let title = &*super::entities::decode(title);
+    victim_key_normalized(title, masked, None)
+}
+
+/// [`victim_key`], given the title's normalized form when the caller has it
+/// already (the posting key is made of it).
+pub fn victim_key_normalized(title: &str, masked: bool, normalized: Option<&str>) -> String {
+    let decoded = super::entities::decode(title);
+    let title = &*decoded;
     if masked {
         // Nothing to normalize away: the stars are the pattern.
         return text::clean(title).to_lowercase();
@@ -54,7 +62,18 @@ pub fn victim_key(title: &str, masked: bool) -> String {
     if let Some(domain) = domain(title) {
         return text::normalize(domain.trim_start_matches("www.").trim_start_matches("WWW."));
     }
-    let norm = text::normalize(&COUNTRIES.replace(strip_ellipsis(title), ""));
+    let name = strip_ellipsis(title);
+    let name = if name.trim_end().ends_with(')') {
+        COUNTRIES.replace(name, "")
+    } else {
+        Cow::Borrowed(name)
+    };
+    // A trailing ellipsis or space never shows in the normalized form, so
+    // the title's own is this one unless entities or countries were taken out.
+    let norm = match (normalized, &decoded, &name) {
+        (Some(norm), Cow::Borrowed(_), Cow::Borrowed(_)) => norm.to_owned(),
+        _ => text::normalize(&name),
+    };
     let core = PROGRESS.replace_all(&norm, " ");
     let core = text::normalize(&core);
     let core = if core.is_empty() { norm } else { core };
@@ -64,17 +83,41 @@ pub fn victim_key(title: &str, masked: bool) -> String {
 
 /// The first domain-like word of `title`, if any.
 fn domain(title: &str) -> Option<&str> {
-    DOMAIN.captures(title).and_then(|c| c.get(1)).map(|m| m.as_str())
+    // A domain has a letter after a dot (`ſ` and `K` fold to ASCII letters
+    // here, hence any non-ASCII too): most titles have not.
+    let letter_after_dot = |w: &[u8]| w[0] == b'.' && (w[1].is_ascii_alphabetic() || !w[1].is_ascii());
+    if !title.as_bytes().windows(2).any(letter_after_dot) {
+        return None;
+    }
+    // The match is the domain and at most one character either side of it
+    // (the pattern's boundaries): found by the fast engine and trimmed,
+    // rather than asking for the group, which costs several times more.
+    let m = DOMAIN.find(title)?;
+    let mut found = m.as_str();
+    if !found.starts_with(|c: char| letter(c) || c.is_ascii_digit()) {
+        found = &found[found.chars().next()?.len_utf8()..];
+    }
+    if !found.ends_with(letter) {
+        found = &found[..found.len() - found.chars().next_back()?.len_utf8()];
+    }
+    Some(found)
+}
+
+/// `[a-z]` in [`DOMAIN`], which ignores case: ASCII letters, and the two
+/// characters whose case folds onto one (the long s and the Kelvin sign).
+fn letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, '\u{17f}' | '\u{212a}')
 }
 
 /// The site hides part of the name with stars: a word of at least two `*`
 /// that is mostly stars (`M***`, `Ac*****on`, `****`), not a word that
 /// merely ends in `**` (`MAIL**`).
 pub fn is_masked(title: &str) -> bool {
-    title.split_whitespace().any(|w| {
-        let stars = w.chars().filter(|&c| c == '*').count();
-        stars >= 2 && stars * 2 >= w.chars().count()
-    })
+    title.contains('*')
+        && title.split_whitespace().any(|w| {
+            let stars = w.chars().filter(|&c| c == '*').count();
+            stars >= 2 && stars * 2 >= w.chars().count()
+        })
 }
 
 /// The site cut the title short (`Bombardier Recreational Pro...`).
@@ -150,6 +193,40 @@ mod tests {
         assert_eq!(victim_key("Acme Group Ltd", false), "acme");
         // A title that is nothing but progress words keeps its normalized form.
         assert_eq!(victim_key("Leaked", false), "leaked");
+    }
+
+    /// What [`domain`] trims the match to: the pattern's own group.
+    fn domain_group(title: &str) -> Option<&str> {
+        DOMAIN.captures(title).and_then(|c| c.get(1)).map(|m| m.as_str())
+    }
+
+    #[test]
+    fn the_domain_is_the_patterns_group_at_the_edges() {
+        for t in [
+            "\u{17f}a.com",
+            "\u{212a}a.\u{212a}\u{17f}",
+            "x.co",
+            "(x.com)",
+            "@x.com",
+            "x.com.",
+            "x.com-",
+            "a.b.c9",
+            "é.ab日",
+        ] {
+            assert_eq!(domain(t), domain_group(t), "{t:?}");
+        }
+        assert_eq!(domain("\u{17f}a.com"), Some("\u{17f}a.com"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_domain_is_the_patterns_group(chars in proptest::collection::vec(
+            proptest::sample::select(vec!['a', 'Q', 'z', '0', '9', '.', '.', '-', '@', ' ', '(', ')', '/', '\u{17f}', '\u{212a}', 'é', '日']),
+            0..24,
+        )) {
+            let title: String = chars.into_iter().collect();
+            proptest::prop_assert_eq!(domain(&title), domain_group(&title), "{:?}", title);
+        }
     }
 
     #[test]
@@ -235,6 +312,19 @@ mod dataset_tests {
             .map(|t| victim_key(t, false))
             .collect();
         assert_eq!(valley, HashSet::from(["valleytruckandtractor".to_owned()]));
+    }
+
+    #[test]
+    fn the_domain_of_every_title_is_the_patterns_group() {
+        let posts = posts();
+        for (_, t) in &posts {
+            assert_eq!(
+                domain(t),
+                DOMAIN.captures(t).and_then(|c| c.get(1)).map(|m| m.as_str()),
+                "{t}"
+            );
+        }
+        assert!(posts.iter().filter(|(_, t)| domain(t).is_some()).count() > 1000);
     }
 
     #[test]

@@ -25,19 +25,27 @@ pub fn acceptable_content_type(content_type: &str) -> bool {
 
 /// Decodes by the charset the header names, else the one a `<meta>` tag or
 /// XML declaration names, else UTF-8 when the bytes are valid UTF-8, else
-/// windows-1252 (which maps every byte). Never fails.
-pub fn decode(bytes: &[u8], content_type: &str) -> String {
+/// windows-1252 (which maps every byte). A byte-order mark overrides them
+/// all. Never fails.
+pub fn decode(mut bytes: Vec<u8>, content_type: &str) -> String {
     let encoding = charset_param(content_type)
         .and_then(|c| Encoding::for_label(c.as_bytes()))
-        .or_else(|| sniff_meta(bytes))
+        .or_else(|| sniff_meta(&bytes))
         .unwrap_or_else(|| {
-            if std::str::from_utf8(bytes).is_ok() {
+            if std::str::from_utf8(&bytes).is_ok() {
                 UTF_8
             } else {
                 WINDOWS_1252
             }
         });
-    let (text, _, _) = encoding.decode(bytes);
+    // Valid UTF-8 without a mark is kept as it came: a 50 MB body is not copied.
+    if encoding == UTF_8 && Encoding::for_bom(&bytes).is_none() {
+        match String::from_utf8(bytes) {
+            Ok(text) => return text,
+            Err(e) => bytes = e.into_bytes(),
+        }
+    }
+    let (text, _, _) = encoding.decode(&bytes);
     text.into_owned()
 }
 
@@ -78,12 +86,15 @@ mod tests {
     #[test]
     fn charsets() {
         let cp1251 = b"\xcf\xf0\xe8\xe2\xe5\xf2"; // "Привет"
-        assert_eq!(decode(cp1251, "text/html; charset=windows-1251"), "Привет");
+        assert_eq!(decode(cp1251.to_vec(), "text/html; charset=windows-1251"), "Привет");
         let mut page = b"<html><head><meta charset=\"windows-1251\"></head>".to_vec();
         page.extend_from_slice(cp1251);
-        assert!(decode(&page, "text/html").ends_with("Привет"));
-        assert_eq!(decode("Zürich".as_bytes(), "text/html"), "Zürich");
-        assert_eq!(decode(b"Z\xfcrich", "text/html"), "Zürich");
-        assert_eq!(decode(b"x", "text/html; charset=bogus"), "x");
+        assert!(decode(page, "text/html").ends_with("Привет"));
+        assert_eq!(decode("Zürich".into(), "text/html"), "Zürich");
+        assert_eq!(decode(b"Z\xfcrich".to_vec(), "text/html"), "Zürich");
+        assert_eq!(decode(b"x".to_vec(), "text/html; charset=bogus"), "x");
+        // A byte-order mark is dropped; bytes that are not UTF-8 become U+FFFD.
+        assert_eq!(decode(b"\xef\xbb\xbfZ\xc3\xbcrich".to_vec(), "text/html"), "Zürich");
+        assert_eq!(decode(b"a\xffb".to_vec(), "text/html; charset=utf-8"), "a\u{fffd}b");
     }
 }

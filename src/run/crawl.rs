@@ -11,6 +11,7 @@ use std::time::Instant;
 use url::Url;
 
 use super::mirrors;
+use super::stream::{self, Outlet};
 use crate::config::{Extractor, Source};
 use crate::extract::{self, PageClass, Posting};
 use crate::fetch::{self, Fetcher, Validators};
@@ -43,6 +44,8 @@ pub(super) struct SourceOutcome {
     pub(super) proposal: Option<String>,
     /// Time spent fetching and extracting this source's pages.
     pub(super) stages: StageTimes,
+    /// Where the outcome goes when the postings went ahead in a stream.
+    pub(super) streamed: Option<std::sync::mpsc::Sender<SourceOutcome>>,
 }
 
 impl SourceOutcome {
@@ -62,6 +65,7 @@ impl SourceOutcome {
             addresses: Vec::new(),
             proposal: None,
             stages: StageTimes::default(),
+            streamed: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub(super) async fn crawl_source(
     source: Arc<Source>,
     start: Url,
     mut validators: HashMap<String, Validators>,
+    outlet: &Outlet,
 ) -> SourceOutcome {
     let mut out = SourceOutcome::new(source.clone());
     let max_pages = match &source.extractor {
@@ -108,7 +113,7 @@ pub(super) async fn crawl_source(
         let clock = Instant::now();
         let fetched = fetcher.page(&source, &url, &old, &outgoing).await;
         out.stages.fetch += clock.elapsed();
-        let page = match fetched {
+        let mut page = match fetched {
             Ok(page) => page,
             Err(failure) => {
                 out.tries += failure.tries;
@@ -125,9 +130,17 @@ pub(super) async fn crawl_source(
             // An unchanged page tells nothing new, nor where its next page is.
             break;
         }
-        let clock = Instant::now();
-        let extracted = extract::extract(&source, &page.url, &page.body);
-        out.stages.extract += clock.elapsed();
+        let extracted = if stream::streams(&source, seen.len() as u32, &out.postings) {
+            let x = stream::extract(outlet, &source, &page.url, std::mem::take(&mut page.body)).await;
+            (page.body, out.streamed) = (x.body, x.outcome);
+            out.stages.extract += x.took;
+            x.result
+        } else {
+            let clock = Instant::now();
+            let extracted = extract::extract(&source, &page.url, &page.body);
+            out.stages.extract += clock.elapsed();
+            extracted
+        };
         let extraction = match extracted {
             Ok(x) => x,
             Err(e) => {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use super::stream::Outlet;
 use super::{SourceOutcome, crawl_source};
 use crate::config::Source;
 use crate::extract::Posting;
@@ -44,6 +45,7 @@ pub(super) async fn crawl(
     source: Arc<Source>,
     addresses: Vec<Url>,
     validators: HashMap<String, Validators>,
+    outlet: &Outlet,
 ) -> SourceOutcome {
     let now = crate::store::now();
     let mut tried = Vec::new();
@@ -51,7 +53,7 @@ pub(super) async fn crawl(
     let mut tries = 0;
     let mut last = None;
     for address in &addresses {
-        let mut out = crawl_source(fetcher, source.clone(), address.clone(), validators.clone()).await;
+        let mut out = crawl_source(fetcher, source.clone(), address.clone(), validators.clone(), outlet).await;
         if out.error.is_none()
             && !source.mirrors.is_empty()
             && let Some(why) = strayed(address, out.answered.as_ref())
@@ -78,6 +80,8 @@ pub(super) async fn crawl(
             }
             Some(e) => errors.push(e.clone()),
         }
+        // What it streamed is rolled back: a failed address's outcome comes whole.
+        out.streamed = None;
         last = Some(out);
     }
     let mut out = last.expect("a source has at least one address");

@@ -1,5 +1,7 @@
 //! Postings and their diff run to run; matches found in them.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{OptionalExtension, named_params};
 use serde::Serialize;
 
@@ -116,6 +118,39 @@ fn date_text(p: &Posting) -> Option<String> {
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// New postings inserted by one statement. Each statement that writes the
+/// posting table opens a savepoint, and the full-text index (`posting_fts`,
+/// filled by a trigger) writes its pending terms to disk at every savepoint:
+/// row by row, that flush and the merges it causes were most of a first
+/// crawl's time. A batch of smaller sizes takes the rest.
+const INSERT_ROWS: [usize; 3] = [128, 16, 1];
+
+/// The columns a new posting fills.
+const INSERT_COLUMNS: &str = "source, key, victim, title, link, posted_at, body, masked, truncated,
+    first_seen_at, first_run_id, first_look,
+    actor, website, vendor, product, item_id, claim_group, claim_site";
+
+/// Placeholders per row: all the columns but the three shared ones.
+const ROW_PARAMS: usize = 16;
+
+/// `INSERT INTO posting` of `rows` rows: `?1` now, `?2` run, `?3`
+/// first_look, then [`ROW_PARAMS`] per row. Built from constants only.
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (0..ROW_PARAMS)
+                .map(|i| format!("?{}", 4 + r * ROW_PARAMS + i))
+                .collect();
+            // first_seen_at, first_run_id and first_look are the shared ?1, ?2, ?3.
+            format!("({}, ?1, ?2, ?3, {})", row[..9].join(", "), row[9..].join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO posting ({INSERT_COLUMNS}) VALUES {} RETURNING id, source, key",
+        values.join(", ")
+    )
+}
+
 impl Writer<'_> {
     /// Up to `limit` stored postings with ids above `after`, in id order: a
     /// backfill reads the past a page at a time, so matching a new watch list
@@ -135,79 +170,130 @@ impl Writer<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Stores `posting`; says whether it is new, changed (title, link, date
-    /// or body differ from what was stored), or neither (`None`: nothing written).
-    pub fn store_posting<'p>(
+    /// Stores a source's `postings` in order; says for each whether it is
+    /// new, changed (title, link, date or body differ from what was stored),
+    /// or neither (`None`: nothing written). A key listed twice is stored
+    /// once and compared the second time, as if stored one by one.
+    pub fn store_postings(
         &self,
-        posting: &'p Posting,
+        postings: &[Posting],
         run_id: i64,
         now: &str,
         first_look: bool,
-    ) -> Result<Option<Change<'p>>> {
-        let posted_at = date_text(posting);
-        let existing = self
-            .tx
-            .prepare_cached(
-                "SELECT id, title, link, posted_at, body FROM posting WHERE source = :source AND key = :key",
-            )?
-            .query_row(named_params! {":source": posting.source, ":key": posting.key}, |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .optional()?;
-        let change = |posting_id, kind| Change {
-            posting_id,
-            posting,
-            kind,
-        };
-        match existing {
-            None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO posting (source, key, victim, title, link, posted_at, body, masked, truncated,
-                                              first_seen_at, first_run_id, first_look,
-                                              actor, website, vendor, product, item_id, claim_group, claim_site)
-                         VALUES (:source, :key, :victim, :title, :link, :posted_at, :body, :masked, :truncated,
-                                 :now, :run, :first_look, :actor, :website, :vendor, :product, :item_id,
-                                 :claim_group, :claim_site)",
-                    )?
-                    .execute(named_params! {
-                        ":source": posting.source, ":key": posting.key, ":victim": posting.victim,
-                        ":masked": posting.masked, ":truncated": posting.truncated, ":title": posting.title,
-                        ":link": posting.link, ":posted_at": posted_at, ":body": posting.body,
-                        ":now": now, ":run": run_id, ":first_look": first_look,
-                        ":actor": posting.facts.group, ":website": posting.facts.website,
-                        ":vendor": posting.facts.vendor, ":product": posting.facts.product, ":item_id": posting.facts.id,
-                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
-                    })?;
-                Ok(Some(change(self.tx.last_insert_rowid(), ChangeKind::New)))
+    ) -> Result<Vec<Option<(i64, ChangeKind)>>> {
+        let mut out = vec![None; postings.len()];
+        // New postings waiting for their insert, and their keys.
+        let mut new: Vec<usize> = Vec::with_capacity(INSERT_ROWS[0]);
+        let mut new_keys: HashSet<(&str, &str)> = HashSet::with_capacity(INSERT_ROWS[0]);
+        let mut lookup = self.tx.prepare_cached(
+            "SELECT id, title, link, posted_at, body FROM posting WHERE source = :source AND key = :key",
+        )?;
+        for (i, posting) in postings.iter().enumerate() {
+            if new_keys.contains(&(posting.source.as_str(), posting.key.as_str())) {
+                // Compared with the first one, which must be stored first.
+                self.insert_postings(postings, &new, run_id, now, first_look, &mut out)?;
+                new.clear();
+                new_keys.clear();
             }
-            Some((id, title, link, old_date, body))
-                if title != posting.title || link != posting.link || old_date != posted_at || body != posting.body =>
-            {
-                self.tx
-                    .prepare_cached(
-                        "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now,
-                                           actor = :actor, website = :website, vendor = :vendor, product = :product,
-                                           claim_group = :claim_group, claim_site = :claim_site
-                         WHERE id = :id",
-                    )?
-                    .execute(named_params! {
-                        ":title": posting.title, ":link": posting.link, ":posted_at": posted_at,
-                        ":body": posting.body, ":now": now, ":id": id,
-                        ":actor": posting.facts.group, ":website": posting.facts.website,
-                        ":vendor": posting.facts.vendor, ":product": posting.facts.product,
-                        ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
-                    })?;
-                Ok(Some(change(id, ChangeKind::Changed)))
+            let posted_at = date_text(posting);
+            let existing = lookup
+                .query_row(named_params! {":source": posting.source, ":key": posting.key}, |r| {
+                    let same = r.get_ref(1)?.as_str()? == posting.title
+                        && r.get_ref(2)?.as_str_or_null()? == posting.link.as_deref()
+                        && r.get_ref(3)?.as_str_or_null()? == posted_at.as_deref()
+                        && r.get_ref(4)?.as_str()? == posting.body;
+                    Ok((r.get::<_, i64>(0)?, same))
+                })
+                .optional()?;
+            match existing {
+                None => {
+                    new.push(i);
+                    new_keys.insert((posting.source.as_str(), posting.key.as_str()));
+                    if new.len() == INSERT_ROWS[0] {
+                        self.insert_postings(postings, &new, run_id, now, first_look, &mut out)?;
+                        new.clear();
+                        new_keys.clear();
+                    }
+                }
+                Some((id, false)) => {
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE posting SET title = :title, link = :link, posted_at = :posted_at, body = :body, changed_at = :now,
+                                               actor = :actor, website = :website, vendor = :vendor, product = :product,
+                                               claim_group = :claim_group, claim_site = :claim_site
+                             WHERE id = :id",
+                        )?
+                        .execute(named_params! {
+                            ":title": posting.title, ":link": posting.link, ":posted_at": posted_at,
+                            ":body": posting.body, ":now": now, ":id": id,
+                            ":actor": posting.facts.group, ":website": posting.facts.website,
+                            ":vendor": posting.facts.vendor, ":product": posting.facts.product,
+                            ":claim_group": posting.facts.claim_group(), ":claim_site": posting.facts.claim_site(),
+                        })?;
+                    out[i] = Some((id, ChangeKind::Changed));
+                }
+                Some((_, true)) => {}
             }
-            Some(_) => Ok(None),
         }
+        self.insert_postings(postings, &new, run_id, now, first_look, &mut out)?;
+        Ok(out)
+    }
+
+    /// Inserts `postings[i]` for each `i` of `new` (keys neither stored nor
+    /// repeated), in that order, and records their ids in `out`.
+    fn insert_postings(
+        &self,
+        postings: &[Posting],
+        new: &[usize],
+        run_id: i64,
+        now: &str,
+        first_look: bool,
+        out: &mut [Option<(i64, ChangeKind)>],
+    ) -> Result<()> {
+        let mut rest = new;
+        while !rest.is_empty() {
+            let rows = INSERT_ROWS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
+            let (batch, after) = rest.split_at(rows);
+            rest = after;
+            let mut stmt = self.tx.prepare_cached(&insert_sql(rows))?;
+            stmt.raw_bind_parameter(1, now)?;
+            stmt.raw_bind_parameter(2, run_id)?;
+            stmt.raw_bind_parameter(3, first_look)?;
+            for (r, &i) in batch.iter().enumerate() {
+                let p = &postings[i];
+                let at = 4 + r * ROW_PARAMS;
+                stmt.raw_bind_parameter(at, &p.source)?;
+                stmt.raw_bind_parameter(at + 1, &p.key)?;
+                stmt.raw_bind_parameter(at + 2, &p.victim)?;
+                stmt.raw_bind_parameter(at + 3, &p.title)?;
+                stmt.raw_bind_parameter(at + 4, &p.link)?;
+                stmt.raw_bind_parameter(at + 5, date_text(p))?;
+                stmt.raw_bind_parameter(at + 6, &p.body)?;
+                stmt.raw_bind_parameter(at + 7, p.masked)?;
+                stmt.raw_bind_parameter(at + 8, p.truncated)?;
+                stmt.raw_bind_parameter(at + 9, &p.facts.group)?;
+                stmt.raw_bind_parameter(at + 10, &p.facts.website)?;
+                stmt.raw_bind_parameter(at + 11, &p.facts.vendor)?;
+                stmt.raw_bind_parameter(at + 12, &p.facts.product)?;
+                stmt.raw_bind_parameter(at + 13, &p.facts.id)?;
+                stmt.raw_bind_parameter(at + 14, p.facts.claim_group())?;
+                stmt.raw_bind_parameter(at + 15, p.facts.claim_site())?;
+            }
+            // The order RETURNING lists rows in is not promised: matched by key.
+            let index: HashMap<(&str, &str), usize> = batch
+                .iter()
+                .map(|&i| ((postings[i].source.as_str(), postings[i].key.as_str()), i))
+                .collect();
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                let text = |i| row.get_ref(i)?.as_str().map_err(rusqlite::Error::from);
+                let at = (text(1)?, text(2)?);
+                if let Some(&i) = index.get(&at) {
+                    out[i] = Some((row.get(0)?, ChangeKind::New));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records that `hit` was found in posting `posting_id`. `None` when this
