@@ -133,6 +133,10 @@ const INSERT_COLUMNS: &str = "source, key, victim, title, link, posted_at, body,
 /// Placeholders per row: all the columns but the three shared ones.
 const ROW_PARAMS: usize = 16;
 
+/// The `INSERT` of each size in [`INSERT_ROWS`], written once: the statement
+/// cache is keyed by the text, so it is not rebuilt for every batch.
+static INSERT_SQL: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| INSERT_ROWS.map(insert_sql));
+
 /// `INSERT INTO posting` of `rows` rows: `?1` now, `?2` run, `?3`
 /// first_look, then [`ROW_PARAMS`] per row. Built from constants only.
 fn insert_sql(rows: usize) -> String {
@@ -252,10 +256,14 @@ impl Writer<'_> {
     ) -> Result<()> {
         let mut rest = new;
         while !rest.is_empty() {
-            let rows = INSERT_ROWS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
-            let (batch, after) = rest.split_at(rows);
+            // The last size is 1, so one always fits.
+            let size = INSERT_ROWS
+                .iter()
+                .position(|&n| n <= rest.len())
+                .unwrap_or(INSERT_ROWS.len() - 1);
+            let (batch, after) = rest.split_at(INSERT_ROWS[size]);
             rest = after;
-            let mut stmt = self.tx.prepare_cached(&insert_sql(rows))?;
+            let mut stmt = self.tx.prepare_cached(&INSERT_SQL[size])?;
             stmt.raw_bind_parameter(1, now)?;
             stmt.raw_bind_parameter(2, run_id)?;
             stmt.raw_bind_parameter(3, first_look)?;
