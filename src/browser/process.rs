@@ -234,6 +234,11 @@ mod tests {
         let marker = dir.path().join("marker");
         std::fs::write(&marker, "").unwrap();
         let mut child = Command::new("tail").arg("-f").arg(&marker).spawn().expect("tail");
+        // Until the child has exec'd, its command line is still the test's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while processes_using(&marker).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(processes_using(&marker), [child.id() as i32]);
         assert_eq!(kill_users_of(&marker), 1);
         child.wait().unwrap();
